@@ -1,0 +1,273 @@
+/// The whole gateway configuration, decoded and validated once at start (and again on SIGHUP).
+/// Every value here is typed: durations are `Duration`, sizes are bytes, secrets are references
+/// that are resolved separately (see `SecretReference`).
+public struct GatewayConfiguration: Sendable, Equatable {
+    public var listen: ListenConfiguration
+    public var state: StateConfiguration
+    public var auth: AuthConfiguration
+    /// Providers by their name in the config (`openai`, `claude`, …), in file order.
+    public var providers: [ProviderConfiguration]
+    public var cache: CacheConfiguration
+    public var timeouts: TimeoutConfiguration
+    public var models: [ModelConfiguration]
+    public var log: LogConfiguration
+
+    public init(
+        listen: ListenConfiguration = .init(),
+        state: StateConfiguration = .init(),
+        auth: AuthConfiguration = .init(),
+        providers: [ProviderConfiguration] = [],
+        cache: CacheConfiguration = .init(),
+        timeouts: TimeoutConfiguration = .init(),
+        models: [ModelConfiguration] = [],
+        log: LogConfiguration = .init()
+    ) {
+        self.listen = listen
+        self.state = state
+        self.auth = auth
+        self.providers = providers
+        self.cache = cache
+        self.timeouts = timeouts
+        self.models = models
+        self.log = log
+    }
+
+    public func provider(named name: String) -> ProviderConfiguration? {
+        providers.first { $0.name == name }
+    }
+
+    public func model(named name: String) -> ModelConfiguration? {
+        models.first { $0.name == name }
+    }
+}
+
+public struct ListenConfiguration: Sendable, Equatable {
+    /// Unix socket path (`listen.socket`).
+    public var socket: String
+    /// Permission bits of the socket file (`listen.socket_mode`, octal in YAML, default 0660).
+    public var socketMode: UInt32
+    /// Optional loopback TCP listener (`listen.tcp`, `HOST:PORT`).
+    public var tcp: HostAndPort?
+    /// Largest request body accepted (`listen.max_body_bytes`, default 10 MiB); larger is a 413.
+    public var maxBodyBytes: Int
+    /// Time allowed to receive a whole request once it has started (`listen.read_timeout`).
+    public var readTimeout: Duration
+    /// Time an idle keep-alive connection is kept open (`listen.idle_timeout`).
+    public var idleTimeout: Duration
+    /// On SIGTERM, how long in-flight requests may run before they are cut (`listen.drain_timeout`).
+    public var drainTimeout: Duration
+
+    public init(
+        socket: String = "/run/llmgw.sock",
+        socketMode: UInt32 = 0o660,
+        tcp: HostAndPort? = nil,
+        maxBodyBytes: Int = 10 * 1024 * 1024,
+        readTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(75),
+        drainTimeout: Duration = .seconds(30)
+    ) {
+        self.socket = socket
+        self.socketMode = socketMode
+        self.tcp = tcp
+        self.maxBodyBytes = maxBodyBytes
+        self.readTimeout = readTimeout
+        self.idleTimeout = idleTimeout
+        self.drainTimeout = drainTimeout
+    }
+}
+
+public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct StateConfiguration: Sendable, Equatable {
+    /// The LMDB environment directory shared by every sidecar on the host (`state.path`).
+    public var path: String
+
+    public init(path: String = "/var/lib/llmgw") {
+        self.path = path
+    }
+}
+
+public struct AuthConfiguration: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+        case none, keys, peer
+    }
+
+    public var mode: Mode
+
+    public init(mode: Mode = .none) {
+        self.mode = mode
+    }
+}
+
+/// Where a provider key comes from: `env:NAME`, `file:PATH` or a literal. The value itself is never
+/// kept in the configuration and never printed; `description` names only the source.
+public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+    case literal(String)
+
+    public init(parsing text: String) {
+        if text.hasPrefix("env:") {
+            self = .environment(String(text.dropFirst(4)))
+        } else if text.hasPrefix("file:") {
+            self = .file(String(text.dropFirst(5)))
+        } else {
+            self = .literal(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .environment(let name): "env:\(name)"
+        case .file(let path): "file:\(path)"
+        case .literal: "<literal>"
+        }
+    }
+}
+
+/// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server.
+public enum ProviderKind: String, Sendable, CaseIterable {
+    case openai, anthropic, gemini, azure
+}
+
+public struct ProviderConfiguration: Sendable, Equatable {
+    /// The provider's name in the config (`openai`, `claude`); shown in `x-llmgw-provider` and logs.
+    public var name: String
+    public var kind: ProviderKind
+    /// Base URL as the provider documents it (`https://api.openai.com/v1`).
+    public var baseURL: String
+    public var apiKey: SecretReference?
+    /// Azure `api-version` (required for `kind: azure`).
+    public var apiVersion: String?
+    /// Reach the provider through this Unix socket instead of TCP (a local vLLM, the offline mock).
+    public var unixSocket: String?
+    /// Per-provider timeouts; unset fields fall back to the global `timeouts`.
+    public var timeouts: TimeoutOverrides
+
+    public init(
+        name: String,
+        kind: ProviderKind,
+        baseURL: String,
+        apiKey: SecretReference? = nil,
+        apiVersion: String? = nil,
+        unixSocket: String? = nil,
+        timeouts: TimeoutOverrides = .init()
+    ) {
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.apiVersion = apiVersion
+        self.unixSocket = unixSocket
+        self.timeouts = timeouts
+    }
+}
+
+public struct CacheConfiguration: Sendable, Equatable {
+    public var enabled: Bool
+    public var ttl: Duration
+
+    public init(enabled: Bool = false, ttl: Duration = .seconds(3600)) {
+        self.enabled = enabled
+        self.ttl = ttl
+    }
+}
+
+/// Upstream timeouts (`timeouts.*`). Each expiry is an attempt outcome that may fail over.
+public struct TimeoutConfiguration: Sendable, Equatable {
+    /// TCP + TLS connect.
+    public var connect: Duration
+    /// From sending the request to the first response byte.
+    public var firstByte: Duration
+    /// Longest silence between two body chunks.
+    public var idle: Duration
+    /// The whole attempt.
+    public var total: Duration
+
+    public init(
+        connect: Duration = .seconds(10),
+        firstByte: Duration = .seconds(120),
+        idle: Duration = .seconds(60),
+        total: Duration = .seconds(600)
+    ) {
+        self.connect = connect
+        self.firstByte = firstByte
+        self.idle = idle
+        self.total = total
+    }
+
+    public func applying(_ overrides: TimeoutOverrides) -> TimeoutConfiguration {
+        TimeoutConfiguration(
+            connect: overrides.connect ?? connect,
+            firstByte: overrides.firstByte ?? firstByte,
+            idle: overrides.idle ?? idle,
+            total: overrides.total ?? total
+        )
+    }
+}
+
+public struct TimeoutOverrides: Sendable, Equatable {
+    public var connect: Duration?
+    public var firstByte: Duration?
+    public var idle: Duration?
+    public var total: Duration?
+
+    public init(connect: Duration? = nil, firstByte: Duration? = nil, idle: Duration? = nil, total: Duration? = nil) {
+        self.connect = connect
+        self.firstByte = firstByte
+        self.idle = idle
+        self.total = total
+    }
+}
+
+public struct ModelConfiguration: Sendable, Equatable {
+    /// What clients send as `model`.
+    public var name: String
+    /// Per-model override of `cache.enabled`.
+    public var cache: Bool?
+    /// Tried in order (failover comes with its own strategy).
+    public var targets: [TargetConfiguration]
+
+    public init(name: String, cache: Bool? = nil, targets: [TargetConfiguration]) {
+        self.name = name
+        self.cache = cache
+        self.targets = targets
+    }
+}
+
+public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// A provider name from `providers`.
+    public var provider: String
+    /// The model name the provider knows (for Azure: the deployment).
+    public var model: String
+
+    public init(provider: String, model: String) {
+        self.provider = provider
+        self.model = model
+    }
+
+    /// `provider/model`, as used in logs and error messages.
+    public var description: String { "\(provider)/\(model)" }
+}
+
+public struct LogConfiguration: Sendable, Equatable {
+    /// Log level for operational lines (`debug`, `info`, `warning`, `error`).
+    public var level: String
+    /// Include prompts and completions in access lines (off by default).
+    public var includeBodies: Bool
+
+    public init(level: String = "info", includeBodies: Bool = false) {
+        self.level = level
+        self.includeBodies = includeBodies
+    }
+}

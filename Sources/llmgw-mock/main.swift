@@ -1,0 +1,1 @@
+print("llmgw-mock: not wired yet")

@@ -1,0 +1,1 @@
+print("llmgw: not wired yet")
