@@ -96,7 +96,16 @@ let package = Package(
         .testTarget(name: "DialectsTests", dependencies: ["Dialects"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: strict),
-        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "MockProvider"], swiftSettings: strict),
+        .testTarget(
+            name: "UpstreamTests",
+            dependencies: [
+                "Upstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
         .testTarget(name: "MockProviderTests", dependencies: ["MockProvider"], swiftSettings: strict),
         .testTarget(
