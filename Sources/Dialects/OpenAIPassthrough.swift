@@ -1,0 +1,124 @@
+import GatewayCore
+
+/// What the gateway needs to know about an OpenAI-dialect request body, read without decoding it.
+public struct OpenAIRequestSummary: Sendable {
+    public var model: String
+    public var stream: Bool
+    /// The client asked for the usage chunk itself (`stream_options.include_usage: true`).
+    public var clientWantsStreamUsage: Bool
+    let scan: JSONObjectScan
+}
+
+/// OpenAI-dialect requests passed through to an OpenAI-compatible provider: the body is checked,
+/// then only `model` is rewritten (and, for streams, `stream_options.include_usage` forced on so
+/// the gateway learns the usage); every other byte goes out as the client sent it.
+public enum OpenAIPassthrough {
+    public enum Endpoint: Sendable {
+        case chatCompletions
+        case embeddings
+
+        /// The field besides `model` that the endpoint requires.
+        var requiredField: String {
+            switch self {
+            case .chatCompletions: "messages"
+            case .embeddings: "input"
+            }
+        }
+    }
+
+    /// Checks the body (valid JSON object, `model` a non-empty string, the endpoint's required
+    /// field present, `stream` a boolean) and summarises it.
+    public static func inspect(_ body: [UInt8], endpoint: Endpoint) throws(GatewayError) -> OpenAIRequestSummary {
+        let scan: JSONObjectScan
+        do {
+            scan = try JSONScanner.scanObject(body)
+        } catch {
+            throw GatewayError(.badRequest, "We could not parse the JSON body of your request: \(error).")
+        }
+        guard let modelMember = scan.member("model") else {
+            throw GatewayError(.badRequest, "you must provide a model parameter", param: "model")
+        }
+        guard let model = JSONScanner.string(body, at: modelMember.valueRange), !model.isEmpty else {
+            throw GatewayError(.badRequest, "'model' must be a non-empty string", param: "model")
+        }
+        let required = endpoint.requiredField
+        guard let requiredMember = scan.member(required), requiredMember.kind != .null else {
+            throw GatewayError(.badRequest, "Missing required parameter: '\(required)'.", param: required)
+        }
+        if endpoint == .chatCompletions {
+            guard requiredMember.kind == .array, requiredMember.valueRange.count > 2,
+                (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil,
+                !isEmptyArray(body, requiredMember.valueRange)
+            else {
+                throw GatewayError(.badRequest, "'messages' must be a non-empty array", param: "messages")
+            }
+        }
+        var stream = false
+        if let streamMember = scan.member("stream"), streamMember.kind != .null {
+            guard streamMember.kind == .bool else {
+                throw GatewayError(.badRequest, "'stream' must be a boolean", param: "stream")
+            }
+            stream = body[streamMember.valueRange.lowerBound] == UInt8(ascii: "t")
+        }
+        var wantsUsage = false
+        if let options = scan.member("stream_options"), options.kind == .object,
+            let optionsScan = try? JSONScanner.scanObject(body, in: options.valueRange),
+            let include = optionsScan.member("include_usage"), include.kind == .bool
+        {
+            wantsUsage = body[include.valueRange.lowerBound] == UInt8(ascii: "t")
+        }
+        return OpenAIRequestSummary(model: model, stream: stream, clientWantsStreamUsage: wantsUsage, scan: scan)
+    }
+
+    /// The body to send upstream: `model` replaced by `upstreamModel`; for streams,
+    /// `stream_options.include_usage` set to true.
+    public static func rewrite(_ body: [UInt8], summary: OpenAIRequestSummary, upstreamModel: String) -> [UInt8] {
+        var edits: [(range: Range<Int>, replacement: [UInt8])] = []
+        if let model = summary.scan.member("model") {
+            edits.append((model.valueRange, JSONScanner.quoted(upstreamModel)))
+        }
+        if summary.stream && !summary.clientWantsStreamUsage {
+            edits.append(contentsOf: forceIncludeUsage(body, scan: summary.scan))
+        }
+        edits.sort { $0.range.lowerBound > $1.range.lowerBound }
+        var output = body
+        for edit in edits {
+            output.replaceSubrange(edit.range, with: edit.replacement)
+        }
+        return output
+    }
+
+    private static func forceIncludeUsage(_ body: [UInt8], scan: JSONObjectScan) -> [(Range<Int>, [UInt8])] {
+        let includeUsage = Array(#""include_usage":true"#.utf8)
+        if let options = scan.member("stream_options"), options.kind == .object,
+            let optionsScan = try? JSONScanner.scanObject(body, in: options.valueRange)
+        {
+            if let include = optionsScan.member("include_usage") {
+                return [(include.valueRange, Array("true".utf8))]
+            }
+            let insertAt = options.valueRange.lowerBound + 1
+            let separator: [UInt8] = optionsScan.members.isEmpty ? [] : [UInt8(ascii: ",")]
+            return [(insertAt..<insertAt, includeUsage + separator)]
+        }
+        let addition = Array(#""stream_options":{"include_usage":true}"#.utf8)
+        if let options = scan.member("stream_options") {
+            // Present but null (or another type the provider would reject anyway): replace it.
+            return [(options.valueRange, Array(#"{"include_usage":true}"#.utf8))]
+        }
+        // Insert before the closing brace of the top-level object.
+        guard let closing = body.lastIndex(of: UInt8(ascii: "}")) else { return [] }
+        let separator: [UInt8] = scan.members.isEmpty ? [] : [UInt8(ascii: ",")]
+        return [(closing..<closing, separator + addition)]
+    }
+
+    private static func isEmptyArray(_ body: [UInt8], _ range: Range<Int>) -> Bool {
+        body[range].dropFirst().dropLast().allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+
+    /// Reads `usage` from a non-stream OpenAI response body.
+    public static func usage(inResponse body: [UInt8]) -> TokenUsage? {
+        guard let scan = try? JSONScanner.scanObject(body), let usage = scan.member("usage"), usage.kind == .object
+        else { return nil }
+        return TokenUsage.openAI(body, at: usage.valueRange)
+    }
+}

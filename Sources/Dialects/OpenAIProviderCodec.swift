@@ -1,0 +1,37 @@
+import GatewayCore
+
+/// Builds requests for OpenAI-compatible providers (`kind: openai`) and reads their errors.
+/// The client's body passes through (see `OpenAIPassthrough`); only the URL and the auth header
+/// are the provider's own.
+public enum OpenAIProviderCodec {
+    public static func request(
+        path: String,
+        body: [UInt8],
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        stream: Bool,
+        timeouts: TimeoutConfiguration
+    ) -> UpstreamRequest {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        headers.append(("Accept", stream ? "text/event-stream" : "application/json"))
+        if let apiKey, !apiKey.isEmpty { headers.append(("Authorization", "Bearer \(apiKey)")) }
+        return UpstreamRequest(
+            method: "POST",
+            url: provider.baseURL + path,
+            unixSocket: provider.unixSocket,
+            headers: headers,
+            body: body,
+            timeouts: timeouts
+        )
+    }
+
+    /// `error.message` of an OpenAI-shaped error body, if it has one.
+    public static func errorMessage(inBody body: [UInt8]) -> String? {
+        guard let scan = try? JSONScanner.scanObject(body), let error = scan.member("error") else { return nil }
+        if error.kind == .string { return JSONScanner.string(body, at: error.valueRange) }
+        guard error.kind == .object, let inner = try? JSONScanner.scanObject(body, in: error.valueRange),
+            let message = inner.member("message")
+        else { return nil }
+        return JSONScanner.string(body, at: message.valueRange)
+    }
+}

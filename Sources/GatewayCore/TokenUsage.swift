@@ -1,0 +1,17 @@
+/// Token counts of one answer, in OpenAI's convention: cached prompt tokens are part of
+/// `promptTokens`, reasoning tokens part of `completionTokens`. Every dialect converts to this.
+public struct TokenUsage: Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cachedPromptTokens: Int
+    public var reasoningTokens: Int
+
+    public init(promptTokens: Int, completionTokens: Int, cachedPromptTokens: Int = 0, reasoningTokens: Int = 0) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedPromptTokens = cachedPromptTokens
+        self.reasoningTokens = reasoningTokens
+    }
+
+    public var totalTokens: Int { promptTokens + completionTokens }
+}

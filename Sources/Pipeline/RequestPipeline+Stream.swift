@@ -1,0 +1,134 @@
+import Dialects
+import GatewayCore
+
+extension RequestPipeline {
+    /// Stage 7 for `stream: true`: relays SSE events as they arrive. Until the first event has been
+    /// sent, a failure is an ordinary failed attempt (the next target is tried). After it, the
+    /// answer belongs to this target: a failure ends the stream with an in-band error event and no
+    /// `[DONE]`, so the client can tell the answer was cut.
+    func relayStream(
+        _ response: UpstreamResponse,
+        summary: OpenAIRequestSummary,
+        exchange: inout Exchange,
+        writer: some ResponseWriter,
+        attemptRecord: (Int?, String?) -> AttemptRecord
+    ) async throws(AttemptFailure) {
+        var relay = OpenAIStreamRelay(forwardUsageChunk: summary.clientWantsStreamUsage)
+        var committed = false
+        let status = response.status
+        let contentType = response.header("content-type") ?? "text/event-stream"
+
+        func commit(_ exchange: inout Exchange) async throws {
+            committed = true
+            exchange.record.attempts.append(attemptRecord(status, nil))
+            exchange.record.status = status
+            exchange.markFirstByte()
+            let headers = exchange.responseHeaders([("content-type", contentType), ("cache-control", "no-cache")])
+            try await exchange.waiting { try await writer.writeHead(status: status, headers: headers) }
+        }
+
+        while true {
+            let chunk: [UInt8]?
+            do {
+                chunk = try await exchange.waiting { () async throws(UpstreamFailure) in try await response.body.next() }
+            } catch {
+                response.body.cancel()
+                if error.kind == .cancelled {
+                    exchange.record.outcome = "client_closed"
+                    exchange.record.status = committed ? status : 499
+                    if !committed { exchange.record.attempts.append(attemptRecord(status, error.description)) }
+                    return
+                }
+                guard committed else {
+                    throw .retryable(attemptRecord(status, error.description), timeout: error.isTimeout)
+                }
+                await cutStream(reason: error.description, outcome: "stream_cut", exchange: &exchange, writer: writer)
+                return
+            }
+            guard let chunk else { break }
+            let output = relay.push(chunk)
+            guard !output.isEmpty else { continue }
+            do {
+                if !committed { try await commit(&exchange) }
+                try await exchange.waiting { try await writer.writeBodyPart(output) }
+            } catch {
+                // The client went away: stop paying for tokens nobody will read.
+                response.body.cancel()
+                exchange.record.outcome = "client_closed"
+                exchange.record.usage = relay.usage
+                return
+            }
+        }
+
+        exchange.record.usage = relay.usage
+        _ = relay.finish()
+        if !relay.sawDone && !relay.sawError {
+            // The provider closed the stream without its terminator: the answer is incomplete.
+            guard committed else {
+                throw .retryable(attemptRecord(status, "stream ended before any event"), timeout: false)
+            }
+            await cutStream(reason: "provider closed the stream early", outcome: "stream_cut", exchange: &exchange, writer: writer)
+            return
+        }
+        if relay.sawError { exchange.record.outcome = "stream_cut" }
+        if !committed {
+            do { try await commit(&exchange) } catch {
+                exchange.record.outcome = "client_closed"
+                return
+            }
+        }
+        do {
+            try await exchange.waiting { try await writer.end() }
+        } catch {
+            exchange.record.outcome = "client_closed"
+        }
+    }
+
+    /// Ends a committed stream with `data: {"error":…}` and no `[DONE]`.
+    private func cutStream(
+        reason: String,
+        outcome: String,
+        exchange: inout Exchange,
+        writer: some ResponseWriter
+    ) async {
+        exchange.record.outcome = outcome
+        exchange.record.errorMessage = reason
+        let error = GatewayError(.upstreamError, "The provider's stream failed midway: \(reason).")
+        var event = Array("data: ".utf8)
+        event.append(contentsOf: error.openAIBody)
+        event.append(contentsOf: Array("\n\n".utf8))
+        do {
+            try await exchange.waiting {
+                try await writer.writeBodyPart(event)
+                try await writer.end()
+            }
+        } catch {
+            exchange.record.outcome = "client_closed"
+        }
+    }
+
+    /// Answers with `error` in the OpenAI shape (if nothing was sent yet) and notes it for the log.
+    func respond(with error: GatewayError, exchange: inout Exchange, writer: some ResponseWriter) async {
+        exchange.record.status = error.status
+        exchange.record.outcome = error.outcome
+        exchange.record.errorMessage = error.message
+        exchange.markFirstByte()
+        var headers = exchange.responseHeaders(Self.jsonHeaders)
+        if let retryAfter = error.retryAfterSeconds { headers.append(("retry-after", String(retryAfter))) }
+        do {
+            try await writer.writeComplete(status: error.status, headers: headers, body: error.openAIBody)
+        } catch {
+            exchange.record.outcome = "client_closed"
+        }
+    }
+
+    /// Stage 9: the access-log line.
+    func finish(_ exchange: inout Exchange) {
+        let now = ContinuousClock.now
+        exchange.record.latencyMilliseconds = (now - exchange.request.receivedAt) / .milliseconds(1)
+        exchange.record.ttfbMilliseconds = exchange.firstByteAt.map { ($0 - exchange.request.receivedAt) / .milliseconds(1) }
+        exchange.record.overheadMicroseconds = exchange.overheadMicroseconds
+        if exchange.record.outcome == "client_closed" && exchange.record.status == 0 { exchange.record.status = 499 }
+        accessLog.record(exchange.record)
+    }
+}
