@@ -167,3 +167,14 @@ public final class RequestPipeline: Sendable {
 
     static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
 }
+
+extension RequestPipeline {
+    /// Answers a request the server refused before it was complete (body too large), with the
+    /// usual headers and access-log line.
+    public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
+        var exchange = Exchange(request: request)
+        exchange.record.caller = request.peer.map { "peer:uid=\($0.uid)" } ?? "anonymous"
+        await respond(with: error, exchange: &exchange, writer: writer)
+        finish(&exchange)
+    }
+}
