@@ -1,0 +1,24 @@
+import ArgumentParser
+
+@main
+struct LLMGW: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llmgw",
+        abstract: "A per-host LLM gateway sidecar: OpenAI and Anthropic APIs on a Unix socket.",
+        subcommands: [Serve.self, Check.self]
+    )
+}
+
+/// `--config FILE`, falling back to the LLMGW_CONFIG environment variable.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path of the YAML configuration (default: $LLMGW_CONFIG).")
+    var config: String?
+
+    func path() throws -> String {
+        if let config { return config }
+        if let fromEnvironment = ProcessEnvironment.value("LLMGW_CONFIG"), !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        throw ValidationError("no configuration given: pass --config FILE or set LLMGW_CONFIG")
+    }
+}

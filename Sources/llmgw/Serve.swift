@@ -1,0 +1,100 @@
+import ArgumentParser
+import GatewayCore
+import Logging
+import Pipeline
+import Server
+import ServiceLifecycle
+import UnixSignals
+import Upstream
+
+/// `llmgw serve --config FILE`: runs the gateway until SIGTERM/SIGINT; SIGHUP re-reads the
+/// provider keys.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let path = try options.path()
+        let bootstrapLogger = Logger(label: "llmgw") { JSONLogHandler(label: $0) }
+        let configuration: GatewayConfiguration
+        let keys: [String: String]
+        do {
+            configuration = try GatewayConfiguration.load(contentsOf: path)
+            keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
+            try Self.checkSupported(configuration)
+        } catch {
+            bootstrapLogger.error("invalid configuration", metadata: ["config": "\(path)", "errors": "\(error)"])
+            throw ExitCode(1)
+        }
+
+        let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "llmgw")
+        let keyring = ProviderKeyring(keys)
+        let transport = CurlTransport(logger: Logger(label: "llmgw.upstream"))
+        let pipeline = RequestPipeline(
+            configuration: configuration,
+            keyring: keyring,
+            transport: transport,
+            accessLog: JSONLinesAccessLog(),
+            logger: logger
+        )
+        let server = GatewayServer(configuration: configuration.listen, pipeline: pipeline, logger: logger)
+        let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
+        logger.info(
+            "starting",
+            metadata: [
+                "config": "\(path)", "providers": "\(configuration.providers.count)",
+                "models": "\(configuration.models.count)",
+            ]
+        )
+        // Shut down in reverse order: the server drains first while the transport still runs.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: transport), .init(service: reloader), .init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.error("gateway stopped on an error", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+
+    /// Parts of the configuration this build accepts but cannot honour yet are refused rather
+    /// than silently ignored.
+    static func checkSupported(_ configuration: GatewayConfiguration) throws {
+        if configuration.auth.mode == .keys {
+            throw ValidationError("auth.mode: keys needs virtual keys in the shared state, not available in this build")
+        }
+        for provider in configuration.providers where provider.kind != .openai {
+            throw ValidationError("providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")
+        }
+    }
+}
+
+/// Re-resolves the provider keys on SIGHUP. A failed reload keeps the old keys and logs why
+/// (naming the key's source, never its value).
+struct KeyReloader: Service {
+    let configPath: String
+    let keyring: ProviderKeyring
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            do {
+                let configuration = try GatewayConfiguration.load(contentsOf: configPath)
+                let keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
+                keyring.replace(with: keys)
+                logger.info("provider keys reloaded", metadata: ["providers": "\(keys.count)"])
+            } catch {
+                logger.error("provider key reload failed; keeping the previous keys", metadata: ["errors": "\(error)"])
+            }
+        }
+    }
+}

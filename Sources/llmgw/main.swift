@@ -1,1 +1,0 @@
-print("llmgw: not wired yet")

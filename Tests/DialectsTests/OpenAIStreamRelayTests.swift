@@ -1,0 +1,46 @@
+import GatewayCore
+import Testing
+
+@testable import Dialects
+
+@Suite struct OpenAIStreamRelayTests {
+    private func relay(_ transcript: [UInt8], forwardUsage: Bool, chunkSize: Int) -> (OpenAIStreamRelay, [UInt8]) {
+        var relay = OpenAIStreamRelay(forwardUsageChunk: forwardUsage)
+        var output: [UInt8] = []
+        var offset = 0
+        while offset < transcript.count {
+            let end = min(offset + chunkSize, transcript.count)
+            output += relay.push(Array(transcript[offset..<end]))
+            offset = end
+        }
+        output += relay.finish()
+        return (relay, output)
+    }
+
+    @Test(arguments: [1, 5, 100, 100_000])
+    func passesEveryByteWhenTheClientAskedForUsage(chunkSize: Int) throws {
+        let transcript = try Fixture.bytes("openai/stream_text.sse")
+        let (state, output) = relay(transcript, forwardUsage: true, chunkSize: chunkSize)
+        #expect(output == transcript)
+        #expect(state.usage == TokenUsage(promptTokens: 9, completionTokens: 2))
+        #expect(state.sawDone)
+        #expect(!state.sawError)
+    }
+
+    @Test func dropsTheForcedUsageChunkButKeepsTheUsage() throws {
+        let transcript = try Fixture.bytes("openai/stream_tool_calls.sse")
+        let (state, output) = relay(transcript, forwardUsage: false, chunkSize: 13)
+        #expect(state.usage == TokenUsage(promptTokens: 61, completionTokens: 38))
+        #expect(!output.text.contains("\"usage\":{"))
+        #expect(output.text.hasSuffix("data: [DONE]\n\n"))
+        #expect(output.text.components(separatedBy: "\n\n").count == transcript.text.components(separatedBy: "\n\n").count - 1)
+    }
+
+    @Test func notesInBandErrorsAndMissingTerminator() {
+        var state = OpenAIStreamRelay(forwardUsageChunk: false)
+        let out = state.push(Array("data: {\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n".utf8))
+        #expect(out.text.contains("boom"))
+        #expect(state.sawError)
+        #expect(!state.sawDone)
+    }
+}
