@@ -1,0 +1,200 @@
+import Foundation
+import MockProvider
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a real `llmgw serve` process against an in-process `MockProviderServer`, on a fresh
+/// Unix socket in a temporary directory.
+final class GatewayHarness: @unchecked Sendable {
+    /// The provider key the gateway injects; it must never appear in anything the gateway prints.
+    static let providerKey = "sk-llmgw-e2e-DO-NOT-LEAK-7f3a9c1e5b"
+
+    let directory: URL
+    let socketPath: String
+    let mock: MockProviderServer
+    let process: Process
+    let stdoutPath: URL
+    let stderrPath: URL
+    var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+
+    private init(directory: URL, socketPath: String, mock: MockProviderServer, process: Process, stdoutPath: URL, stderrPath: URL) {
+        self.directory = directory
+        self.socketPath = socketPath
+        self.mock = mock
+        self.process = process
+        self.stdoutPath = stdoutPath
+        self.stderrPath = stderrPath
+    }
+
+    /// The configuration every end-to-end test uses; `extraYAML` is appended under `models:`.
+    static func configuration(directory: URL, mockBaseURL: String, socketPath: String) -> String {
+        """
+        listen:
+          socket: \(socketPath)
+          max_body_bytes: 1MiB
+          drain_timeout: 10s
+        state:
+          path: \(directory.path)/state
+        auth:
+          mode: none
+        providers:
+          mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+          down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
+        timeouts:
+          connect: 2s
+          first_byte: 2s
+        models:
+          - name: smart
+            targets: [{ provider: mock, model: gpt-4o-mini }]
+          - name: embed
+            targets: [{ provider: mock, model: text-embedding-3-small }]
+          - name: broken
+            targets: [{ provider: mock, model: "gpt-4o#status=500" }]
+          - name: unreachable
+            targets: [{ provider: down, model: gpt-4o }]
+          - name: failover
+            targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: gpt-4o-mini }]
+          - name: slow
+            targets: [{ provider: mock, model: "gpt-4o#chunk_delay=200ms" }]
+          - name: hang
+            targets: [{ provider: mock, model: "gpt-4o#delay=30s" }]
+          - name: missing
+            targets: [{ provider: mock, model: "gpt-4o#status=404" }]
+        """
+    }
+
+    static func start() async throws -> GatewayHarness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmgw-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let mock = try await MockProviderServer.start(
+            MockProviderConfiguration(apiKey: providerKey),
+            on: .tcp(host: "127.0.0.1", port: 0)
+        )
+        // Unix socket paths are limited to 108 bytes: keep it short.
+        let socketPath = directory.path + "/gw.sock"
+        let configPath = directory.appendingPathComponent("llmgw.yaml")
+        try configuration(directory: directory, mockBaseURL: mock.baseURL, socketPath: socketPath)
+            .write(to: configPath, atomically: true, encoding: .utf8)
+
+        let stdoutPath = directory.appendingPathComponent("stdout.log")
+        let stderrPath = directory.appendingPathComponent("stderr.log")
+        FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        let process = Process()
+        process.executableURL = try executable("llmgw")
+        process.arguments = ["serve", "--config", configPath.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LLMGW_E2E_KEY"] = providerKey
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: stdoutPath)
+        process.standardError = try FileHandle(forWritingTo: stderrPath)
+        try process.run()
+        let harness = GatewayHarness(
+            directory: directory,
+            socketPath: socketPath,
+            mock: mock,
+            process: process,
+            stdoutPath: stdoutPath,
+            stderrPath: stderrPath
+        )
+        try await harness.waitUntilListening()
+        return harness
+    }
+
+    static func executable(_ name: String) throws -> URL {
+        let environment = ProcessInfo.processInfo.environment
+        var candidates: [String] = []
+        if let explicit = environment["LLMGW_BIN_DIR"] { candidates.append(explicit + "/" + name) }
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        candidates.append(testBinary.appendingPathComponent(name).path)
+        candidates.append(testBinary.deletingLastPathComponent().appendingPathComponent(name).path)
+        candidates.append(FileManager.default.currentDirectoryPath + "/.build/debug/\(name)")
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
+            return URL(fileURLWithPath: candidate)
+        }
+        throw UnixHTTPClient.Failure(description: "\(name) executable not found in \(candidates)")
+    }
+
+    private func waitUntilListening() async throws {
+        for _ in 0..<200 {
+            if (try? RawConnection(path: socketPath)).map({ $0.close() }) != nil { return }
+            guard process.isRunning else {
+                throw UnixHTTPClient.Failure(description: "llmgw exited early: \(stderr())\(stdout())")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw UnixHTTPClient.Failure(description: "llmgw did not listen on \(socketPath)")
+    }
+
+    func stdout() -> String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
+    func stderr() -> String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Parsed JSON lines of stdout.
+    func logLines() -> [[String: Any]] {
+        stdout().split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// The access lines (msg "request") with this request id; waits briefly for the line to land.
+    func accessLines(requestID: String) async -> [[String: Any]] {
+        for _ in 0..<50 {
+            let lines = logLines().filter { $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID }
+            if !lines.isEmpty { return lines }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return []
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    /// Waits for the process to exit; returns its status.
+    func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    func stop() async {
+        if process.isRunning {
+            signal(SIGTERM)
+            if await waitForExit() == nil { signal(SIGKILL) }
+        }
+        try? await mock.shutdown()
+        // The provider key must appear nowhere in what the gateway printed.
+        #expect(!stdout().contains(Self.providerKey), "provider key leaked to stdout")
+        #expect(!stderr().contains(Self.providerKey), "provider key leaked to stderr")
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Starts a gateway (and its mock provider), runs `body`, and always stops both; then checks
+/// that the provider key never appeared in anything the gateway printed.
+func withGateway<T>(_ body: (GatewayHarness) async throws -> T) async throws -> T {
+    let harness = try await GatewayHarness.start()
+    do {
+        let result = try await body(harness)
+        await harness.stop()
+        return result
+    } catch {
+        await harness.stop()
+        throw error
+    }
+}
+
+extension String {
+    static func chatRequest(model: String, stream: Bool = false, includeUsage: Bool? = nil, text: String = "Hello there") -> String {
+        var body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(text)"}]"#
+        if stream { body += #","stream":true"# }
+        if let includeUsage { body += #","stream_options":{"include_usage":\#(includeUsage)}"# }
+        return body + "}"
+    }
+}
