@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["MockProvider", "GatewayCore"],
+            exclude: ["python"],
             swiftSettings: strict
         ),
     ]
