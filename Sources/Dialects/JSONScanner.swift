@@ -6,7 +6,8 @@ public enum JSONScanner {
     public static let maximumDepth = 256
 
     /// Scans `bytes[range]` (the whole buffer by default), which must hold exactly one JSON object.
-    public static func scanObject(_ bytes: [UInt8], in range: Range<Int>? = nil) throws(JSONScanError) -> JSONObjectScan {
+    public static func scanObject(_ bytes: [UInt8], in range: Range<Int>? = nil) throws(JSONScanError) -> JSONObjectScan
+    {
         let range = range ?? 0..<bytes.count
         return try bytes.withUnsafeBufferPointer { buffer throws(JSONScanError) in
             var cursor = Cursor(buffer: buffer, index: range.lowerBound, end: range.upperBound)
@@ -141,7 +142,9 @@ extension JSONScanner {
                 let kind = try scanValue(depth: depth)
                 if record {
                     members.append(
-                        .init(name: name ?? "", memberRange: memberStart..<index, valueRange: valueStart..<index, kind: kind)
+                        .init(
+                            name: name ?? "", memberRange: memberStart..<index, valueRange: valueStart..<index,
+                            kind: kind)
                     )
                 }
                 skipWhitespace()

@@ -54,8 +54,9 @@ public struct OpenAIStreamRelay: Sendable {
         usage = TokenUsage.openAI(event.data, at: usageMember.valueRange)
         if forwardUsageChunk { return true }
         // The usage-only chunk (`"choices":[]`) exists because the gateway asked for it.
-        if let choices = scan.member("choices"), choices.kind == .array, choices.valueRange.count <= 2 ||
-            event.data[choices.valueRange].dropFirst().dropLast().allSatisfy({ $0 == 0x20 })
+        if let choices = scan.member("choices"), choices.kind == .array,
+            choices.valueRange.count <= 2
+                || event.data[choices.valueRange].dropFirst().dropLast().allSatisfy({ $0 == 0x20 })
         {
             return false
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Writes whole lines to a file descriptor (stdout by default), one `write` per line under a lock,
 /// so lines from concurrent requests never interleave. Shared by the access log and the

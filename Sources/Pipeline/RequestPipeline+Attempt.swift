@@ -47,7 +47,8 @@ extension RequestPipeline {
                 }
             }
         }
-        let summaryText = exchange.record.attempts.map { "\($0.target): \($0.error ?? "failed")" }.joined(separator: "; ")
+        let summaryText = exchange.record.attempts.map { "\($0.target): \($0.error ?? "failed")" }.joined(
+            separator: "; ")
         let count = exchange.record.attempts.count
         let lead = count == 1 ? "The only target failed" : "All \(count) targets failed"
         throw GatewayError(everyFailureTimedOut ? .timeout : .upstreamError, "\(lead): \(summaryText).")
@@ -69,7 +70,8 @@ extension RequestPipeline {
                 milliseconds: (ContinuousClock.now - started) / .milliseconds(1)
             )
         }
-        let body = OpenAIPassthrough.rewrite(exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
+        let body = OpenAIPassthrough.rewrite(
+            exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
         let upstreamRequest = OpenAIProviderCodec.request(
             path: endpoint == .chatCompletions ? "/chat/completions" : "/embeddings",
             body: body,
@@ -88,9 +90,10 @@ extension RequestPipeline {
         }
 
         guard (200..<300).contains(response.status) else {
-            let errorBody = (try? await exchange.waiting { () async throws(UpstreamFailure) in
-                try await response.body.collect(upTo: 1024 * 1024)
-            }) ?? []
+            let errorBody =
+                (try? await exchange.waiting { () async throws(UpstreamFailure) in
+                    try await response.body.collect(upTo: 1024 * 1024)
+                }) ?? []
             let message = OpenAIProviderCodec.errorMessage(inBody: errorBody).map { scrub($0) }
             let label = "HTTP \(response.status)" + (message.map { " (\(Self.truncate($0)))" } ?? "")
             if Self.isRetryable(status: response.status) {

@@ -30,7 +30,8 @@ extension RequestPipeline {
         while true {
             let chunk: [UInt8]?
             do {
-                chunk = try await exchange.waiting { () async throws(UpstreamFailure) in try await response.body.next() }
+                chunk = try await exchange.waiting { () async throws(UpstreamFailure) in try await response.body.next()
+                }
             } catch {
                 response.body.cancel()
                 if error.kind == .cancelled {
@@ -67,7 +68,8 @@ extension RequestPipeline {
             guard committed else {
                 throw .retryable(attemptRecord(status, "stream ended before any event"), timeout: false)
             }
-            await cutStream(reason: "provider closed the stream early", outcome: "stream_cut", exchange: &exchange, writer: writer)
+            await cutStream(
+                reason: "provider closed the stream early", outcome: "stream_cut", exchange: &exchange, writer: writer)
             return
         }
         if relay.sawError { exchange.record.outcome = "stream_cut" }
@@ -126,7 +128,9 @@ extension RequestPipeline {
     func finish(_ exchange: inout Exchange) {
         let now = ContinuousClock.now
         exchange.record.latencyMilliseconds = (now - exchange.request.receivedAt) / .milliseconds(1)
-        exchange.record.ttfbMilliseconds = exchange.firstByteAt.map { ($0 - exchange.request.receivedAt) / .milliseconds(1) }
+        exchange.record.ttfbMilliseconds = exchange.firstByteAt.map {
+            ($0 - exchange.request.receivedAt) / .milliseconds(1)
+        }
         exchange.record.overheadMicroseconds = exchange.overheadMicroseconds
         if exchange.record.outcome == "client_closed" && exchange.record.status == 0 { exchange.record.status = 499 }
         accessLog.record(exchange.record)

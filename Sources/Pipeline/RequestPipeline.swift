@@ -63,7 +63,8 @@ public final class RequestPipeline: Sendable {
                 await self.listModels(writer: writer, &exchange)
             }
         case ("GET", "/healthz"):
-            try? await writer.writeComplete(status: 200, headers: Self.jsonHeaders, body: Array(#"{"status":"ok"}"#.utf8))
+            try? await writer.writeComplete(
+                status: 200, headers: Self.jsonHeaders, body: Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/readyz"):
             let ready = !draining.load(ordering: .relaxed)
             try? await writer.writeComplete(
@@ -146,7 +147,8 @@ public final class RequestPipeline: Sendable {
         }
         exchange.record.status = 200
         exchange.markFirstByte()
-        try? await writer.writeComplete(status: 200, headers: exchange.responseHeaders(Self.jsonHeaders), body: json.bytes)
+        try? await writer.writeComplete(
+            status: 200, headers: exchange.responseHeaders(Self.jsonHeaders), body: json.bytes)
     }
 
     /// 2. identify: who is calling. Virtual keys arrive with the shared state.

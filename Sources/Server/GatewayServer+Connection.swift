@@ -110,7 +110,9 @@ extension GatewayServer {
 
     /// Runs the pipeline in a task that is cancelled the moment the connection closes, so an
     /// abandoned request stops its upstream transfer at once.
-    private func handleCancellingOnClose(_ request: GatewayRequest, writer: NIOResponseWriter, channel: any Channel) async {
+    private func handleCancellingOnClose(_ request: GatewayRequest, writer: NIOResponseWriter, channel: any Channel)
+        async
+    {
         let pipeline = self.pipeline
         let task = Task { await pipeline.handle(request, writer: writer) }
         channel.closeFuture.whenComplete { _ in task.cancel() }

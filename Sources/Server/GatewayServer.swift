@@ -7,7 +7,7 @@ import Pipeline
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The HTTP/1.1 front of the gateway: listens on the Unix socket (and optionally loopback TCP),
@@ -71,7 +71,8 @@ public final class GatewayServer: Service {
             Task {
                 try? await Task.sleep(for: drainTimeout)
                 if registry.count > 0 {
-                    logger.warning("drain timeout reached, closing connections", metadata: ["open": "\(registry.count)"])
+                    logger.warning(
+                        "drain timeout reached, closing connections", metadata: ["open": "\(registry.count)"])
                     registry.closeAll()
                 }
             }
@@ -110,7 +111,8 @@ public final class GatewayServer: Service {
     private func initialize(_ channel: any Channel, unixSocket: Bool) -> EventLoopFuture<AcceptedConnection> {
         let peer: EventLoopFuture<PeerCredentials?>
         if unixSocket, let provider = channel as? any SocketOptionProvider {
-            peer = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(17))  // SO_PEERCRED
+            // 17 is SO_PEERCRED, which Glibc's Swift overlay does not export.
+            peer = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(17))
                 .map { (credentials: LinuxPeerCredentials) -> PeerCredentials? in
                     PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
                 }

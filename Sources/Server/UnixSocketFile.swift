@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The gateway's socket file: makes its directory, clears a stale socket left by a crashed
@@ -22,7 +22,8 @@ enum UnixSocketFile {
         }
         if isAnswering(path) {
             throw Failure(
-                description: "another process is already listening on \(path) (is another llmgw running?); refusing to start"
+                description:
+                    "another process is already listening on \(path) (is another llmgw running?); refusing to start"
             )
         }
         guard unlink(path) == 0 || errno == ENOENT else {

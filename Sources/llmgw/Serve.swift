@@ -72,7 +72,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("auth.mode: keys needs virtual keys in the shared state, not available in this build")
         }
         for provider in configuration.providers where provider.kind != .openai {
-            throw ValidationError("providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")
+            throw ValidationError(
+                "providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")
         }
     }
 }

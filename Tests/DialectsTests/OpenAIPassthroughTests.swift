@@ -15,16 +15,26 @@ import Testing
 
     @Test func forcesIncludeUsageOnStreams() throws {
         let cases: [(String, String)] = [
-            (#"{"model":"m","messages":[1],"stream":true}"#,
-             #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#),
-            (#"{"model":"m","messages":[1],"stream":true,"stream_options":{}}"#,
-             #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#),
-            (#"{"model":"m","messages":[1],"stream":true,"stream_options":{"include_obfuscation":false}}"#,
-             #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false}}"#),
-            (#"{"model":"m","messages":[1],"stream":true,"stream_options":{"include_usage":false}}"#,
-             #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#),
-            (#"{"model":"m","messages":[1],"stream":true,"stream_options":null}"#,
-             #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#),
+            (
+                #"{"model":"m","messages":[1],"stream":true}"#,
+                #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#
+            ),
+            (
+                #"{"model":"m","messages":[1],"stream":true,"stream_options":{}}"#,
+                #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#
+            ),
+            (
+                #"{"model":"m","messages":[1],"stream":true,"stream_options":{"include_obfuscation":false}}"#,
+                #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false}}"#
+            ),
+            (
+                #"{"model":"m","messages":[1],"stream":true,"stream_options":{"include_usage":false}}"#,
+                #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#
+            ),
+            (
+                #"{"model":"m","messages":[1],"stream":true,"stream_options":null}"#,
+                #"{"model":"x","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#
+            ),
         ]
         for (input, expected) in cases {
             let body = Array(input.utf8)
@@ -51,7 +61,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"messages":[1]}"#, "model"), (#"{"model":1,"messages":[1]}"#, "model"), (#"{"model":"","messages":[1]}"#, "model"),
+        (#"{"messages":[1]}"#, "model"), (#"{"model":1,"messages":[1]}"#, "model"),
+        (#"{"model":"","messages":[1]}"#, "model"),
         (#"{"model":"m"}"#, "messages"), (#"{"model":"m","messages":[]}"#, "messages"),
         (#"{"model":"m","messages":"hi"}"#, "messages"), (#"{"model":"m","messages":[1],"stream":"yes"}"#, "stream"),
     ])

@@ -33,7 +33,9 @@ import Testing
         #expect(state.usage == TokenUsage(promptTokens: 61, completionTokens: 38))
         #expect(!output.text.contains("\"usage\":{"))
         #expect(output.text.hasSuffix("data: [DONE]\n\n"))
-        #expect(output.text.components(separatedBy: "\n\n").count == transcript.text.components(separatedBy: "\n\n").count - 1)
+        #expect(
+            output.text.components(separatedBy: "\n\n").count == transcript.text.components(separatedBy: "\n\n").count
+                - 1)
     }
 
     @Test func notesInBandErrorsAndMissingTerminator() {

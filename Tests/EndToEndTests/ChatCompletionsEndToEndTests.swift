@@ -8,7 +8,9 @@ import Testing
             let response = try await gateway.client.post(
                 "/v1/chat/completions",
                 json: .chatRequest(model: "smart"),
-                headers: [("authorization", "Bearer client-secret-must-not-travel"), ("x-request-id", "e2e-nonstream-1")]
+                headers: [
+                    ("authorization", "Bearer client-secret-must-not-travel"), ("x-request-id", "e2e-nonstream-1"),
+                ]
             )
             #expect(response.status == 200)
             #expect(response.header("x-request-id") == "e2e-nonstream-1")
@@ -120,7 +122,9 @@ import Testing
     /// same request compare equal.
     static func normalized(_ text: String) -> String {
         var result = text
-        for pattern in [#""id":"[^"]*""#, #""created":[0-9]+"#, #","obfuscation":"[^"]*""#, #""system_fingerprint":"[^"]*""#] {
+        for pattern in [
+            #""id":"[^"]*""#, #""created":[0-9]+"#, #","obfuscation":"[^"]*""#, #""system_fingerprint":"[^"]*""#,
+        ] {
             result = result.replacingOccurrences(of: pattern, with: "", options: .regularExpression)
         }
         return result

@@ -3,7 +3,9 @@ import Testing
 
 /// Every error the walking skeleton promises, in OpenAI's shape with the right status.
 @Suite(.timeLimit(.minutes(2))) struct ErrorsEndToEndTests {
-    private func expectOpenAIError(_ response: UnixHTTPClient.Response, status: Int, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    private func expectOpenAIError(
+        _ response: UnixHTTPClient.Response, status: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [String: Any] {
         #expect(response.status == status, sourceLocation: sourceLocation)
         let json = try response.json()
         let error = try #require(json["error"] as? [String: Any], sourceLocation: sourceLocation)
@@ -35,7 +37,8 @@ import Testing
     @Test func oversizedBodyIs413() async throws {
         try await withGateway { gateway in
             let filler = String(repeating: "x", count: 2 * 1024 * 1024)
-            let response = try await gateway.client.post("/v1/chat/completions", json: .chatRequest(model: "smart", text: filler))
+            let response = try await gateway.client.post(
+                "/v1/chat/completions", json: .chatRequest(model: "smart", text: filler))
             _ = try expectOpenAIError(response, status: 413)
         }
     }

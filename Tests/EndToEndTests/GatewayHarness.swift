@@ -3,7 +3,7 @@ import MockProvider
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a real `llmgw serve` process against an in-process `MockProviderServer`, on a fresh
@@ -20,7 +20,9 @@ final class GatewayHarness: @unchecked Sendable {
     let stderrPath: URL
     var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
 
-    private init(directory: URL, socketPath: String, mock: MockProviderServer, process: Process, stdoutPath: URL, stderrPath: URL) {
+    private init(
+        directory: URL, socketPath: String, mock: MockProviderServer, process: Process, stdoutPath: URL, stderrPath: URL
+    ) {
         self.directory = directory
         self.socketPath = socketPath
         self.mock = mock
@@ -67,7 +69,8 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     static func start() async throws -> GatewayHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmgw-e2e-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "llmgw-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let mock = try await MockProviderServer.start(
             MockProviderConfiguration(apiKey: providerKey),
@@ -142,7 +145,9 @@ final class GatewayHarness: @unchecked Sendable {
     /// The access lines (msg "request") with this request id; waits briefly for the line to land.
     func accessLines(requestID: String) async -> [[String: Any]] {
         for _ in 0..<50 {
-            let lines = logLines().filter { $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID }
+            let lines = logLines().filter {
+                $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID
+            }
             if !lines.isEmpty { return lines }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -191,7 +196,9 @@ func withGateway<T>(_ body: (GatewayHarness) async throws -> T) async throws -> 
 }
 
 extension String {
-    static func chatRequest(model: String, stream: Bool = false, includeUsage: Bool? = nil, text: String = "Hello there") -> String {
+    static func chatRequest(
+        model: String, stream: Bool = false, includeUsage: Bool? = nil, text: String = "Hello there"
+    ) -> String {
         var body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(text)"}]"#
         if stream { body += #","stream":true"# }
         if let includeUsage { body += #","stream_options":{"include_usage":\#(includeUsage)}"# }

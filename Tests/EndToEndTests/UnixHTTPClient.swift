@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A deliberately small HTTP/1.1 client over a Unix socket for end-to-end tests. Blocking socket
@@ -47,7 +47,8 @@ struct UnixHTTPClient: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    let connection = try tcpPort.map { try RawConnection(loopbackPort: $0) } ?? RawConnection(path: socketPath)
+                    let connection =
+                        try tcpPort.map { try RawConnection(loopbackPort: $0) } ?? RawConnection(path: socketPath)
                     defer { connection.close() }
                     try connection.write(Self.requestBytes(method, path, headers: headers, body: body))
                     var all: [UInt8] = []
@@ -74,7 +75,8 @@ struct UnixHTTPClient: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    let connection = try tcpPort.map { try RawConnection(loopbackPort: $0) } ?? RawConnection(path: socketPath)
+                    let connection =
+                        try tcpPort.map { try RawConnection(loopbackPort: $0) } ?? RawConnection(path: socketPath)
                     defer { connection.close() }
                     try connection.write(Self.requestBytes(method, path, headers: headers, body: body))
                     var all: [UInt8] = []
@@ -183,7 +185,9 @@ final class RawConnection: @unchecked Sendable {
     func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { throw UnixHTTPClient.Failure(description: "write failed: errno \(errno)") }
             offset += written
         }

@@ -66,7 +66,9 @@ final class ScriptedTransport: UpstreamTransport {
 final class RecordingWriter: ResponseWriter {
     struct ClientGone: Error {}
 
-    private let state = Mutex<(status: Int?, headers: [(name: String, value: String)], body: [UInt8], ended: Bool, parts: Int)>(
+    private let state = Mutex<
+        (status: Int?, headers: [(name: String, value: String)], body: [UInt8], ended: Bool, parts: Int)
+    >(
         (nil, [], [], false, 0)
     )
     private let failAfterParts: Int?

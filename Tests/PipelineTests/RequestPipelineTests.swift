@@ -19,7 +19,8 @@ import Testing
     )
 
     static let okBody = Array(
-        #"{"id":"c","object":"chat.completion","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#.utf8
+        #"{"id":"c","object":"chat.completion","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#
+            .utf8
     )
 
     static let streamChunks: [[UInt8]] = [
@@ -54,9 +55,13 @@ import Testing
 
     @Test func injectsTheKeyAndRewritesTheModel() async throws {
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: 200, headers: [("content-type", "application/json")], body: ScriptedBody([Self.okBody]))]
+            "http://primary": [
+                .response(
+                    status: 200, headers: [("content-type", "application/json")], body: ScriptedBody([Self.okBody]))
+            ]
         ])
-        let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#)
+        let (writer, record) = await run(
+            transport, body: #"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#)
         #expect(writer.status == 200)
         let sent = try #require(transport.requests.first)
         #expect(sent.url == "http://primary/v1/chat/completions")
@@ -70,7 +75,10 @@ import Testing
     @Test(arguments: [408, 409, 429, 500, 502, 503, 504, 529])
     func retryableStatusesFailOverToTheNextTarget(status: Int) async throws {
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: status, headers: [], body: ScriptedBody([Array(#"{"error":{"message":"busy"}}"#.utf8)]))],
+            "http://primary": [
+                .response(
+                    status: status, headers: [], body: ScriptedBody([Array(#"{"error":{"message":"busy"}}"#.utf8)]))
+            ],
             "http://backup": [.response(status: 200, headers: [], body: ScriptedBody([Self.okBody]))],
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
@@ -82,9 +90,14 @@ import Testing
 
     @Test(arguments: [400, 401, 403, 404, 422])
     func clientErrorsAreRelayedWithoutFailover(status: Int) async throws {
-        let errorBody = #"{"error":{"message":"Incorrect API key provided: sk-primary-secret-123","type":"invalid_request_error","param":null,"code":null}}"#
+        let errorBody =
+            #"{"error":{"message":"Incorrect API key provided: sk-primary-secret-123","type":"invalid_request_error","param":null,"code":null}}"#
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: status, headers: [("content-type", "application/json")], body: ScriptedBody([Array(errorBody.utf8)]))]
+            "http://primary": [
+                .response(
+                    status: status, headers: [("content-type", "application/json")],
+                    body: ScriptedBody([Array(errorBody.utf8)]))
+            ]
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
         #expect(writer.status == status)
@@ -117,7 +130,11 @@ import Testing
 
     @Test func streamsRelayEventsAndStripTheForcedUsageChunk() async throws {
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: 200, headers: [("content-type", "text/event-stream")], body: ScriptedBody(Self.streamChunks))]
+            "http://primary": [
+                .response(
+                    status: 200, headers: [("content-type", "text/event-stream")], body: ScriptedBody(Self.streamChunks)
+                )
+            ]
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1],"stream":true}"#)
         #expect(writer.status == 200)
@@ -132,7 +149,9 @@ import Testing
 
     @Test func aStreamFailingBeforeAnyEventFailsOver() async throws {
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: 200, headers: [], body: ScriptedBody([], failure: UpstreamFailure(.reset, "reset")))],
+            "http://primary": [
+                .response(status: 200, headers: [], body: ScriptedBody([], failure: UpstreamFailure(.reset, "reset")))
+            ],
             "http://backup": [.response(status: 200, headers: [], body: ScriptedBody(Self.streamChunks))],
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1],"stream":true}"#)
@@ -147,7 +166,8 @@ import Testing
                 .response(
                     status: 200,
                     headers: [],
-                    body: ScriptedBody(Array(Self.streamChunks.prefix(2)), failure: UpstreamFailure(.reset, "connection reset"))
+                    body: ScriptedBody(
+                        Array(Self.streamChunks.prefix(2)), failure: UpstreamFailure(.reset, "connection reset"))
                 )
             ]
         ])
@@ -161,7 +181,9 @@ import Testing
 
     @Test func aStreamEndingWithoutDoneIsReportedAsCut() async throws {
         let transport = ScriptedTransport([
-            "http://primary": [.response(status: 200, headers: [], body: ScriptedBody(Array(Self.streamChunks.prefix(2))))]
+            "http://primary": [
+                .response(status: 200, headers: [], body: ScriptedBody(Array(Self.streamChunks.prefix(2))))
+            ]
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1],"stream":true}"#)
         #expect(writer.body.contains(#"data: {"error":{"#))
