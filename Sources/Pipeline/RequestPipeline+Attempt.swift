@@ -95,7 +95,10 @@ extension RequestPipeline {
                     try await response.body.collect(upTo: 1024 * 1024)
                 }) ?? []
             let message = OpenAIProviderCodec.errorMessage(inBody: errorBody).map { scrub($0) }
-            let label = "HTTP \(response.status)" + (message.map { " (\(Self.truncate($0)))" } ?? "")
+            var label = "HTTP \(response.status)" + (message.map { " (\(Self.truncate($0)))" } ?? "")
+            if response.status == 401 || response.status == 403 {
+                label = "HTTP \(response.status) (the provider rejected the gateway's key for \(target.provider.name))"
+            }
             if Self.isRetryable(status: response.status) {
                 throw .retryable(record(status: response.status, error: label), timeout: false)
             }
@@ -142,9 +145,11 @@ extension RequestPipeline {
         }
     }
 
-    /// Statuses after which another target may succeed (DESIGN.md §4).
+    /// Statuses after which another target may succeed (DESIGN.md §4). A provider's 401/403 is
+    /// about the gateway's configured key, not the caller: it is a failed attempt too, never
+    /// relayed (the caller would think its own credentials were wrong).
     static func isRetryable(status: Int) -> Bool {
-        [408, 409, 429, 500, 502, 503, 504, 529].contains(status)
+        [401, 403, 408, 409, 429, 500, 502, 503, 504, 529].contains(status)
     }
 
     static func truncate(_ text: String, to limit: Int = 200) -> String {

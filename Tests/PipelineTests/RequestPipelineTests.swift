@@ -72,7 +72,7 @@ import Testing
         #expect(record.attempts.count == 1)
     }
 
-    @Test(arguments: [408, 409, 429, 500, 502, 503, 504, 529])
+    @Test(arguments: [401, 403, 408, 409, 429, 500, 502, 503, 504, 529])
     func retryableStatusesFailOverToTheNextTarget(status: Int) async throws {
         let transport = ScriptedTransport([
             "http://primary": [
@@ -88,7 +88,7 @@ import Testing
         #expect(record.provider == "backup")
     }
 
-    @Test(arguments: [400, 401, 403, 404, 422])
+    @Test(arguments: [400, 404, 413, 422])
     func clientErrorsAreRelayedWithoutFailover(status: Int) async throws {
         let errorBody =
             #"{"error":{"message":"Incorrect API key provided: sk-primary-secret-123","type":"invalid_request_error","param":null,"code":null}}"#
@@ -104,6 +104,23 @@ import Testing
         #expect(transport.requests.count == 1)
         #expect(!writer.body.contains("sk-primary-secret-123"), "a provider key echoed in an error body is scrubbed")
         #expect(record.attempts.count == 1)
+    }
+
+    @Test func aRejectedProviderKeyIsNeverRelayedAsTheCallersOwn401() async throws {
+        let transport = ScriptedTransport([
+            "http://primary": [
+                .response(
+                    status: 401, headers: [],
+                    body: ScriptedBody([
+                        Array(#"{"error":{"message":"Incorrect API key provided: sk-primary-secret-123"}}"#.utf8)
+                    ]))
+            ],
+            "http://backup": [.response(status: 401, headers: [], body: ScriptedBody([]))],
+        ])
+        let (writer, _) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
+        #expect(writer.status == 502)
+        #expect(writer.body.contains("rejected the gateway's key for primary"))
+        #expect(!writer.body.contains("sk-primary-secret-123"))
     }
 
     @Test func allTargetsFailingIs502NamingEachAttempt() async throws {
