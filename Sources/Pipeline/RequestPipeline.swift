@@ -25,6 +25,7 @@ public final class RequestPipeline: Sendable {
     let transport: any UpstreamTransport
     let accessLog: any AccessLogSink
     let logger: Logger
+    let prices: PriceTable
     let draining = Atomic<Bool>(false)
     let startedAtEpochSeconds: Int
 
@@ -36,9 +37,11 @@ public final class RequestPipeline: Sendable {
         keyring: ProviderKeyring,
         transport: any UpstreamTransport,
         accessLog: any AccessLogSink,
-        logger: Logger
+        logger: Logger,
+        prices: PriceTable = PriceTable()
     ) {
         self.configuration = configuration
+        self.prices = prices
         self.router = Router(configuration: configuration)
         self.keyring = keyring
         self.transport = transport
@@ -106,7 +109,8 @@ public final class RequestPipeline: Sendable {
         } catch {
             await respond(with: error, exchange: &exchange, writer: writer)
         }
-        // 8. settle: usage is already on the record; cost, cache store and health come with the state.
+        // 8. settle: price the real usage; cache store, spend and health come with the shared state.
+        settle(&exchange)
         // 9. log
         finish(&exchange)
     }
@@ -149,6 +153,12 @@ public final class RequestPipeline: Sendable {
         exchange.markFirstByte()
         try? await writer.writeComplete(
             status: 200, headers: exchange.responseHeaders(Self.jsonHeaders), body: json.bytes)
+    }
+
+    /// 8. settle: the cost of what the provider reports it used.
+    private func settle(_ exchange: inout Exchange) {
+        guard let usage = exchange.record.usage, let model = exchange.record.upstreamModel else { return }
+        exchange.record.costUSD = prices.price(for: model)?.cost(of: usage)
     }
 
     /// 2. identify: who is calling. Virtual keys arrive with the shared state.

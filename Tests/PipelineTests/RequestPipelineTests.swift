@@ -68,6 +68,7 @@ import Testing
         #expect(sent.headers.contains { $0.name == "Authorization" && $0.value == "Bearer sk-primary-secret-123" })
         #expect(String(decoding: sent.body, as: UTF8.self).contains(#""model":"gpt-4o""#))
         #expect(record.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
+        #expect(record.costUSD == (5 * 2.50 + 7 * 10.00) / 1_000_000)
         #expect(record.provider == "primary")
         #expect(record.attempts.count == 1)
     }
