@@ -1,0 +1,44 @@
+/// The text form of a virtual key: `sk-llmgw-<public id>-<secret>`. The public id names the key
+/// in logs, metrics and the CLI; only a SHA-256 of the secret is ever stored.
+public struct VirtualKeyToken: Sendable, Equatable, CustomStringConvertible {
+    /// 12 lower-case base-32 characters.
+    public let publicID: String
+    /// 32 base-62 characters (about 190 bits).
+    public let secret: String
+
+    static let prefix = "sk-llmgw-"
+    static let idAlphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+    static let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+    public init(publicID: String, secret: String) {
+        self.publicID = publicID
+        self.secret = secret
+    }
+
+    /// A fresh random key.
+    public static func generate() -> VirtualKeyToken {
+        var generator = SystemRandomNumberGenerator()
+        let id = String((0..<12).map { _ in idAlphabet.randomElement(using: &generator)! })
+        let secret = String((0..<32).map { _ in secretAlphabet.randomElement(using: &generator)! })
+        return VirtualKeyToken(publicID: id, secret: secret)
+    }
+
+    /// Parses a presented key; nil when it is not in llmgw's format.
+    public init?(parsing text: String) {
+        guard text.hasPrefix(Self.prefix) else { return nil }
+        let rest = text.dropFirst(Self.prefix.count)
+        guard let dash = rest.firstIndex(of: "-") else { return nil }
+        let id = rest[..<dash]
+        let secret = rest[rest.index(after: dash)...]
+        guard id.count == 12, id.allSatisfy({ Self.idAlphabet.contains($0) }),
+            secret.count == 32, secret.allSatisfy({ Self.secretAlphabet.contains($0) })
+        else { return nil }
+        self.init(publicID: String(id), secret: String(secret))
+    }
+
+    /// The full key, to be shown once to its owner.
+    public var text: String { Self.prefix + publicID + "-" + secret }
+
+    /// Never the secret: `key:<public id>`.
+    public var description: String { "key:\(publicID)" }
+}
