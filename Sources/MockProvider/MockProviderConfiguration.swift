@@ -1,0 +1,35 @@
+/// The provider API a mock server speaks.
+public enum MockDialect: String, Sendable, CaseIterable {
+    /// OpenAI Chat Completions, embeddings and models (also every OpenAI-compatible server).
+    case openai
+}
+
+/// Where a mock server listens.
+public enum MockListenAddress: Sendable {
+    /// Loopback TCP; port 0 picks a free port (read it back from `MockProviderServer.port`).
+    case tcp(host: String, port: Int)
+    /// A Unix domain socket; an existing socket file at the path is replaced.
+    case unix(path: String)
+}
+
+/// How a mock server behaves.
+public struct MockProviderConfiguration: Sendable {
+    /// The provider API to imitate.
+    public var dialect: MockDialect
+    /// Faults applied to every API request, in the grammar of `MockFaultSpec` (empty: none).
+    public var faults: String
+    /// The only key accepted when set; any non-empty bearer key is accepted otherwise.
+    public var apiKey: String?
+    /// Event-loop threads serving connections; one is plenty for tests and keeps benchmarks honest.
+    public var threads: Int
+    /// How many of the most recent requests `MockStats.recentRequests` keeps.
+    public var recentRequestLimit: Int
+
+    public init(dialect: MockDialect = .openai, faults: String = "", apiKey: String? = nil) {
+        self.dialect = dialect
+        self.faults = faults
+        self.apiKey = apiKey
+        self.threads = 1
+        self.recentRequestLimit = 64
+    }
+}

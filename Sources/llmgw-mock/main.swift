@@ -1,1 +1,0 @@
-print("llmgw-mock: not wired yet")
