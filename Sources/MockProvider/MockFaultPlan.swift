@@ -43,6 +43,11 @@ struct MockFaultActions: Sendable, Equatable {
         }
     }
 
+    /// True when nothing would change (a `retry_after` alone changes nothing).
+    var injectsNothing: Bool {
+        status == nil && delay == nil && chunkDelay == nil && !resetOnReceipt && streamStop == nil
+    }
+
     /// `other`'s faults win where both set one.
     func overridden(by other: Self) -> Self {
         var merged = self
@@ -78,7 +83,7 @@ struct MockFaultPlan: Sendable {
             if remaining > 0 { statusRemaining = remaining - 1 } else { status = nil }
         }
         let actions = MockFaultActions(spec, status: status)
-        return actions == MockFaultActions() ? nil : actions
+        return actions.injectsNothing ? nil : actions
     }
 }
 
