@@ -46,7 +46,7 @@ extension GatewayServer {
     private func readBody(
         head: HTTPRequestHead,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws -> BodyResult {
         let limit = configuration.maxBodyBytes
         let declared = head.headers.first(name: "content-length").flatMap { Int($0) }
@@ -78,7 +78,7 @@ extension GatewayServer {
 
     private func rejectTooLarge(
         head: HTTPRequestHead,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         let error = GatewayError(
             .payloadTooLarge,

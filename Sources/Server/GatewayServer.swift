@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// SIGTERM it stops accepting, closes idle connections, lets in-flight requests and streams
 /// finish for up to `drainTimeout`, then removes the socket file.
 public final class GatewayServer: Service {
-    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     struct AcceptedConnection: Sendable {
         let channel: Connection

@@ -6,13 +6,13 @@ import Synchronization
 /// `ResponseWriter` over one HTTP/1.1 connection. Each write waits while the client is slow
 /// (the channel is not writable) and throws once the client has gone away.
 final class NIOResponseWriter: ResponseWriter {
-    private let outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>
+    private let outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     private let version: HTTPVersion
     private let keepAlive: Bool
     private let ended = Atomic<Bool>(false)
 
     init(
-        outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         version: HTTPVersion,
         keepAlive: Bool
     ) {
@@ -27,7 +27,7 @@ final class NIOResponseWriter: ResponseWriter {
     func writeComplete(status: Int, headers: [(name: String, value: String)], body: [UInt8]) async throws {
         var head = makeHead(status: status, headers: headers)
         head.headers.replaceOrAdd(name: "content-length", value: String(body.count))
-        try await outbound.write(contentsOf: [.head(head), .body(ByteBuffer(bytes: body)), .end(nil)])
+        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
         ended.store(true, ordering: .releasing)
     }
 
@@ -37,7 +37,7 @@ final class NIOResponseWriter: ResponseWriter {
     }
 
     func writeBodyPart(_ bytes: [UInt8]) async throws {
-        try await outbound.write(.body(ByteBuffer(bytes: bytes)))
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
     }
 
     func end() async throws {
