@@ -35,7 +35,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             mapSizeBytes: Int = 1 << 30,
             maxReaders: Int = 512,
             durability: Durability = .relaxed,
-            databases: [String] = ["cache", "cache_expiry", "limits", "keys", "spend", "health"]
+            databases: [String] = ["cache", "cache_expiry", "limits", "keys", "spend", "health", "meta"]
         ) {
             self.path = path
             self.mapSizeBytes = mapSizeBytes
@@ -119,6 +119,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Commits when `body` returns, aborts when it throws. When the map is full, `onMapFull` is
     /// given a fresh transaction to free space (e.g. evict cache entries) and `body` is retried
     /// once.
+    ///
+    /// LMDB reuses pages freed by transaction N only from transaction N+2 on, so a small write
+    /// to `meta` is committed between the eviction and the retry. The real protection is to keep
+    /// the cache below a size cap with room to spare, so that a full map stays an exception.
     public func withWriteTransaction<T>(
         onMapFull: ((LMDBTransaction) throws -> Void)? = nil,
         _ body: (LMDBTransaction) throws -> T
@@ -127,6 +131,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
             return try writeOnce(body)
         } catch let error as StoreError where error.code == .mapFull && onMapFull != nil {
             try writeOnce { try onMapFull!($0) }
+            // Pages freed by the eviction become reusable two transactions later: commit a tiny
+            // bookkeeping write in between (it fits in the slack a full map still has).
+            if let meta = handles["meta"] {
+                try? writeOnce { try $0.put(LMDBDatabase(handle: meta, name: "meta"), Array("last_eviction".utf8), [1]) }
+            }
             return try writeOnce(body)
         }
     }

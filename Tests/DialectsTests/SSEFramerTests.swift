@@ -23,7 +23,10 @@ import Testing
 
     @Test func handlesCRLFAndCRLineEndings() {
         var framer = SSEFramer()
-        let events = framer.push(Array("event: ping\r\ndata: {\"a\":1}\r\n\r\ndata: x\rdata: y\r\r".utf8))
+        // A CR that ends the input may be half of a CRLF: the event is framed once the next byte shows it.
+        var events = framer.push(Array("event: ping\r\ndata: {\"a\":1}\r\n\r\ndata: x\rdata: y\r\r".utf8))
+        #expect(events.count == 1)
+        events += framer.push(Array(": next\n".utf8))
         #expect(events.count == 2)
         #expect(events[0].name == "ping")
         #expect(events[0].data.text == "{\"a\":1}")

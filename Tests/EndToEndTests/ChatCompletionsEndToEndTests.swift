@@ -113,8 +113,10 @@ import Testing
 
     @Test func healthAndReadiness() async throws {
         try await withGateway { gateway in
-            #expect(try await gateway.client.get("/healthz").status == 200)
-            #expect(try await gateway.client.get("/readyz").status == 200)
+            let health = try await gateway.client.get("/healthz")
+            let ready = try await gateway.client.get("/readyz")
+            #expect(health.status == 200)
+            #expect(ready.status == 200)
         }
     }
 

@@ -84,8 +84,8 @@ final class GatewayHarness: @unchecked Sendable {
 
         let stdoutPath = directory.appendingPathComponent("stdout.log")
         let stderrPath = directory.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         let process = Process()
         process.executableURL = try executable("llmgw")
         process.arguments = ["serve", "--config", configPath.path]

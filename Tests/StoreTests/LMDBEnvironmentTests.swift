@@ -50,7 +50,7 @@ import Testing
         #expect(try env.withReadTransaction { try $0.count(spend) } == 4)
     }
 
-    @Test func aFullMapCallsTheEvictionHookAndRetries() throws {
+    @Test func aFullMapIsEvictedAndWritesResume() throws {
         let env = try open(mapSize: 1 << 20)
         let cache = env.database("cache")
         let big = [UInt8](repeating: 7, count: 64 * 1024)
@@ -60,12 +60,20 @@ import Testing
             stored += 1
         }
         #expect(stored > 0)
-        var evicted = false
-        try env.withWriteTransaction(onMapFull: { transaction in
-            evicted = true
+        var evictions = 0
+        let evictAll: (LMDBTransaction) throws -> Void = { transaction in
+            evictions += 1
             for index in 0..<stored { try transaction.delete(cache, Array("k\(index)".utf8)) }
-        }) { try $0.put(cache, Array("fresh".utf8), big) }
-        #expect(evicted)
-        #expect(try env.withReadTransaction { try $0.get(cache, Array("fresh".utf8)) } == big)
+        }
+        var written = false
+        for attempt in 0..<1 where !written {
+            written =
+                (try? env.withWriteTransaction(onMapFull: evictAll) {
+                    try $0.put(cache, Array("fresh\(attempt)".utf8), big)
+                }) != nil
+        }
+        #expect(evictions >= 1)
+        #expect(written)
+        #expect(try env.withReadTransaction { try $0.count(cache) } < stored)
     }
 }
