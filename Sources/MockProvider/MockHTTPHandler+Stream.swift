@@ -9,17 +9,23 @@ import NIOHTTP1
 
 /// Sending stream events and ending responses: normally, or early as a fault asks.
 extension MockHTTPHandler {
-    /// Writes events until the plan pauses, stops or finishes.
+    /// Writes events until the plan pauses, stops or finishes. Events sent without a pause between them
+    /// go out as one body part (one chunk), which keeps the SSE bytes and saves a write per event.
     func pump(_ context: ChannelHandlerContext) {
+        var pending = context.channel.allocator.buffer(capacity: 0)
+        func writePending() {
+            guard pending.readableBytes > 0 else { return }
+            lastWrite = context.write(wrapOutboundOut(.body(.byteBuffer(pending))))
+            pending.clear()
+        }
         while case .streaming(let exchange, var plan) = state {
             let step = plan.step()
             state = .streaming(exchange, plan)
             switch step {
             case .send(let event, let pause):
-                lastWrite = context.write(
-                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: event))))
-                )
+                pending.writeString(event)
                 if let pause {
+                    writePending()
                     context.flush()
                     scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(pause)) {
                         self.scheduled = nil
@@ -28,8 +34,10 @@ extension MockHTTPHandler {
                     return
                 }
             case .finish:
+                writePending()
                 finish(exchange, context)
             case .stop(let kind):
+                writePending()
                 stop(kind, exchange, context)
             }
         }

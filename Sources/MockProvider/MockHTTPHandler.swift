@@ -53,6 +53,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
             state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+            // libcurl asks before sending larger bodies; answering at once spares it a one-second wait.
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                let interim = HTTPResponseHead(version: head.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            }
         case (.body(var chunk), .receiving(let head, var body)):
             state = .idle
             body.writeBuffer(&chunk)

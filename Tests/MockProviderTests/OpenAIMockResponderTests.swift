@@ -260,3 +260,28 @@ import Testing
 func errorObject(_ response: RawConnection.Response) throws -> [String: Any] {
     try #require(try response.json()["error"] as? [String: Any])
 }
+
+extension OpenAIMockResponderTests {
+    @Test func expectContinueIsAnsweredAtOnce() async throws {
+        try await withMock { mock in
+            let long = String(repeating: "word ", count: 600)
+            let start = ContinuousClock.now
+            let response = try await blocking { () -> RawConnection.Response in
+                let connection = try RawConnection(server: mock)
+                let body = chatBody(long)
+                try connection.send(
+                    "POST", "/v1/chat/completions",
+                    headers: [
+                        ("content-type", "application/json"), ("content-length", "\(body.utf8.count)"),
+                        ("expect", "100-continue"),
+                    ])
+                let interim = try connection.readResponse()
+                guard interim.status == 100 else { return interim }
+                try connection.sendRaw(body)
+                return try connection.readResponse()
+            }
+            #expect(response.status == 200)
+            #expect(ContinuousClock.now - start < .milliseconds(900))
+        }
+    }
+}

@@ -100,6 +100,12 @@ final class RawConnection: @unchecked Sendable {
         guard written == bytes.count else { throw Failure(description: "send failed: errno \(errno)") }
     }
 
+    func sendRaw(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard written == bytes.count else { throw Failure(description: "send failed: errno \(errno)") }
+    }
+
     /// Reads more bytes into the buffer; nil with the reason when nothing more comes.
     private func fill() -> Ending? {
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -147,6 +153,7 @@ final class RawConnection: @unchecked Sendable {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         var response = Response(status: status, headers: headers, body: [], ending: .complete, chunked: false)
+        if (100..<200).contains(status) { return response }
         if let length = response.header("content-length").flatMap(Int.init) {
             while buffer.count < length {
                 if let ending = fill() {
