@@ -184,7 +184,10 @@ struct CurlExchangeStateMachine {
         switch phase {
         case .receiving:
             precondition(end == nil, "body bytes after the end of the transfer")
-            precondition(!pausedForBackPressure, "body bytes while paused")
+            if pausedForBackPressure {
+                // libcurl offered bytes again before the unpause: still paused, nothing stored.
+                return .pause
+            }
             if let waiter = chunkWaiter {
                 chunkWaiter = nil
                 return .handOver(waiter, [UInt8](bytes))

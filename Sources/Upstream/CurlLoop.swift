@@ -51,13 +51,6 @@ final class CurlLoop {
         self.logger = logger
     }
 
-    deinit {
-        let code = curl_multi_cleanup(multi)
-        if code != CURLM_OK {
-            logger.error("curl_multi_cleanup failed", metadata: ["error": "\(CurlFailure.describe(code))"])
-        }
-    }
-
     private func configureMulti() {
         let options: [(CURLMoption, Int, String)] = [
             (CURLMOPT_MAXCONNECTS, configuration.maximumCachedConnections, "maxconnects"),
@@ -68,7 +61,8 @@ final class CurlLoop {
             let code = llmgw_multi_setopt_long(multi, option, value)
             if code != CURLM_OK {
                 logger.error(
-                    "curl_multi_setopt failed", metadata: ["option": "\(name)", "error": "\(CurlFailure.describe(code))"])
+                    "curl_multi_setopt failed",
+                    metadata: ["option": "\(name)", "error": "\(CurlFailure.describe(code))"])
             }
         }
     }
@@ -88,14 +82,18 @@ final class CurlLoop {
             remove(transfer, as: .cancelled)
             transfer.exchange.finished(.failure(UpstreamFailure(.cancelled, "the transport is shut down")))
         }
+        let code = curl_multi_cleanup(multi)
+        if code != CURLM_OK {
+            logger.error("curl_multi_cleanup failed", metadata: ["error": "\(CurlFailure.describe(code))"])
+        }
         logger.debug("curl loop stopped", metadata: ["aborted_transfers": "\(aborted)"])
     }
 
     // MARK: Commands
 
-    /// Returns false on shutdown.
+    /// Returns false on shutdown (after rejecting the commands queued behind it).
     private func handle(_ commands: [CurlCommand]) -> Bool {
-        for command in commands {
+        for (index, command) in commands.enumerated() {
             switch command {
             case .start(let request, let exchange):
                 start(request, exchange)
@@ -111,6 +109,7 @@ final class CurlLoop {
                 guard let transfer = transfers[ObjectIdentifier(exchange)] else { continue }
                 remove(transfer, as: .cancelled)
             case .shutdown:
+                Self.rejectAll(commands[(index + 1)...])
                 return false
             }
         }
@@ -141,7 +140,7 @@ final class CurlLoop {
         context.statistics.update { $0.transfersStarted += 1 }
     }
 
-    private static func rejectAll(_ commands: [CurlCommand]) {
+    private static func rejectAll(_ commands: some Sequence<CurlCommand>) {
         for case .start(_, let exchange) in commands {
             exchange.finished(.failure(UpstreamFailure(.cancelled, "the transport is shut down")))
         }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Starts the one detached thread that runs the curl loop. Its end is observed through
@@ -20,9 +20,9 @@ enum CurlThread {
     static func start(_ body: @escaping @Sendable () -> Void) {
         let entry = Unmanaged.passRetained(Entry(body: body)).toOpaque()
         #if canImport(Darwin)
-        var thread: pthread_t?
+            var thread: pthread_t?
         #else
-        var thread = pthread_t()
+            var thread = pthread_t()
         #endif
         let code = pthread_create(
             &thread, nil,
@@ -34,9 +34,9 @@ enum CurlThread {
             }, entry)
         precondition(code == 0, "pthread_create failed: \(code)")
         #if canImport(Darwin)
-        let detached = pthread_detach(thread!)
+            let detached = pthread_detach(thread!)
         #else
-        let detached = pthread_detach(thread)
+            let detached = pthread_detach(thread)
         #endif
         precondition(detached == 0, "pthread_detach failed: \(detached)")
     }

@@ -17,7 +17,8 @@ extension CurlTransfer {
         )
         try check(
             llmgw_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, transfer in
-                CurlTransfer.from(transfer).didReceiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+                CurlTransfer.from(transfer).didReceiveHeaderLine(
+                    UnsafeRawBufferPointer(start: data, count: size * count))
             },
             CURLOPT_HEADERFUNCTION
         )
@@ -70,9 +71,14 @@ extension CurlTransfer {
     }
 
     private func configureHeaders(_ headers: [(name: String, value: String)]) throws(UpstreamFailure) {
-        // `Expect:` with no value stops libcurl from sending `Expect: 100-continue`.
+        // A name with no value stops libcurl from adding its own header: `Expect: 100-continue`
+        // always, and `Accept: */*` or a form `Content-Type` when the caller sent none.
         var lines = headers.filter { $0.name.lowercased() != "expect" }.map(Self.headerLine)
         lines.append("Expect:")
+        for name in ["Accept", "Content-Type"]
+        where !headers.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+            lines.append("\(name):")
+        }
         for line in lines {
             guard let list = curl_slist_append(headerList, line) else {
                 throw UpstreamFailure(.other, "could not build the request header list")
@@ -108,7 +114,8 @@ extension CurlTransfer {
 
     private func check(_ code: CURLcode, _ option: CURLoption) throws(UpstreamFailure) {
         guard code == CURLE_OK else {
-            throw UpstreamFailure(.other, "setting curl option \(option.rawValue) failed: \(CurlFailure.describe(code))")
+            throw UpstreamFailure(
+                .other, "setting curl option \(option.rawValue) failed: \(CurlFailure.describe(code))")
         }
     }
 

@@ -26,7 +26,9 @@ final class CurlTransfer {
     private(set) var firstByteDeadline: ContinuousClock.Instant?
     private(set) var idleDeadline: ContinuousClock.Instant?
 
-    init(easy: UnsafeMutableRawPointer, exchange: CurlExchange, context: CurlLoopContext, timeouts: TimeoutConfiguration) {
+    init(
+        easy: UnsafeMutableRawPointer, exchange: CurlExchange, context: CurlLoopContext, timeouts: TimeoutConfiguration
+    ) {
         self.easy = easy
         self.exchange = exchange
         self.context = context
