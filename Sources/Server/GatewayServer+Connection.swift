@@ -41,8 +41,10 @@ extension GatewayServer {
         case rejected
     }
 
-    /// Reads the request body up to `maxBodyBytes`; past it, answers 413 and gives up on the
-    /// connection (the rest of the body is never read).
+    /// Reads the request body up to `maxBodyBytes`; past it, answers 413 and closes the
+    /// connection after a lingering read: the rest of the body is read and discarded (bounded by
+    /// `read_timeout` and by four times the limit) so that a client still sending can read the
+    /// answer instead of meeting a reset.
     private func readBody(
         head: HTTPRequestHead,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
@@ -52,6 +54,7 @@ extension GatewayServer {
         let declared = head.headers.first(name: "content-length").flatMap { Int($0) }
         if let declared, declared > limit {
             try await rejectTooLarge(head: head, outbound: outbound)
+            if declared <= 4 * limit { try await discardBody(&parts, upTo: 4 * limit) }
             return .rejected
         }
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -64,6 +67,7 @@ extension GatewayServer {
             case .body(let buffer):
                 guard body.count + buffer.readableBytes <= limit else {
                     try await rejectTooLarge(head: head, outbound: outbound)
+                    try await discardBody(&parts, upTo: 3 * limit)
                     return .rejected
                 }
                 body.append(contentsOf: buffer.readableBytesView)
@@ -74,6 +78,23 @@ extension GatewayServer {
             }
         }
         return .rejected  // the client went away mid-body
+    }
+
+    /// Reads and drops request parts until the end of the request or `limit` bytes.
+    private func discardBody(
+        _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        upTo limit: Int
+    ) async throws {
+        var discarded = 0
+        while let part = try await parts.next() {
+            switch part {
+            case .body(let buffer):
+                discarded += buffer.readableBytes
+                if discarded > limit { return }
+            case .end, .head:
+                return
+            }
+        }
     }
 
     private func rejectTooLarge(
