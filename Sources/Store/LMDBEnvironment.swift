@@ -134,7 +134,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
             // Pages freed by the eviction become reusable two transactions later: commit a tiny
             // bookkeeping write in between (it fits in the slack a full map still has).
             if let meta = handles["meta"] {
-                try? writeOnce { try $0.put(LMDBDatabase(handle: meta, name: "meta"), Array("last_eviction".utf8), [1]) }
+                try? writeOnce {
+                    try $0.put(LMDBDatabase(handle: meta, name: "meta"), Array("last_eviction".utf8), [1])
+                }
             }
             return try writeOnce(body)
         }
