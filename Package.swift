@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C leaves: only Upstream imports CCurl, only Store imports CLMDB.
@@ -39,7 +40,11 @@ let package = Package(
         .target(name: "Dialects", dependencies: ["GatewayCore"], swiftSettings: strict),
         .target(
             name: "Pipeline",
-            dependencies: ["GatewayCore", "Dialects", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "GatewayCore", "Dialects",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -63,7 +68,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Store", dependencies: ["GatewayCore", "CLMDB"], swiftSettings: strict),
+        .target(
+            name: "Store",
+            dependencies: ["GatewayCore", "CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "MockProvider",
             dependencies: [
