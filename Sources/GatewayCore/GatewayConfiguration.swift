@@ -111,7 +111,9 @@ public struct AuthConfiguration: Sendable, Equatable {
 
 /// Where a provider key comes from: `env:NAME`, `file:PATH` or a literal. The value itself is never
 /// kept in the configuration and never printed; `description` names only the source.
-public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
+public enum SecretReference: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     case environment(String)
     case file(String)
     case literal(String)
@@ -133,6 +135,10 @@ public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
         case .literal: "<literal>"
         }
     }
+
+    public var debugDescription: String { description }
+    /// Keeps a literal key out of `dump` and reflection-based printing of the configuration.
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
 }
 
 /// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server.

@@ -1,155 +1,184 @@
 import Yams
 
-/// Walks a composed YAML tree, converting values to typed settings while it collects every
-/// problem with its path and line. New sections are a few lines each: `section`, `expectOnly`,
-/// and one typed accessor per key.
-final class ConfigurationReader {
+/// Collects every problem found while one configuration is read.
+final class ConfigurationDiagnostics {
     private(set) var errors: [ConfigurationError] = []
 
-    func fail(_ path: String, _ node: Node?, _ message: String) {
-        errors.append(ConfigurationError(path: path, line: node?.mark?.line, message: message))
+    func fail(_ path: String, line: Int?, _ message: String) {
+        errors.append(ConfigurationError(path: path, line: line, message: message))
+    }
+}
+
+/// A node of the YAML tree together with its path (`models[1].targets[0]`). Typed reads convert a
+/// key's value or record a problem with the value's path and line, and go on: a reader never stops
+/// at the first error. A new section is a few lines:
+///
+///     reader.section("retry") { retry in
+///         retry.expectOnly(["attempts", "backoff"])
+///         configuration.retry.attempts = retry.int("attempts", in: 1...10) ?? configuration.retry.attempts
+///         configuration.retry.backoff = retry.duration("backoff") ?? configuration.retry.backoff
+///     }
+///
+/// Reads of an absent key return nil without an error; `require` reports missing keys.
+struct ConfigReader {
+    let node: Node
+    let path: String
+    let diagnostics: ConfigurationDiagnostics
+
+    var line: Int? { node.mark?.line }
+
+    /// Records a problem at this node.
+    func fail(_ message: String) {
+        diagnostics.fail(path, line: line, message)
     }
 
-    /// The entries of a mapping node, or nil (with an error) when `node` is something else.
-    func mapping(_ node: Node, _ path: String) -> [(key: String, node: Node)]? {
-        guard case .mapping(let mapping) = node else {
-            fail(path, node, "expected a mapping")
-            return nil
+    func childPath(_ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    // MARK: Mappings
+
+    /// `key: ~` or `key:` with nothing after it reads as an empty section.
+    private var isNull: Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    /// The value of `key` in this mapping, or nil when absent.
+    func child(_ key: String) -> ConfigReader? {
+        node.mapping?[key].map { ConfigReader(node: $0, path: childPath(key), diagnostics: diagnostics) }
+    }
+
+    func has(_ key: String) -> Bool { node.mapping?[key] != nil }
+
+    /// The entries of this mapping in file order; keys renamed by the duplicate-key pass are left out
+    /// (they are reported once, by `ConfigurationDuplicateKeys`).
+    var entries: [(key: String, keyNode: Node, value: ConfigReader)] {
+        guard let mapping = node.mapping else { return [] }
+        return mapping.compactMap { key, value in
+            guard let name = key.scalar?.string, !ConfigurationDuplicateKeys.isPlaceholder(name) else { return nil }
+            return (name, key, ConfigReader(node: value, path: childPath(name), diagnostics: diagnostics))
         }
-        var entries: [(key: String, node: Node)] = []
-        for (key, value) in mapping {
+    }
+
+    /// Reports every key that is not in `allowed` (and every key that is not a plain string).
+    func expectOnly(_ allowed: [String]) {
+        guard let mapping = node.mapping else { return }
+        for (key, _) in mapping {
             guard let name = key.scalar?.string else {
-                fail(path, key, "keys must be plain strings")
+                diagnostics.fail(path, line: key.mark?.line, "keys must be plain strings")
                 continue
             }
-            entries.append((name, value))
-        }
-        return entries
-    }
-
-    /// Reports every key of `entries` not in `allowed`.
-    func expectOnly(_ entries: [(key: String, node: Node)], _ allowed: [String], _ path: String) {
-        for entry in entries where !allowed.contains(entry.key) {
-            fail(join(path, entry.key), entry.node, "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            guard !allowed.contains(name), !ConfigurationDuplicateKeys.isPlaceholder(name) else { continue }
+            let expected = allowed.joined(separator: ", ")
+            diagnostics.fail(childPath(name), line: key.mark?.line, "unknown key (expected one of: \(expected))")
         }
     }
 
-    func sequence(_ node: Node, _ path: String) -> [Node]? {
-        guard case .sequence(let sequence) = node else {
-            fail(path, node, "expected a list")
+    /// Reports each of `keys` that this mapping lacks, as `path.key: required`.
+    func require(_ keys: String..., hint: String? = nil) {
+        for key in keys where !has(key) {
+            diagnostics.fail(childPath(key), line: line, hint.map { "required (\($0))" } ?? "required")
+        }
+    }
+
+    /// Runs `body` with this node when it is a mapping (or empty); reports anything else.
+    func mapping(_ body: (ConfigReader) -> Void) {
+        if node.mapping != nil {
+            body(self)
+        } else if isNull {
+            body(
+                ConfigReader(
+                    node: Node.mapping(.init([], .implicit, .any, node.mark)), path: path, diagnostics: diagnostics))
+        } else {
+            fail("expected a mapping")
+        }
+    }
+
+    /// Runs `body` with the mapping under `key`, if the key is present.
+    func section(_ key: String, _ body: (ConfigReader) -> Void) {
+        child(key)?.mapping(body)
+    }
+
+    /// Runs `body` for each item of the list under `key` (paths `key[0]`, `key[1]`, …); returns the
+    /// item count, or nil when the key is absent or not a list.
+    @discardableResult
+    func list(_ key: String, _ body: (Int, ConfigReader) -> Void) -> Int? {
+        guard let value = child(key) else { return nil }
+        guard let items = value.node.sequence else {
+            value.fail("expected a list")
             return nil
         }
-        return Array(sequence)
+        for (index, item) in items.enumerated() {
+            body(index, ConfigReader(node: item, path: "\(value.path)[\(index)]", diagnostics: diagnostics))
+        }
+        return items.count
     }
 
-    func string(_ node: Node, _ path: String) -> String? {
+    // MARK: Scalars
+
+    /// The text of this scalar as written (`0660` stays `0660`), or nil with an error.
+    func scalarText(expected: String) -> String? {
         guard case .scalar(let scalar) = node else {
-            fail(path, node, "expected a string")
+            fail("expected \(expected)")
             return nil
         }
         return scalar.string
     }
 
-    func nonEmptyString(_ node: Node, _ path: String) -> String? {
-        guard let text = string(node, path) else { return nil }
+    /// A non-empty string. The value is never echoed in errors (it may be a secret).
+    func string(_ key: String) -> String? {
+        guard let value = child(key), let text = value.scalarText(expected: "a string") else { return nil }
         guard !text.isEmpty else {
-            fail(path, node, "must not be empty")
+            value.fail("must not be empty")
             return nil
         }
         return text
     }
 
-    func bool(_ node: Node, _ path: String) -> Bool? {
-        guard let text = node.scalar?.string else {
-            fail(path, node, "expected true or false")
-            return nil
-        }
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default:
-            fail(path, node, "expected true or false, not \"\(text)\"")
-            return nil
+    func bool(_ key: String) -> Bool? {
+        value(key, expected: "true or false") { text in
+            switch text {
+            case "true", "True", "TRUE", "yes", "on": true
+            case "false", "False", "FALSE", "no", "off": false
+            default: nil
+            }
         }
     }
 
-    func positiveInt(_ node: Node, _ path: String) -> Int? {
-        guard let text = node.scalar?.string, let value = Int(text), value > 0 else {
-            fail(path, node, "expected a positive integer")
-            return nil
+    func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        value(key, expected: "an integer from \(range.lowerBound) to \(range.upperBound)") { text in
+            Int(text).flatMap { range.contains($0) ? $0 : nil }
         }
-        return value
     }
 
-    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: T.Type) -> T?
+    func duration(_ key: String) -> Duration? {
+        value(key, expected: "a duration like 500ms, 30s, 5m, 1h or 1d", ConfigurationValue.duration)
+    }
+
+    func size(_ key: String) -> Int? {
+        value(key, expected: "a size like 512KiB, 10MiB, 1MB or a number of bytes", ConfigurationValue.size)
+    }
+
+    /// One of an enumeration's raw values; the error lists them all.
+    func choice<T: RawRepresentable & CaseIterable>(_ key: String, as type: T.Type) -> T?
     where T.RawValue == String {
-        guard let text = string(node, path) else { return nil }
-        guard let value = T(rawValue: text) else {
-            let valid = T.allCases.map(\.rawValue).joined(separator: ", ")
-            fail(path, node, "unknown value \"\(text)\" (expected one of: \(valid))")
+        let valid = T.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let value = child(key), let text = value.scalarText(expected: "one of: \(valid)") else { return nil }
+        guard let choice = T(rawValue: text) else {
+            value.fail("unknown value \"\(text)\" (expected one of: \(valid))")
             return nil
         }
-        return value
+        return choice
     }
 
-    /// `500ms`, `30s`, `5m`, `1h`, `1d`, or a bare number of seconds.
-    func duration(_ node: Node, _ path: String) -> Duration? {
-        guard let text = node.scalar?.string, let value = Self.parseDuration(text) else {
-            fail(path, node, "expected a duration like 500ms, 30s, 5m, 1h or 1d")
+    /// A scalar converted by `parse`; `expected` completes the message `expected …` on failure.
+    func value<T>(_ key: String, expected: String, _ parse: (String) -> T?) -> T? {
+        guard let value = child(key), let text = value.scalarText(expected: expected) else { return nil }
+        guard let parsed = parse(text) else {
+            value.fail("expected \(expected)")
             return nil
         }
-        return value
-    }
-
-    /// `512KiB`, `10MiB`, `1GiB`, `1MB`, `1KB`, or a bare number of bytes.
-    func size(_ node: Node, _ path: String) -> Int? {
-        guard let text = node.scalar?.string, let value = Self.parseSize(text) else {
-            fail(path, node, "expected a size like 512KiB, 10MiB or a number of bytes")
-            return nil
-        }
-        return value
-    }
-
-    static func parseDuration(_ text: String) -> Duration? {
-        let trimmed = text.trimmingWhitespace()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            let number = trimmed.dropLast(suffix.count)
-            // "ms" also ends in "s": only accept a pure number before the suffix.
-            guard let value = Double(number), value >= 0, value.isFinite else { continue }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
-        }
-        if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite {
-            return .milliseconds(Int64((seconds * 1000).rounded()))
-        }
-        return nil
-    }
-
-    static func parseSize(_ text: String) -> Int? {
-        let trimmed = text.trimmingWhitespace()
-        let units: [(String, Int)] = [
-            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000),
-            ("GB", 1_000_000_000),
-            ("B", 1),
-        ]
-        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Int(trimmed.dropLast(suffix.count).trimmingWhitespace()), value > 0 else { return nil }
-            return value * scale
-        }
-        guard let value = Int(trimmed), value > 0 else { return nil }
-        return value
-    }
-
-    func join(_ path: String, _ key: String) -> String {
-        path.isEmpty ? key : "\(path).\(key)"
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return String(slice)
+        return parsed
     }
 }

@@ -1,10 +1,15 @@
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
-/// A resolved secret (a provider key). Printing it shows `<redacted>`; the value is reachable
-/// only through `revealed`, which is used to build upstream request headers and nowhere else.
-public struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+/// A resolved secret (a provider key). Printing, interpolating, dumping or mirroring it shows
+/// `<redacted>`; the value is reachable only through `revealed`, which is used to build upstream
+/// request headers and nowhere else.
+public struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public let revealed: String
 
     public init(_ value: String) {
@@ -13,14 +18,18 @@ public struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible, Cust
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
 
-/// Resolves `SecretReference`s: `env:NAME`, `file:PATH`, literal. Errors name the reference's
-/// source, never the value.
+/// Resolves `SecretReference`s: `env:NAME` (set and non-empty), `file:PATH` (readable and non-empty;
+/// surrounding whitespace and the trailing newline are trimmed), or a literal. Errors name the
+/// config path and the variable or file, never the value.
 public struct SecretResolver: Sendable {
     private let environment: @Sendable (String) -> String?
     private let readFile: @Sendable (String) -> String?
 
+    /// Reads the process environment (as `ProcessInfo.processInfo.environment` would) and the file
+    /// system, unless told otherwise.
     public init(
         environment: @escaping @Sendable (String) -> String? = { name in getenv(name).map { String(cString: $0) } },
         readFile: (@Sendable (String) -> String?)? = nil
@@ -29,6 +38,12 @@ public struct SecretResolver: Sendable {
         self.readFile = readFile ?? { readTextFile($0) }
     }
 
+    /// Resolves against a fixed environment (tests, `llmgw check` with an env file).
+    public init(environment: [String: String], readFile: (@Sendable (String) -> String?)? = nil) {
+        self.init(environment: { environment[$0] }, readFile: readFile)
+    }
+
+    /// `path` names the reference in errors, e.g. `providers.openai.api_key`.
     public func resolve(_ reference: SecretReference, path: String) throws(ConfigurationError) -> ResolvedSecret {
         switch reference {
         case .environment(let name):
@@ -46,15 +61,19 @@ public struct SecretResolver: Sendable {
             }
             return ResolvedSecret(value)
         case .literal(let value):
+            guard !value.isEmpty else {
+                throw ConfigurationError(path: path, line: nil, message: "the key is empty")
+            }
             return ResolvedSecret(value)
         }
     }
 
-    /// Resolves every provider's key; collects every failure. Providers without `api_key` are
-    /// absent from the result.
-    public func resolveKeys(of configuration: GatewayConfiguration) throws(ConfigurationErrors) -> [String:
-        ResolvedSecret]
-    {
+    /// Resolves every provider's key at once (at start, on SIGHUP, by `llmgw check`), collecting
+    /// every failure. Providers without `api_key` are absent from the result. `source` names the
+    /// configuration in the rendered errors.
+    public func resolveKeys(
+        of configuration: GatewayConfiguration, source: String = "provider keys"
+    ) throws(ConfigurationErrors) -> [String: ResolvedSecret] {
         var keys: [String: ResolvedSecret] = [:]
         var errors: [ConfigurationError] = []
         for provider in configuration.providers {
@@ -65,7 +84,7 @@ public struct SecretResolver: Sendable {
                 errors.append(error)
             }
         }
-        guard errors.isEmpty else { throw ConfigurationErrors(source: "provider keys", errors: errors) }
+        guard errors.isEmpty else { throw ConfigurationErrors(source: source, errors: errors) }
         return keys
     }
 }

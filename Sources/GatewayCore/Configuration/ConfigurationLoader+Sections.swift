@@ -1,0 +1,94 @@
+/// Turns the YAML tree into a `GatewayConfiguration`, one section at a time. Every section starts
+/// from the model's defaults and overrides what the file sets.
+enum ConfigurationLoader {
+    static let sections = ["listen", "state", "auth", "providers", "cache", "timeouts", "models", "log"]
+
+    static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        root.mapping { root in
+            root.expectOnly(sections)
+            root.section("listen") { configuration.listen = listen($0) }
+            root.section("state") { state in
+                state.expectOnly(["path"])
+                configuration.state.path = state.string("path") ?? configuration.state.path
+            }
+            root.section("auth") { auth in
+                auth.expectOnly(["mode"])
+                configuration.auth.mode =
+                    auth.choice("mode", as: AuthConfiguration.Mode.self) ?? configuration.auth.mode
+            }
+            configuration.providers = providers(root)
+            root.section("cache") { cache in
+                cache.expectOnly(["enabled", "ttl"])
+                configuration.cache.enabled = cache.bool("enabled") ?? configuration.cache.enabled
+                configuration.cache.ttl = cache.duration("ttl") ?? configuration.cache.ttl
+            }
+            root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
+            configuration.models = models(root, providers: declaredProviderNames(root))
+            root.section("log") { configuration.log = log($0) }
+            root.require("models", hint: "at least one model")
+        }
+        return configuration
+    }
+
+    static func listen(_ reader: ConfigReader) -> ListenConfiguration {
+        reader.expectOnly(
+            ["socket", "socket_mode", "tcp", "max_body_bytes", "read_timeout", "idle_timeout", "drain_timeout"])
+        var listen = ListenConfiguration()
+        if let socket = reader.string("socket") {
+            // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+            if socket.utf8.count > 107 {
+                reader.child("socket")?.fail("socket paths are limited to 107 bytes")
+            } else {
+                listen.socket = socket
+            }
+        }
+        listen.socketMode =
+            reader.value("socket_mode", expected: "octal permission bits like 0660", ConfigurationValue.socketMode)
+            ?? listen.socketMode
+        if let address = reader.value(
+            "tcp", expected: "HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)", ConfigurationValue.hostAndPort)
+        {
+            if ConfigurationValue.isLoopback(address.host) {
+                listen.tcp = address
+            } else {
+                reader.child("tcp")?.fail(
+                    "\(address.host) is not a loopback address (use 127.0.0.0/8, ::1 or localhost)")
+            }
+        }
+        listen.maxBodyBytes = reader.size("max_body_bytes") ?? listen.maxBodyBytes
+        listen.readTimeout = reader.duration("read_timeout") ?? listen.readTimeout
+        listen.idleTimeout = reader.duration("idle_timeout") ?? listen.idleTimeout
+        listen.drainTimeout = reader.duration("drain_timeout") ?? listen.drainTimeout
+        return listen
+    }
+
+    /// `timeouts` at the top level and under each provider: only the keys that are set.
+    static func timeouts(_ reader: ConfigReader) -> TimeoutOverrides {
+        reader.expectOnly(["connect", "first_byte", "idle", "total"])
+        return TimeoutOverrides(
+            connect: reader.duration("connect"),
+            firstByte: reader.duration("first_byte"),
+            idle: reader.duration("idle"),
+            total: reader.duration("total")
+        )
+    }
+
+    /// Levels of swift-log, which the executable maps `log.level` onto.
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    static func log(_ reader: ConfigReader) -> LogConfiguration {
+        reader.expectOnly(["level", "include_bodies"])
+        var log = LogConfiguration()
+        if let level = reader.string("level") {
+            if logLevels.contains(level) {
+                log.level = level
+            } else {
+                let valid = logLevels.joined(separator: ", ")
+                reader.child("level")?.fail("unknown value \"\(level)\" (expected one of: \(valid))")
+            }
+        }
+        log.includeBodies = reader.bool("include_bodies") ?? log.includeBodies
+        return log
+    }
+}
