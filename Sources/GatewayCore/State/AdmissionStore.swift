@@ -1,0 +1,142 @@
+import Synchronization
+
+/// What a finished request used, for budgets and for `llmgw usage`.
+public struct UsageCharge: Sendable, Equatable {
+    /// `key:<id>`, `peer:uid=N` or `anonymous`.
+    public var caller: String
+    public var team: String?
+    /// The model alias the client asked for.
+    public var model: String
+    public var usage: TokenUsage
+    public var costUSD: Double
+    public var nowMillis: Int64
+
+    public init(caller: String, team: String?, model: String, usage: TokenUsage, costUSD: Double, nowMillis: Int64) {
+        self.caller = caller
+        self.team = team
+        self.model = model
+        self.usage = usage
+        self.costUSD = costUSD
+        self.nowMillis = nowMillis
+    }
+}
+
+/// One line of `llmgw usage`: totals for a day, caller, team and model.
+public struct UsageLine: Sendable, Equatable {
+    public var day: String
+    public var caller: String
+    public var team: String
+    public var model: String
+    public var requests: Int64
+    public var promptTokens: Int64
+    public var completionTokens: Int64
+    public var microUSD: Int64
+
+    /// The counter key: `usage/<day>/<caller>/<team>/<model>`.
+    public var key: String { "usage/\(day)/\(caller)/\(team)/\(model)" }
+}
+
+/// Rate limits, budgets and spend, shared by every sidecar (LMDB) or in memory for tests.
+public protocol AdmissionStore: Sendable {
+    /// Checks and charges all limits of `request` atomically.
+    func admit(_ request: AdmissionRequest) throws -> AdmissionDecision
+    /// Reconciles a ticket (when there was one) with the real usage and adds it to the totals.
+    func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws
+    /// Usage totals, optionally only from `fromDay` (`YYYY-MM-DD`) on.
+    func usage(fromDay: String?) throws -> [UsageLine]
+}
+
+extension UsageLine {
+    public static func adding(_ charge: UsageCharge, to existing: UsageLine?) -> UsageLine {
+        var line =
+            existing
+            ?? UsageLine(
+                day: BudgetPeriod.day.identifier(atMillis: charge.nowMillis),
+                caller: charge.caller,
+                team: charge.team ?? "-",
+                model: charge.model,
+                requests: 0,
+                promptTokens: 0,
+                completionTokens: 0,
+                microUSD: 0
+            )
+        line.requests += 1
+        line.promptTokens += Int64(charge.usage.promptTokens)
+        line.completionTokens += Int64(charge.usage.completionTokens)
+        line.microUSD += Int64((charge.costUSD * 1_000_000).rounded())
+        return line
+    }
+
+    /// Parses a counter key written by `key`.
+    public init?(key: String, values: [Int64]) {
+        let parts = key.split(separator: "/", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "usage", values.count == 4 else { return nil }
+        self.init(
+            day: String(parts[1]),
+            caller: String(parts[2]),
+            team: String(parts[3]),
+            model: String(parts[4]),
+            requests: values[0],
+            promptTokens: values[1],
+            completionTokens: values[2],
+            microUSD: values[3]
+        )
+    }
+
+    public var values: [Int64] { [requests, promptTokens, completionTokens, microUSD] }
+}
+
+/// The in-memory `AdmissionStore`, for unit tests and for running without shared state.
+public final class InMemoryAdmissionStore: AdmissionStore {
+    private struct State {
+        var counters: [String: Int64] = [:]
+        var usage: [String: UsageLine] = [:]
+    }
+
+    private struct Table: CounterTable {
+        let read: (String) -> Int64?
+        let write: (String, Int64) -> Void
+        func read(_ key: String) throws -> Int64? { read(key) }
+        func write(_ key: String, _ value: Int64) throws { write(key, value) }
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func admit(_ request: AdmissionRequest) throws -> AdmissionDecision {
+        try state.withLock { state in
+            var counters = state.counters
+            let decision = try AdmissionLedger.admit(
+                request,
+                in: Table(read: { counters[$0] }, write: { counters[$0] = $1 })
+            )
+            state.counters = counters
+            return decision
+        }
+    }
+
+    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws {
+        try state.withLock { state in
+            if let ticket {
+                var counters = state.counters
+                try AdmissionLedger.settle(
+                    ticket,
+                    actualTokens: charge.usage.totalTokens,
+                    actualCostUSD: charge.costUSD,
+                    nowMillis: charge.nowMillis,
+                    in: Table(read: { counters[$0] }, write: { counters[$0] = $1 })
+                )
+                state.counters = counters
+            }
+            let line = UsageLine.adding(charge, to: nil)
+            state.usage[line.key] = UsageLine.adding(charge, to: state.usage[line.key])
+        }
+    }
+
+    public func usage(fromDay: String?) throws -> [UsageLine] {
+        state.withLock { state in
+            state.usage.values.filter { fromDay == nil || $0.day >= fromDay! }.sorted { $0.key < $1.key }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import GatewayCore
+
+/// Rate limits, budgets and usage totals in the shared LMDB environment. `admit` runs the whole
+/// check-and-charge in ONE write transaction; LMDB serialises writers across processes, so
+/// sidecars sharing `state.path` can never over-admit together.
+///
+/// GCRA state (`rpm/…`, `tpm/…`) lives in `limits`; budget spend (`budget/…`) and usage totals
+/// (`usage/…`) in `spend`. Values are little-endian Int64s.
+public final class LMDBAdmissionStore: AdmissionStore {
+    private let environment: LMDBEnvironment
+    private let limits: LMDBDatabase
+    private let spend: LMDBDatabase
+
+    public init(environment: LMDBEnvironment) {
+        self.environment = environment
+        self.limits = environment.database("limits")
+        self.spend = environment.database("spend")
+    }
+
+    private struct Table: CounterTable {
+        let transaction: LMDBTransaction
+        let limits: LMDBDatabase
+        let spend: LMDBDatabase
+
+        func database(for key: String) -> LMDBDatabase {
+            key.hasPrefix("rpm/") || key.hasPrefix("tpm/") ? limits : spend
+        }
+
+        func read(_ key: String) throws -> Int64? {
+            try transaction.get(database(for: key), Array(key.utf8)).flatMap(Int64.init(littleEndianBytes:))
+        }
+
+        func write(_ key: String, _ value: Int64) throws {
+            try transaction.put(database(for: key), Array(key.utf8), value.littleEndianBytes)
+        }
+    }
+
+    public func admit(_ request: AdmissionRequest) throws -> AdmissionDecision {
+        do {
+            return try environment.withWriteTransaction { transaction in
+                let table = Table(transaction: transaction, limits: limits, spend: spend)
+                let decision = try AdmissionLedger.admit(request, in: table)
+                guard case .admitted = decision else { throw Refused(decision: decision) }
+                return decision
+            }
+        } catch let refused as Refused {
+            // A refusal aborts the transaction: nothing was charged.
+            return refused.decision
+        }
+    }
+
+    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws {
+        try environment.withWriteTransaction { transaction in
+            let table = Table(transaction: transaction, limits: limits, spend: spend)
+            if let ticket {
+                try AdmissionLedger.settle(
+                    ticket,
+                    actualTokens: charge.usage.totalTokens,
+                    actualCostUSD: charge.costUSD,
+                    nowMillis: charge.nowMillis,
+                    in: table
+                )
+            }
+            let fresh = UsageLine.adding(charge, to: nil)
+            let key = Array(fresh.key.utf8)
+            let existing = try transaction.get(spend, key).flatMap {
+                UsageLine(key: fresh.key, values: Self.decode($0))
+            }
+            let line = UsageLine.adding(charge, to: existing)
+            try transaction.put(spend, key, line.values.flatMap(\.littleEndianBytes))
+        }
+    }
+
+    public func usage(fromDay: String?) throws -> [UsageLine] {
+        try environment.withReadTransaction { transaction in
+            var lines: [UsageLine] = []
+            let prefix = Array("usage/".utf8)
+            try transaction.forEach(spend, from: Array("usage/\(fromDay ?? "")".utf8)) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                if let line = UsageLine(key: String(decoding: key, as: UTF8.self), values: Self.decode(value)) {
+                    lines.append(line)
+                }
+                return true
+            }
+            return lines
+        }
+    }
+
+    private struct Refused: Error {
+        let decision: AdmissionDecision
+    }
+
+    private static func decode(_ bytes: [UInt8]) -> [Int64] {
+        stride(from: 0, to: bytes.count - 7, by: 8).compactMap { Int64(littleEndianBytes: Array(bytes[$0..<$0 + 8])) }
+    }
+}
+
+extension Int64 {
+    init?(littleEndianBytes bytes: [UInt8]) {
+        guard bytes.count == 8 else { return nil }
+        var value: UInt64 = 0
+        for (index, byte) in bytes.enumerated() { value |= UInt64(byte) << (8 * UInt64(index)) }
+        self = Int64(bitPattern: value)
+    }
+
+    var littleEndianBytes: [UInt8] {
+        let bits = UInt64(bitPattern: self)
+        return (0..<8).map { UInt8(truncatingIfNeeded: bits >> (8 * UInt64($0))) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GatewayCore
+
+/// Virtual keys and teams in the shared `keys` database, as JSON (readable with `mdb_dump`;
+/// it holds only SHA-256 hashes of secrets). Keys: `key/<public id>`, `team/<name>`.
+public final class LMDBKeyStore: KeyStore {
+    private let environment: LMDBEnvironment
+    private let database: LMDBDatabase
+
+    public init(environment: LMDBEnvironment) {
+        self.environment = environment
+        self.database = environment.database("keys")
+    }
+
+    public func key(publicID: String) throws -> VirtualKeyRecord? {
+        try environment.withReadTransaction { transaction in
+            try transaction.get(database, Array("key/\(publicID)".utf8)).map {
+                try JSONDecoder().decode(VirtualKeyRecord.self, from: Data($0))
+            }
+        }
+    }
+
+    public func team(named name: String) throws -> TeamRecord? {
+        try environment.withReadTransaction { transaction in
+            try transaction.get(database, Array("team/\(name)".utf8)).map {
+                try JSONDecoder().decode(TeamRecord.self, from: Data($0))
+            }
+        }
+    }
+
+    public func insert(_ record: VirtualKeyRecord) throws {
+        let encoded = Array(try JSONEncoder().encode(record))
+        try environment.withWriteTransaction { transaction in
+            let key = Array("key/\(record.publicID)".utf8)
+            guard try transaction.get(database, key) == nil else {
+                throw StoreError(.other(0), "a key with id \(record.publicID) already exists")
+            }
+            try transaction.put(database, key, encoded)
+        }
+    }
+
+    public func allKeys() throws -> [VirtualKeyRecord] {
+        try environment.withReadTransaction { transaction in
+            var records: [VirtualKeyRecord] = []
+            let prefix = Array("key/".utf8)
+            try transaction.forEach(database, from: prefix) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                records.append(try JSONDecoder().decode(VirtualKeyRecord.self, from: Data(value)))
+                return true
+            }
+            return records
+        }
+    }
+
+    public func revoke(publicID: String, atMillis: Int64) throws -> Bool {
+        try environment.withWriteTransaction { transaction in
+            let key = Array("key/\(publicID)".utf8)
+            guard let bytes = try transaction.get(database, key) else { return false }
+            var record = try JSONDecoder().decode(VirtualKeyRecord.self, from: Data(bytes))
+            if record.revokedAtMillis == nil { record.revokedAtMillis = atMillis }
+            try transaction.put(database, key, Array(try JSONEncoder().encode(record)))
+            return true
+        }
+    }
+
+    public func setTeam(_ team: TeamRecord) throws {
+        let encoded = Array(try JSONEncoder().encode(team))
+        try environment.withWriteTransaction { try $0.put(database, Array("team/\(team.name)".utf8), encoded) }
+    }
+}
