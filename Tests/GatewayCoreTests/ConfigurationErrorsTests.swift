@@ -193,6 +193,63 @@ import Testing
                 """)
     }
 
+    @Test func duplicateKeysInListItemsQuotedKeysAndWholeSections() {
+        let yaml = """
+            cache:
+              ttl: 1h
+            providers:
+              a: { kind: openai }
+              b:
+                kind: openai
+                "kind": anthropic
+            models:
+              - name: m
+                targets: [{ provider: a, model: x }]
+                name: n
+            cache:
+              enabled: true
+            """
+        #expect(
+            renderedErrors(yaml) == """
+                config.yaml:7: providers.b.kind: duplicate key (first at line 6)
+                config.yaml:11: models[0].name: duplicate key (first at line 9)
+                config.yaml:12: cache: duplicate key (first at line 1)
+                """)
+    }
+
+    @Test func theSameKeyInSiblingMappingsIsNoDuplicate() throws {
+        let yaml = """
+            providers:
+              a:
+                kind: openai
+              b:
+                kind: openai
+            models:
+              - name: m
+                targets:
+                  - provider: a
+                    model: x
+                  - provider: b
+                    model: x
+            """
+        #expect(configurationErrors(yaml).isEmpty)
+        let configuration = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
+        #expect(configuration.models[0].targets.map(\.description) == ["a/x", "b/x"])
+    }
+
+    @Test func anchorsAndAliasesAreFollowed() throws {
+        let yaml = """
+            providers:
+              a: &openai { kind: openai }
+              b: *openai
+            models:
+              - name: m
+                targets: [{ provider: b, model: x }]
+            """
+        let configuration = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
+        #expect(configuration.providers.map(\.name) == ["a", "b"])
+    }
+
     @Test func severalErrorsAreReportedTogetherInFileOrder() throws {
         let yaml = """
             listen:

@@ -27,12 +27,12 @@ enum ConfigurationDuplicateKeys {
                 let first = (line: context.mark.line, column: context.mark.column)
                 guard duplicates.count < 100, let key = keys.first,
                     let raw = rawKey(in: lines, at: first),
-                    let later = laterOccurrence(of: raw, in: lines, after: first)
+                    let later = laterOccurrence(of: spellings(of: key, raw), in: lines, after: first)
                 else { throw YamlError.duplicatedKeysInMapping(duplicates: keys, context: context) }
                 let placeholder = "\(prefix)\(duplicates.count)__"
                 duplicates[placeholder] = Duplicate(key: key, firstLine: first.line)
                 lines[later.line - 1].replaceSubrange(
-                    (later.column - 1)..<(later.column - 1 + raw.count), with: placeholder.unicodeScalars)
+                    (later.column - 1)..<(later.column - 1 + later.length), with: placeholder.unicodeScalars)
                 text = lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
             }
         }
@@ -81,16 +81,23 @@ enum ConfigurationDuplicateKeys {
         return raw.isEmpty ? nil : raw
     }
 
-    /// The next occurrence of `raw` used as a key of the same mapping: later on the same line (flow
+    /// How the key may be written: as at its first occurrence, plain, or quoted.
+    private static func spellings(of key: String, _ raw: [Unicode.Scalar]) -> [[Unicode.Scalar]] {
+        [raw, Array(key.unicodeScalars), Array("\"\(key)\"".unicodeScalars), Array("'\(key)'".unicodeScalars)]
+    }
+
+    /// The next occurrence of one of `spellings` used as a key of the same mapping: later on the same line (flow
     /// style) or at the same column on a later line (block style), before the mapping is dedented.
     private static func laterOccurrence(
-        of raw: [Unicode.Scalar], in lines: [[Unicode.Scalar]], after first: (line: Int, column: Int)
-    ) -> (line: Int, column: Int)? {
+        of spellings: [[Unicode.Scalar]], in lines: [[Unicode.Scalar]], after first: (line: Int, column: Int)
+    ) -> (line: Int, column: Int, length: Int)? {
         let column = first.column - 1
         let sameLine = lines[first.line - 1]
-        var index = column + raw.count
+        var index = column + spellings[0].count
         while index < sameLine.count {
-            if isKey(raw, in: sameLine, at: index) { return (first.line, index + 1) }
+            if let raw = spellings.first(where: { isKey($0, in: sameLine, at: index) }) {
+                return (first.line, index + 1, raw.count)
+            }
             index += 1
         }
         for lineIndex in first.line..<lines.count {
@@ -99,7 +106,9 @@ enum ConfigurationDuplicateKeys {
                 continue
             }
             if content < column { return nil }
-            if isKey(raw, in: line, at: column) { return (lineIndex + 1, column + 1) }
+            if let raw = spellings.first(where: { isKey($0, in: line, at: column) }) {
+                return (lineIndex + 1, column + 1, raw.count)
+            }
         }
         return nil
     }
