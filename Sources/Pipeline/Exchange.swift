@@ -8,6 +8,12 @@ struct Exchange {
     /// Time spent awaiting the provider (head and body) or a slow client.
     var waitingElsewhere: Duration = .zero
     var firstByteAt: ContinuousClock.Instant?
+    /// The caller's virtual key, in `auth.mode: keys`.
+    var key: VirtualKeyRecord?
+    /// What admission charged, reconciled in settle.
+    var ticket: AdmissionTicket?
+    /// Headers added by the stages (rate-limit state).
+    var extraHeaders: [(name: String, value: String)] = []
 
     init(request: GatewayRequest) {
         self.request = request
@@ -44,6 +50,7 @@ struct Exchange {
         if record.route.hasPrefix("/v1/") && record.route != "/v1/models" {
             headers.append(("x-llmgw-cache", record.cache))
         }
+        headers.append(contentsOf: extraHeaders)
         headers.append(("x-llmgw-overhead-us", String(overheadMicroseconds)))
         return headers
     }

@@ -59,6 +59,12 @@ public enum Timestamp {
 }
 
 extension Timestamp {
+    public static func epochMillis() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec / 1_000_000)
+    }
+
     public static func epochSeconds() -> Int {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

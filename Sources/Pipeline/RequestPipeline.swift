@@ -26,6 +26,8 @@ public final class RequestPipeline: Sendable {
     let accessLog: any AccessLogSink
     let logger: Logger
     let prices: PriceTable
+    let state: SharedState?
+    let authenticator: Authenticator
     let draining = Atomic<Bool>(false)
     let startedAtEpochSeconds: Int
 
@@ -38,10 +40,13 @@ public final class RequestPipeline: Sendable {
         transport: any UpstreamTransport,
         accessLog: any AccessLogSink,
         logger: Logger,
-        prices: PriceTable = PriceTable()
+        prices: PriceTable = PriceTable(),
+        state: SharedState? = nil
     ) {
         self.configuration = configuration
         self.prices = prices
+        self.state = state
+        self.authenticator = Authenticator(mode: configuration.auth.mode, keys: state?.keys)
         self.router = Router(configuration: configuration)
         self.keyring = keyring
         self.transport = transport
@@ -95,21 +100,23 @@ public final class RequestPipeline: Sendable {
         var exchange = Exchange(request: request)
         do {
             // 2. identify
-            exchange.record.caller = try identify(request)
+            try identify(&exchange)
             let summary = try OpenAIPassthrough.inspect(request.body, endpoint: endpoint)
             exchange.record.model = summary.model
             exchange.record.stream = summary.stream
-            // 3. admit: rate limits and budgets come with the shared state.
+            try authorize(model: summary.model, exchange: exchange)
+            // 5. route (resolved before admission: the first target prices the reservation)
+            let targets = try router.targets(for: summary.model)
+            // 3. admit
+            try admit(&exchange, targets: targets)
             // 4. cache: no cache yet, every request bypasses it.
             exchange.record.cache = "bypass"
-            // 5. route
-            let targets = try router.targets(for: summary.model)
             // 6. attempt + 7. stream
             try await attempt(targets, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
         } catch {
             await respond(with: error, exchange: &exchange, writer: writer)
         }
-        // 8. settle: price the real usage; cache store, spend and health come with the shared state.
+        // 8. settle: price the real usage, reconcile the reservation, add to the usage totals.
         settle(&exchange)
         // 9. log
         finish(&exchange)
@@ -123,7 +130,7 @@ public final class RequestPipeline: Sendable {
     ) async {
         var exchange = Exchange(request: request)
         do {
-            exchange.record.caller = try identify(request)
+            try identify(&exchange)
             try await body(&exchange)
         } catch let error as GatewayError {
             await respond(with: error, exchange: &exchange, writer: writer)
@@ -155,28 +162,6 @@ public final class RequestPipeline: Sendable {
             status: 200, headers: exchange.responseHeaders(Self.jsonHeaders), body: json.bytes)
     }
 
-    /// 8. settle: the cost of what the provider reports it used.
-    private func settle(_ exchange: inout Exchange) {
-        guard let usage = exchange.record.usage, let model = exchange.record.upstreamModel else { return }
-        exchange.record.costUSD = prices.price(for: model)?.cost(of: usage)
-    }
-
-    /// 2. identify: who is calling. Virtual keys arrive with the shared state.
-    private func identify(_ request: GatewayRequest) throws(GatewayError) -> String {
-        switch configuration.auth.mode {
-        case .none, .keys:
-            return request.peer.map { "peer:uid=\($0.uid)" } ?? "anonymous"
-        case .peer:
-            guard let peer = request.peer else {
-                throw GatewayError(
-                    .unauthorized,
-                    "This gateway identifies callers by their Unix-socket credentials; connect through the socket."
-                )
-            }
-            return "peer:uid=\(peer.uid)"
-        }
-    }
-
     static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
 }
 
@@ -185,7 +170,7 @@ extension RequestPipeline {
     /// usual headers and access-log line.
     public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
         var exchange = Exchange(request: request)
-        exchange.record.caller = request.peer.map { "peer:uid=\($0.uid)" } ?? "anonymous"
+        try? identify(&exchange)
         await respond(with: error, exchange: &exchange, writer: writer)
         finish(&exchange)
     }

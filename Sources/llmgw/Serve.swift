@@ -4,6 +4,7 @@ import Logging
 import Pipeline
 import Server
 import ServiceLifecycle
+import Store
 import UnixSignals
 import Upstream
 
@@ -32,13 +33,22 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "llmgw")
         let keyring = ProviderKeyring(keys)
+        let state: SharedState
+        do {
+            state = try SharedStateFactory.open(configuration)
+        } catch {
+            logger.error(
+                "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])
+            throw ExitCode(1)
+        }
         let transport = CurlTransport(logger: Logger(label: "llmgw.upstream"))
         let pipeline = RequestPipeline(
             configuration: configuration,
             keyring: keyring,
             transport: transport,
             accessLog: JSONLinesAccessLog(),
-            logger: logger
+            logger: logger,
+            state: state
         )
         let server = GatewayServer(configuration: configuration.listen, pipeline: pipeline, logger: logger)
         let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
@@ -68,9 +78,6 @@ struct Serve: AsyncParsableCommand {
     /// Parts of the configuration this build accepts but cannot honour yet are refused rather
     /// than silently ignored.
     static func checkSupported(_ configuration: GatewayConfiguration) throws {
-        if configuration.auth.mode == .keys {
-            throw ValidationError("auth.mode: keys needs virtual keys in the shared state, not available in this build")
-        }
         for provider in configuration.providers where provider.kind != .openai {
             throw ValidationError(
                 "providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")

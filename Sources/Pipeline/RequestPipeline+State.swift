@@ -1,0 +1,145 @@
+import GatewayCore
+
+extension RequestPipeline {
+    /// 2. identify: the caller's identity (virtual key, peer uid), checked against the shared
+    /// key store on every request so a revocation takes effect at once in every sidecar.
+    func identify(_ exchange: inout Exchange) throws(GatewayError) {
+        let identity = try authenticator.identify(exchange.request, nowMillis: Self.nowMillis())
+        exchange.record.caller = identity.caller
+        exchange.key = identity.key
+    }
+
+    /// 403 when the caller's key may not use `model`.
+    func authorize(model: String, exchange: Exchange) throws(GatewayError) {
+        guard let allowed = exchange.key?.allowedModels, !allowed.contains(model) else { return }
+        throw GatewayError(.forbidden, "This API key is not allowed to use the model `\(model)`.", param: "model")
+    }
+
+    /// 3. admit: rate limits and budgets of the key and its team, checked and charged in one
+    /// shared-state transaction. A token estimate is reserved and reconciled in `settle`.
+    func admit(_ exchange: inout Exchange, targets: [RouteTarget]) throws(GatewayError) {
+        guard let state, let key = exchange.key else { return }
+        var scopes: [AdmissionScope] = []
+        if !key.limits.isEmpty { scopes.append(AdmissionScope(id: "key:\(key.publicID)", limits: key.limits)) }
+        do {
+            if let team = key.team, let record = try state.keys.team(named: team), !record.limits.isEmpty {
+                scopes.append(AdmissionScope(id: "team:\(team)", limits: record.limits))
+            }
+        } catch {
+            try storeFailed(error)
+            return
+        }
+        guard !scopes.isEmpty else { return }
+        let estimate = AdmissionEstimate.tokens(body: exchange.request.body)
+        let price = targets.first.flatMap { prices.price(for: $0.upstreamModel) }
+        let cost = price?.cost(of: TokenUsage(promptTokens: estimate.prompt, completionTokens: estimate.output)) ?? 0
+        let request = AdmissionRequest(
+            scopes: scopes,
+            estimatedTokens: estimate.prompt + estimate.output,
+            estimatedCostUSD: cost,
+            nowMillis: Self.nowMillis()
+        )
+        let decision: AdmissionDecision
+        do {
+            decision = try state.admission.admit(request)
+        } catch {
+            try storeFailed(error)
+            return
+        }
+        switch decision {
+        case .admitted(let ticket):
+            exchange.ticket = ticket
+            exchange.extraHeaders += Self.rateLimitHeaders(ticket)
+        case .rateLimited(let scope, let metric, let limit, let retryAfterMillis):
+            let seconds = Int(max(1, (retryAfterMillis + 999) / 1000))
+            exchange.extraHeaders.append(("x-ratelimit-limit-\(metric)", String(limit)))
+            exchange.extraHeaders.append(("x-ratelimit-remaining-\(metric)", "0"))
+            exchange.extraHeaders.append(("x-ratelimit-reset-\(metric)", "\(seconds)s"))
+            throw GatewayError(
+                .rateLimited,
+                "Rate limit reached for \(scope) on \(metric) per minute (limit \(limit)). Please try again in \(seconds)s.",
+                retryAfterSeconds: seconds
+            )
+        case .budgetExceeded(let scope, let budget, let spent):
+            throw GatewayError(
+                .budgetExceeded,
+                "Budget exceeded for \(scope): spent $\(Self.dollars(spent)) of $\(Self.dollars(budget.usd)) this \(budget.period.rawValue).",
+                retryAfterSeconds: Self.secondsUntilNextPeriod(budget.period)
+            )
+        }
+    }
+
+    /// 8. settle: the cost of what the provider reported, the reservation reconciled to it
+    /// (a failed request gives its reservation back), and the usage totals.
+    func settle(_ exchange: inout Exchange) {
+        let usage = exchange.record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
+        if let recorded = exchange.record.usage, let model = exchange.record.upstreamModel {
+            exchange.record.costUSD = prices.price(for: model)?.cost(of: recorded)
+        }
+        guard let state, exchange.ticket != nil || exchange.record.usage != nil, let model = exchange.record.model
+        else {
+            return
+        }
+        let charge = UsageCharge(
+            caller: exchange.record.caller,
+            team: exchange.key?.team,
+            model: model,
+            usage: usage,
+            costUSD: exchange.record.costUSD ?? 0,
+            nowMillis: Self.nowMillis()
+        )
+        do {
+            try state.admission.settle(exchange.ticket, charge: charge)
+        } catch {
+            logger.error(
+                "usage settlement failed",
+                metadata: ["request_id": "\(exchange.record.requestID)", "error": "\(error)"])
+        }
+    }
+
+    private func storeFailed(_ error: any Error) throws(GatewayError) {
+        logger.error("shared state unavailable for admission", metadata: ["error": "\(error)"])
+        if state?.onStoreError == .deny {
+            throw GatewayError(
+                .unavailable, "The gateway's shared state is unavailable; try again shortly.", retryAfterSeconds: 1)
+        }
+    }
+
+    static func rateLimitHeaders(_ ticket: AdmissionTicket) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        if let limit = ticket.limitRequests, let remaining = ticket.remainingRequests {
+            headers.append(("x-ratelimit-limit-requests", String(limit)))
+            headers.append(("x-ratelimit-remaining-requests", String(remaining)))
+        }
+        if let limit = ticket.limitTokens, let remaining = ticket.remainingTokens {
+            headers.append(("x-ratelimit-limit-tokens", String(limit)))
+            headers.append(("x-ratelimit-remaining-tokens", String(remaining)))
+        }
+        return headers
+    }
+
+    static func nowMillis() -> Int64 {
+        Int64(Timestamp.epochMillis())
+    }
+
+    static func dollars(_ value: Double) -> String {
+        var json = JSONWriter()
+        json.double(value, decimals: 4)
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
+
+    static func secondsUntilNextPeriod(_ period: BudgetPeriod) -> Int {
+        let now = nowMillis()
+        let day: Int64 = 86_400_000
+        switch period {
+        case .day: return Int((day - now % day) / 1000) + 1
+        case .month:
+            // Step day by day to the first of the next month (at most 31 steps).
+            var probe = now - now % day + day
+            while BudgetPeriod.month.identifier(atMillis: probe) == BudgetPeriod.month.identifier(atMillis: now) {
+                probe += day
+            }
+            return Int((probe - now) / 1000) + 1
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import GatewayCore
+
+/// The shared-state facilities the pipeline uses (LMDB in production, memory in tests).
+public struct SharedState: Sendable {
+    public var keys: any KeyStore
+    public var admission: any AdmissionStore
+    /// What to do with a request when the state cannot be read or written: admit it (`allow`,
+    /// the default: an outage of the state file must not become an outage of the gateway) or
+    /// refuse it with 503 (`deny`). Authentication always fails closed.
+    public var onStoreError: StoreErrorPolicy
+
+    public enum StoreErrorPolicy: String, Sendable {
+        case allow, deny
+    }
+
+    public init(keys: any KeyStore, admission: any AdmissionStore, onStoreError: StoreErrorPolicy = .allow) {
+        self.keys = keys
+        self.admission = admission
+        self.onStoreError = onStoreError
+    }
+}

@@ -1,0 +1,18 @@
+import GatewayCore
+import Pipeline
+import Store
+
+/// Opens the LMDB environment at `state.path` and the facilities over it.
+enum SharedStateFactory {
+    static func environment(_ configuration: GatewayConfiguration) throws -> LMDBEnvironment {
+        try LMDBEnvironment(.init(path: configuration.state.path))
+    }
+
+    static func open(_ configuration: GatewayConfiguration) throws -> SharedState {
+        let environment = try environment(configuration)
+        return SharedState(
+            keys: LMDBKeyStore(environment: environment),
+            admission: LMDBAdmissionStore(environment: environment)
+        )
+    }
+}
