@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Four sidecars on one `state.path`: limits, budgets and keys are exact across processes.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SharedStateEndToEndTests {
+    @Test func fourSidecarsAdmitExactlyTheRateLimitTogether() async throws {
+        let group = try await SidecarGroup(count: 4)
+        do {
+            let limit = 20
+            let key = try group.cli(["keys", "create", "--name", "burst", "--rpm", String(limit)])
+            // 4 × the limit, spread over the four sockets, all at once.
+            let statuses = await burst(group, key: key, sockets: (0..<(4 * limit)).map { $0 % 4 })
+            #expect(statuses.filter { $0 == 200 }.count == limit)
+            #expect(statuses.filter { $0 == 429 }.count == 3 * limit)
+            #expect(!group.allOutput().contains(key), "the virtual key appears in a sidecar's output")
+            // Only a hash of the secret is stored.
+            let secret = String(key.suffix(32))
+            let dump = try mdbDump(group.statePath)
+            #expect(dump.contains("keys"), "mdb_dump printed the key database")
+            #expect(!dump.contains(secret))
+        }
+        await group.stop()
+    }
+
+    @Test func aBudgetIsSharedAndEnforcedByEverySidecar() async throws {
+        let group = try await SidecarGroup(count: 4)
+        do {
+            // One mock answer costs about $0.000004; the budget allows a handful.
+            let budget = 0.00002
+            let key = try group.cli([
+                "keys", "create", "--name", "budget", "--budget-usd", "\(budget)", "--budget-period", "day",
+            ])
+            var admitted = 0
+            var closed = false
+            for _ in 0..<40 where !closed {
+                let statuses = await burst(group, key: key, sockets: [0, 1, 2, 3])
+                admitted += statuses.filter { $0 == 200 }.count
+                closed = statuses.allSatisfy { $0 == 429 }
+            }
+            #expect(closed, "every sidecar refuses once the shared budget is spent")
+            #expect(admitted >= 4)
+            // Admission stops once real spend reaches the budget: at most one request beyond it.
+            let spent = try group.cli(["usage", "--json"]).split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["cost_usd"] as? Double
+            }.reduce(0, +)
+            #expect(spent >= budget)
+            #expect(spent <= budget + 0.00001)
+        }
+        await group.stop()
+    }
+
+    @Test func revocationTakesEffectInEverySidecarOnTheNextRequest() async throws {
+        let group = try await SidecarGroup(count: 2)
+        do {
+            let key = try group.cli(["keys", "create", "--name", "revoke-me"])
+            #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])
+            let id = String(key.dropFirst("sk-llmgw-".count).prefix(12))
+            _ = try group.cli(["keys", "revoke", id])
+            #expect(await burst(group, key: key, sockets: [0, 1]) == [401, 401])
+        }
+        await group.stop()
+    }
+
+    @Test func aSidecarKilledMidWriteLeavesTheStateUsable() async throws {
+        let group = try await SidecarGroup(count: 2)
+        do {
+            let key = try group.cli(["keys", "create", "--name", "load"])
+            // Load both sidecars, kill -9 the first while it is settling requests.
+            async let load = burst(
+                group, key: key, sockets: Array(repeating: 0, count: 40) + Array(repeating: 1, count: 40))
+            try await Task.sleep(for: .milliseconds(30))
+            kill(group.processes[0].processIdentifier, SIGKILL)
+            _ = await load
+            let before = try requestsRecorded(group)
+            // The survivor keeps serving, and a new process opens the environment cleanly.
+            #expect(await burst(group, key: key, sockets: [1, 1]) == [200, 200])
+            try? FileManager.default.removeItem(atPath: group.socketPath(0))
+            try group.startProcess(0)
+            try await group.waitUntilListening(0)
+            #expect(await burst(group, key: key, sockets: [0]) == [200])
+            let after = try requestsRecorded(group)
+            #expect(after >= before + 3, "a counter went backwards or lost requests")
+        }
+        await group.stop()
+    }
+
+    /// Every database of the environment as `mdb_dump -a` prints it (printable form).
+    private func mdbDump(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
+        process.arguments = ["-a", "-p", path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func requestsRecorded(_ group: SidecarGroup) throws -> Int {
+        try group.cli(["usage", "--json"]).split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["requests"] as? Int
+        }.reduce(0, +)
+    }
+}
