@@ -11,6 +11,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var timeouts: TimeoutConfiguration
     public var models: [ModelConfiguration]
     public var log: LogConfiguration
+    public var limits: LimitsConfiguration = .init()
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -89,11 +90,36 @@ public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct StateConfiguration: Sendable, Equatable {
+    public enum Durability: String, Sendable, CaseIterable {
+        /// No fsync per commit: survives process crashes, may lose the last commits on power loss.
+        case relaxed
+        /// fsync on every commit.
+        case full
+    }
+
     /// The LMDB environment directory shared by every sidecar on the host (`state.path`).
     public var path: String
+    /// The LMDB map size (`state.map_size`, default 1 GiB): the most the state can ever hold.
+    public var mapSizeBytes: Int
+    public var durability: Durability
 
-    public init(path: String = "/var/lib/llmgw") {
+    public init(path: String = "/var/lib/llmgw", mapSizeBytes: Int = 1 << 30, durability: Durability = .relaxed) {
         self.path = path
+        self.mapSizeBytes = mapSizeBytes
+        self.durability = durability
+    }
+}
+
+/// `limits`: how admission behaves when the shared state fails.
+public struct LimitsConfiguration: Sendable, Equatable {
+    public enum OnStoreError: String, Sendable, CaseIterable {
+        case allow, deny
+    }
+
+    public var onStoreError: OnStoreError
+
+    public init(onStoreError: OnStoreError = .allow) {
+        self.onStoreError = onStoreError
     }
 }
 
@@ -182,10 +208,17 @@ public struct ProviderConfiguration: Sendable, Equatable {
 public struct CacheConfiguration: Sendable, Equatable {
     public var enabled: Bool
     public var ttl: Duration
+    /// One cache for every caller (`true`) or one namespace per caller (default).
+    public var shared: Bool
+    /// Size cap of the cache in the shared state; the oldest entries are evicted past it.
+    public var maxBytes: Int
 
-    public init(enabled: Bool = false, ttl: Duration = .seconds(3600)) {
+    public init(enabled: Bool = false, ttl: Duration = .seconds(3600), shared: Bool = false, maxBytes: Int = 256 << 20)
+    {
         self.enabled = enabled
         self.ttl = ttl
+        self.shared = shared
+        self.maxBytes = maxBytes
     }
 }
 

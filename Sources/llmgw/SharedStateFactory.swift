@@ -5,14 +5,21 @@ import Store
 /// Opens the LMDB environment at `state.path` and the facilities over it.
 enum SharedStateFactory {
     static func environment(_ configuration: GatewayConfiguration) throws -> LMDBEnvironment {
-        try LMDBEnvironment(.init(path: configuration.state.path))
+        try LMDBEnvironment(
+            .init(
+                path: configuration.state.path,
+                mapSizeBytes: configuration.state.mapSizeBytes,
+                durability: configuration.state.durability == .full ? .full : .relaxed
+            )
+        )
     }
 
     static func open(_ configuration: GatewayConfiguration) throws -> SharedState {
         let environment = try environment(configuration)
         return SharedState(
             keys: LMDBKeyStore(environment: environment),
-            admission: LMDBAdmissionStore(environment: environment)
+            admission: LMDBAdmissionStore(environment: environment),
+            onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
     }
 }

@@ -1,7 +1,7 @@
 /// Turns the YAML tree into a `GatewayConfiguration`, one section at a time. Every section starts
 /// from the model's defaults and overrides what the file sets.
 enum ConfigurationLoader {
-    static let sections = ["listen", "state", "auth", "providers", "cache", "timeouts", "models", "log"]
+    static let sections = ["listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits"]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
@@ -9,8 +9,17 @@ enum ConfigurationLoader {
             root.expectOnly(sections)
             root.section("listen") { configuration.listen = listen($0) }
             root.section("state") { state in
-                state.expectOnly(["path"])
+                state.expectOnly(["path", "map_size", "durability"])
                 configuration.state.path = state.string("path") ?? configuration.state.path
+                configuration.state.mapSizeBytes = state.size("map_size") ?? configuration.state.mapSizeBytes
+                configuration.state.durability =
+                    state.choice("durability", as: StateConfiguration.Durability.self) ?? configuration.state.durability
+            }
+            root.section("limits") { limits in
+                limits.expectOnly(["on_store_error"])
+                configuration.limits.onStoreError =
+                    limits.choice("on_store_error", as: LimitsConfiguration.OnStoreError.self)
+                    ?? configuration.limits.onStoreError
             }
             root.section("auth") { auth in
                 auth.expectOnly(["mode"])
@@ -19,9 +28,11 @@ enum ConfigurationLoader {
             }
             configuration.providers = providers(root)
             root.section("cache") { cache in
-                cache.expectOnly(["enabled", "ttl"])
+                cache.expectOnly(["enabled", "ttl", "shared", "max_bytes"])
                 configuration.cache.enabled = cache.bool("enabled") ?? configuration.cache.enabled
                 configuration.cache.ttl = cache.duration("ttl") ?? configuration.cache.ttl
+                configuration.cache.shared = cache.bool("shared") ?? configuration.cache.shared
+                configuration.cache.maxBytes = cache.size("max_bytes") ?? configuration.cache.maxBytes
             }
             root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
             configuration.models = models(root, providers: declaredProviderNames(root))
