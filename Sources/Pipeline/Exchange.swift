@@ -12,6 +12,13 @@ struct Exchange {
     var key: VirtualKeyRecord?
     /// What admission charged, reconciled in settle.
     var ticket: AdmissionTicket?
+    /// The cache decision, when the request uses the cache.
+    var cachePlan: CachePlan?
+    /// What was sent to the client, kept for the cache (nil once past the size cap).
+    var captured: [UInt8]?
+    var capturedContentType: String?
+    /// Usage of the cached answer served (for the log; nothing was paid for it).
+    var cachedUsage: TokenUsage?
     /// Headers added by the stages (rate-limit state).
     var extraHeaders: [(name: String, value: String)] = []
 
@@ -22,6 +29,18 @@ struct Exchange {
             caller: "anonymous",
             route: request.path
         )
+    }
+
+    /// Keeps `bytes` for the cache while under the cap.
+    mutating func capture(_ bytes: [UInt8]) {
+        guard cachePlan != nil, var kept = captured else { return }
+        guard kept.count + bytes.count <= RequestPipeline.maximumCachedBytes else {
+            captured = nil
+            return
+        }
+        captured = nil  // avoid a copy while appending
+        kept.append(contentsOf: bytes)
+        captured = kept
     }
 
     mutating func markFirstByte() {

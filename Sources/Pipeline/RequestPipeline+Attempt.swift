@@ -130,6 +130,8 @@ extension RequestPipeline {
             }
             exchange.record.attempts.append(record(status: response.status, error: nil))
             exchange.record.usage = OpenAIPassthrough.usage(inResponse: answer)
+            exchange.capturedContentType = response.header("content-type") ?? "application/json"
+            exchange.capture(answer)
             exchange.record.status = response.status
             exchange.markFirstByte()
             let headers = exchange.responseHeaders([

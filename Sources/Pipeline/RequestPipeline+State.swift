@@ -72,6 +72,24 @@ extension RequestPipeline {
     /// 8. settle: the cost of what the provider reported, the reservation reconciled to it
     /// (a failed request gives its reservation back), and the usage totals.
     func settle(_ exchange: inout Exchange) {
+        storeInCache(exchange)
+        if exchange.record.outcome == "cache_hit" {
+            // Nothing was paid for: give the reservation back, count the request, log the tokens.
+            if let state, let model = exchange.record.model {
+                let charge = UsageCharge(
+                    caller: exchange.record.caller,
+                    team: exchange.key?.team,
+                    model: model,
+                    usage: TokenUsage(promptTokens: 0, completionTokens: 0),
+                    costUSD: 0,
+                    nowMillis: Self.nowMillis()
+                )
+                try? state.admission.settle(exchange.ticket, charge: charge)
+            }
+            exchange.record.usage = exchange.cachedUsage
+            exchange.record.costUSD = 0
+            return
+        }
         let usage = exchange.record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
         if let recorded = exchange.record.usage, let model = exchange.record.upstreamModel {
             exchange.record.costUSD = prices.price(for: model)?.cost(of: recorded)

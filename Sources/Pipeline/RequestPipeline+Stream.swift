@@ -20,6 +20,7 @@ extension RequestPipeline {
 
         func commit(_ exchange: inout Exchange) async throws {
             committed = true
+            exchange.capturedContentType = contentType
             exchange.record.attempts.append(attemptRecord(status, nil))
             exchange.record.status = status
             exchange.markFirstByte()
@@ -49,6 +50,7 @@ extension RequestPipeline {
             guard let chunk else { break }
             let output = relay.push(chunk)
             guard !output.isEmpty else { continue }
+            exchange.capture(output)
             do {
                 if !committed { try await commit(&exchange) }
                 try await exchange.waiting { try await writer.writeBodyPart(output) }

@@ -109,8 +109,17 @@ public final class RequestPipeline: Sendable {
             let targets = try router.targets(for: summary.model)
             // 3. admit
             try admit(&exchange, targets: targets)
-            // 4. cache: no cache yet, every request bypasses it.
-            exchange.record.cache = "bypass"
+            // 4. cache: a hit skips 6–7
+            exchange.cachePlan = cachePlan(exchange, summary: summary, endpoint: endpoint)
+            exchange.record.cache = exchange.cachePlan == nil ? "bypass" : "miss"
+            if let plan = exchange.cachePlan {
+                exchange.captured = []
+                if await serveFromCache(plan, exchange: &exchange, writer: writer) {
+                    settle(&exchange)
+                    finish(&exchange)
+                    return
+                }
+            }
             // 6. attempt + 7. stream
             try await attempt(targets, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
         } catch {

@@ -4,6 +4,8 @@ import GatewayCore
 public struct SharedState: Sendable {
     public var keys: any KeyStore
     public var admission: any AdmissionStore
+    /// The response cache; nil disables caching whatever the configuration says.
+    public var cache: (any ResponseCacheBackend)?
     /// What to do with a request when the state cannot be read or written: admit it (`allow`,
     /// the default: an outage of the state file must not become an outage of the gateway) or
     /// refuse it with 503 (`deny`). Authentication always fails closed.
@@ -13,9 +15,15 @@ public struct SharedState: Sendable {
         case allow, deny
     }
 
-    public init(keys: any KeyStore, admission: any AdmissionStore, onStoreError: StoreErrorPolicy = .allow) {
+    public init(
+        keys: any KeyStore,
+        admission: any AdmissionStore,
+        cache: (any ResponseCacheBackend)? = nil,
+        onStoreError: StoreErrorPolicy = .allow
+    ) {
         self.keys = keys
         self.admission = admission
+        self.cache = cache
         self.onStoreError = onStoreError
     }
 }

@@ -34,8 +34,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "llmgw")
         let keyring = ProviderKeyring(keys)
         let state: SharedState
+        let environment: LMDBEnvironment
         do {
-            state = try SharedStateFactory.open(configuration)
+            (state, environment) = try SharedStateFactory.open(configuration)
         } catch {
             logger.error(
                 "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])
@@ -52,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         )
         let server = GatewayServer(configuration: configuration.listen, pipeline: pipeline, logger: logger)
         let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
+        let sweeper = StateSweeper(environment: environment, cache: state.cache, logger: logger)
         logger.info(
             "starting",
             metadata: [
@@ -62,7 +64,9 @@ struct Serve: AsyncParsableCommand {
         // Shut down in reverse order: the server drains first while the transport still runs.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: transport), .init(service: reloader), .init(service: server)],
+                services: [
+                    .init(service: transport), .init(service: reloader), .init(service: sweeper), .init(service: server),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -14,12 +14,18 @@ enum SharedStateFactory {
         )
     }
 
-    static func open(_ configuration: GatewayConfiguration) throws -> SharedState {
+    static func open(_ configuration: GatewayConfiguration) throws -> (SharedState, LMDBEnvironment) {
         let environment = try environment(configuration)
-        return SharedState(
+        let cache = LMDBResponseCache(
+            environment: environment,
+            configuration: .init(maxBytes: configuration.cache.maxBytes)
+        )
+        let state = SharedState(
             keys: LMDBKeyStore(environment: environment),
             admission: LMDBAdmissionStore(environment: environment),
+            cache: cache,
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
+        return (state, environment)
     }
 }

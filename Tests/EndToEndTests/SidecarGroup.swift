@@ -36,6 +36,9 @@ final class SidecarGroup: @unchecked Sendable {
                 models:
                   - name: smart
                     targets: [{ provider: mock, model: gpt-4o-mini }]
+                  - name: cached
+                    cache: true
+                    targets: [{ provider: mock, model: "gpt-4o-mini#delay=20ms" }]
                 """
             try yaml.write(toFile: configPath(index), atomically: true, encoding: .utf8)
         }
