@@ -16,7 +16,9 @@ extension RequestPipeline {
     /// 4. cache: whether this request uses the cache, under which key. `x-llmgw-cache: no-store`
     /// bypasses it; `no-cache` skips the lookup but stores the fresh answer;
     /// `x-llmgw-cache-ttl: SECONDS` sets the lifetime of what is stored.
-    func cachePlan(_ exchange: Exchange, summary: OpenAIRequestSummary, endpoint: OpenAIPassthrough.Endpoint) -> CachePlan? {
+    func cachePlan(_ exchange: Exchange, summary: OpenAIRequestSummary, endpoint: OpenAIPassthrough.Endpoint)
+        -> CachePlan?
+    {
         guard state?.cache != nil else { return nil }
         let modelSetting = configuration.model(named: summary.model)?.cache
         guard modelSetting ?? configuration.cache.enabled else { return nil }

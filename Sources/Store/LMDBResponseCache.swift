@@ -136,7 +136,8 @@ public final class LMDBResponseCache: ResponseCacheBackend {
                 }
                 return true
             }
-            var total = try totalBytes(transaction)
+            let initialTotal = try totalBytes(transaction)
+            var total = initialTotal
             var removed = 0
             var resumeAt: [UInt8]?
             for (index, entry) in window.enumerated() {
@@ -154,10 +155,10 @@ public final class LMDBResponseCache: ResponseCacheBackend {
             if resumeAt == nil && !reachedEnd { resumeAt = window.last.map { $0.key } }
             if let resumeAt {
                 try transaction.put(meta, Self.sweepCursorKey, resumeAt)
-            } else {
+            } else if start != nil {
                 try transaction.delete(meta, Self.sweepCursorKey)
             }
-            try setTotalBytes(total, transaction)
+            if total != initialTotal { try setTotalBytes(total, transaction) }
             return removed
         }
     }

@@ -65,7 +65,8 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: transport), .init(service: reloader), .init(service: sweeper), .init(service: server),
+                    .init(service: transport), .init(service: reloader), .init(service: sweeper),
+                    .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
