@@ -38,6 +38,9 @@ public enum CacheKeyBuilder {
         // A streamed answer is cached as its SSE transcript, a plain one as a JSON body: the
         // two are not interchangeable. (Absent and `false` differ too: raw bytes.)
         "stream",
+        // The transcript is stored as the client received it, with the usage chunk only when
+        // `include_usage` asked for it.
+        "stream_options",
     ]
 
     /// Members deliberately left out of the key; every one of them leaves the answer unchanged.
@@ -53,9 +56,6 @@ public enum CacheKeyBuilder {
         "metadata",
         // Whether the provider keeps the completion for evals/distillation.
         "store",
-        // `include_usage` / `include_obfuscation`: the gateway always asks the provider for usage
-        // and records it with the entry, so the cached transcript does not depend on this.
-        "stream_options",
         // Latency/price tier: same model, same answer.
         "service_tier",
         // Routing hint for the provider's own prompt cache.

@@ -72,6 +72,7 @@ import Testing
         .init("dimensions", "256", "512"),
         .init("encoding_format", #""float""#, #""base64""#),
         .init("stream", "true", "false"),
+        .init("stream_options", #"{"include_usage":true}"#, #"{"include_usage":false}"#),
         // Not named anywhere: unknown members are hashed generically.
         .init("some_future_parameter", "1", "2"),
     ]
@@ -82,7 +83,6 @@ import Testing
         .init("safety_identifier", #""a1""#, #""b2""#),
         .init("metadata", #"{"run":"1"}"#, #"{"run":"2"}"#),
         .init("store", "true", "false"),
-        .init("stream_options", #"{"include_usage":true}"#, #"{"include_usage":false}"#),
         .init("service_tier", #""auto""#, #""flex""#),
         .init("prompt_cache_key", #""x""#, #""y""#),
     ]
