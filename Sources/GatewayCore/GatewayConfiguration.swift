@@ -289,10 +289,16 @@ public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var provider: String
     /// The model name the provider knows (for Azure: the deployment).
     public var model: String
+    /// The provider's own quota for this model (`rpm`, `tpm`), shared by every sidecar: a target
+    /// at its quota is skipped like a failed one.
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
 
-    public init(provider: String, model: String) {
+    public init(provider: String, model: String, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
         self.provider = provider
         self.model = model
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
     }
 
     /// `provider/model`, as used in logs and error messages.

@@ -12,6 +12,8 @@ struct Exchange {
     var key: VirtualKeyRecord?
     /// What admission charged, reconciled in settle.
     var ticket: AdmissionTicket?
+    /// Provider quota charges, per target label, reconciled in settle.
+    var targetTickets: [(String, AdmissionTicket)] = []
     /// The cache decision, when the request uses the cache.
     var cachePlan: CachePlan?
     /// What was sent to the client, kept for the cache (nil once past the size cap).

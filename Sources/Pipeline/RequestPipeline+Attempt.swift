@@ -21,7 +21,14 @@ extension RequestPipeline {
         writer: some ResponseWriter
     ) async throws(GatewayError) {
         var everyFailureTimedOut = true
+        var quotaRetryAfter: Int?
+        var quotaRefusals = 0
         for target in targets {
+            if let retryAfter = admitTarget(target, exchange: &exchange) {
+                quotaRefusals += 1
+                quotaRetryAfter = min(quotaRetryAfter ?? retryAfter, retryAfter)
+                continue
+            }
             do {
                 try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
                 return
@@ -46,6 +53,13 @@ extension RequestPipeline {
                     return
                 }
             }
+        }
+        if quotaRefusals == targets.count, let quotaRetryAfter {
+            throw GatewayError(
+                .rateLimited,
+                "Every target of `\(summary.model)` is at its provider quota. Please try again in \(quotaRetryAfter)s.",
+                retryAfterSeconds: quotaRetryAfter
+            )
         }
         let summaryText = exchange.record.attempts.map { "\($0.target): \($0.error ?? "failed")" }.joined(
             separator: "; ")

@@ -69,6 +69,45 @@ extension RequestPipeline {
         }
     }
 
+    /// A provider quota check for one target (`targets[].rpm/tpm`), in its own shared-state
+    /// transaction. Returns the seconds until the target has room when it is at its quota (the
+    /// attempt is skipped and recorded), nil when the target may be tried.
+    func admitTarget(_ target: RouteTarget, exchange: inout Exchange) -> Int? {
+        guard let state, !target.limits.isEmpty else { return nil }
+        let estimate = AdmissionEstimate.tokens(body: exchange.request.body)
+        let request = AdmissionRequest(
+            scopes: [AdmissionScope(id: "target:\(target.label)", limits: target.limits)],
+            estimatedTokens: estimate.prompt + estimate.output,
+            estimatedCostUSD: 0,
+            nowMillis: Self.nowMillis()
+        )
+        let decision: AdmissionDecision
+        do {
+            decision = try state.admission.admit(request)
+        } catch {
+            logger.error("shared state unavailable for a provider quota", metadata: ["error": "\(error)"])
+            return state.onStoreError == .deny ? 1 : nil
+        }
+        switch decision {
+        case .admitted(let ticket):
+            exchange.targetTickets.append((target.label, ticket))
+            return nil
+        case .rateLimited(_, let metric, let limit, let retryAfterMillis):
+            let seconds = Int(max(1, (retryAfterMillis + 999) / 1000))
+            exchange.record.attempts.append(
+                AttemptRecord(
+                    target: target.label,
+                    status: nil,
+                    error: "provider quota of \(limit) \(metric)/min reached (room in \(seconds)s)",
+                    milliseconds: 0
+                )
+            )
+            return seconds
+        case .budgetExceeded:
+            return nil
+        }
+    }
+
     /// 8. settle: the cost of what the provider reported, the reservation reconciled to it
     /// (a failed request gives its reservation back), and the usage totals.
     func settle(_ exchange: inout Exchange) {
@@ -91,6 +130,7 @@ extension RequestPipeline {
             return
         }
         let usage = exchange.record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
+        reconcileTargetTickets(exchange, usage: usage)
         if let recorded = exchange.record.usage, let model = exchange.record.upstreamModel {
             exchange.record.costUSD = prices.price(for: model)?.cost(of: recorded)
         }
@@ -112,6 +152,18 @@ extension RequestPipeline {
             logger.error(
                 "usage settlement failed",
                 metadata: ["request_id": "\(exchange.record.requestID)", "error": "\(error)"])
+        }
+    }
+
+    /// Provider quotas: the target that answered is charged its real tokens, the others none.
+    private func reconcileTargetTickets(_ exchange: Exchange, usage: TokenUsage) {
+        guard let state else { return }
+        let served = exchange.record.provider.flatMap { provider in
+            exchange.record.upstreamModel.map { "\(provider)/\($0)" }
+        }
+        for (label, ticket) in exchange.targetTickets {
+            let tokens = label == served && exchange.record.outcome != "cache_hit" ? usage.totalTokens : 0
+            try? state.admission.reconcile(ticket, actualTokens: tokens, nowMillis: Self.nowMillis())
         }
     }
 

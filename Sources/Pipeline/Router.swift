@@ -5,6 +5,8 @@ public struct RouteTarget: Sendable {
     public let provider: ProviderConfiguration
     public let upstreamModel: String
     public let timeouts: TimeoutConfiguration
+    /// The provider's quota for this target, enforced across the host.
+    public let limits: LimitSettings
 
     /// `provider/model`, as used in logs, headers and error messages.
     public var label: String { "\(provider.name)/\(upstreamModel)" }
@@ -25,7 +27,11 @@ public struct Router: Sendable {
                 return RouteTarget(
                     provider: provider,
                     upstreamModel: target.model,
-                    timeouts: configuration.timeouts.applying(provider.timeouts)
+                    timeouts: configuration.timeouts.applying(provider.timeouts),
+                    limits: LimitSettings(
+                        requestsPerMinute: target.requestsPerMinute,
+                        tokensPerMinute: target.tokensPerMinute
+                    )
                 )
             }
         }

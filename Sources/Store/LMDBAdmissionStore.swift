@@ -71,6 +71,18 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws {
+        try environment.withWriteTransaction { transaction in
+            try AdmissionLedger.settle(
+                ticket,
+                actualTokens: actualTokens,
+                actualCostUSD: Double(ticket.reservedMicroUSD) / 1_000_000,
+                nowMillis: nowMillis,
+                in: Table(transaction: transaction, limits: limits, spend: spend)
+            )
+        }
+    }
+
     public func usage(fromDay: String?) throws -> [UsageLine] {
         try environment.withReadTransaction { transaction in
             var lines: [UsageLine] = []

@@ -98,7 +98,7 @@ extension ConfigurationLoader {
         var targets: [TargetConfiguration] = []
         let count = model.list("targets") { _, item in
             item.mapping { target in
-                target.expectOnly(["provider", "model"])
+                target.expectOnly(["provider", "model", "rpm", "tpm"])
                 target.require("provider", "model")
                 let provider = target.string("provider")
                 if let provider, !providers.contains(provider) {
@@ -106,7 +106,14 @@ extension ConfigurationLoader {
                     target.child("provider")?.fail("unknown provider \"\(provider)\" (known: \(known))")
                 }
                 if let provider, let name = target.string("model") {
-                    targets.append(TargetConfiguration(provider: provider, model: name))
+                    targets.append(
+                        TargetConfiguration(
+                            provider: provider,
+                            model: name,
+                            requestsPerMinute: target.int("rpm", in: 1...Int(Int32.max)),
+                            tokensPerMinute: target.int("tpm", in: 1...Int(Int32.max))
+                        )
+                    )
                 }
             }
         }

@@ -44,6 +44,8 @@ public protocol AdmissionStore: Sendable {
     func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws
     /// Usage totals, optionally only from `fromDay` (`YYYY-MM-DD`) on.
     func usage(fromDay: String?) throws -> [UsageLine]
+    /// Corrects a ticket's reservation without adding to the usage totals (provider quotas).
+    func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws
 }
 
 extension UsageLine {
@@ -131,6 +133,20 @@ public final class InMemoryAdmissionStore: AdmissionStore {
             }
             let line = UsageLine.adding(charge, to: nil)
             state.usage[line.key] = UsageLine.adding(charge, to: state.usage[line.key])
+        }
+    }
+
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws {
+        try state.withLock { state in
+            var counters = state.counters
+            try AdmissionLedger.settle(
+                ticket,
+                actualTokens: actualTokens,
+                actualCostUSD: Double(ticket.reservedMicroUSD) / 1_000_000,
+                nowMillis: nowMillis,
+                in: Table(read: { counters[$0] }, write: { counters[$0] = $1 })
+            )
+            state.counters = counters
         }
     }
 
