@@ -25,6 +25,14 @@ public enum OpenAIProviderCodec {
         )
     }
 
+    /// `error.code` of an OpenAI-shaped error body, if it has one.
+    public static func errorCode(inBody body: [UInt8]) -> String? {
+        guard let scan = try? JSONScanner.scanObject(body), let error = scan.member("error"), error.kind == .object,
+            let inner = try? JSONScanner.scanObject(body, in: error.valueRange), let code = inner.member("code")
+        else { return nil }
+        return JSONScanner.string(body, at: code.valueRange)
+    }
+
     /// `error.message` of an OpenAI-shaped error body, if it has one.
     public static func errorMessage(inBody body: [UInt8]) -> String? {
         guard let scan = try? JSONScanner.scanObject(body), let error = scan.member("error") else { return nil }

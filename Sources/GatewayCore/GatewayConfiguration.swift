@@ -12,6 +12,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var models: [ModelConfiguration]
     public var log: LogConfiguration
     public var limits: LimitsConfiguration = .init()
+    public var retry: RetryPolicy = .init()
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -276,11 +277,23 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var cache: Bool?
     /// Tried in order (failover comes with its own strategy).
     public var targets: [TargetConfiguration]
+    /// Other model names whose targets are tried, in order, after this model's.
+    public var fallbacks: [String]
+    /// A model with a larger context window, tried when a target says the prompt is too long.
+    public var contextFallback: String?
 
-    public init(name: String, cache: Bool? = nil, targets: [TargetConfiguration]) {
+    public init(
+        name: String,
+        cache: Bool? = nil,
+        targets: [TargetConfiguration],
+        fallbacks: [String] = [],
+        contextFallback: String? = nil
+    ) {
         self.name = name
         self.cache = cache
         self.targets = targets
+        self.fallbacks = fallbacks
+        self.contextFallback = contextFallback
     }
 }
 

@@ -3,69 +3,118 @@ import GatewayCore
 
 /// How one attempt ended when it did not produce the answer.
 enum AttemptFailure: Error {
-    /// Nothing reached the client; the next target may be tried.
-    case retryable(AttemptRecord, timeout: Bool)
-    /// The provider refused the request itself (a 4xx that another try would not change): relay it.
-    case final(status: Int, contentType: String, body: [UInt8])
+    /// Nothing reached the client; what to do next depends on the class.
+    case failed(AttemptRecord, AttemptFailureClass, timeout: Bool)
+    /// The provider refused the request itself (a 4xx that another try would not change): relay
+    /// it, unless it is a context-length error and a larger-context fallback is configured.
+    case final(status: Int, contentType: String, body: [UInt8], contextLength: Bool)
 }
 
 extension RequestPipeline {
-    /// Stages 6–7: tries the targets in order until one answers. A failure before anything has
-    /// reached the client moves on to the next target; once bytes have been sent, the answer is
-    /// committed to that target.
+    /// Stages 6–7: tries the candidates (the model's targets, then its fallbacks) as the
+    /// `FailoverStateMachine` directs — retrying a flaky target after a backoff or its
+    /// `retry-after`, moving on when a target is down — until one answers. A failure before
+    /// anything has reached the client is invisible to it; once bytes have been sent, the answer
+    /// is committed to that target.
     func attempt(
-        _ targets: [RouteTarget],
+        _ route: Route,
         summary: OpenAIRequestSummary,
         endpoint: OpenAIPassthrough.Endpoint,
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(GatewayError) {
+        let targets = route.candidates
+        var machine = FailoverStateMachine(
+            candidateCount: targets.count,
+            contextFallbackStart: route.contextFallbackStart,
+            policy: retryPolicy,
+            now: exchange.request.receivedAt
+        )
         var everyFailureTimedOut = true
         var quotaRetryAfter: Int?
-        var quotaRefusals = 0
-        for target in targets {
-            if let retryAfter = admitTarget(target, exchange: &exchange) {
-                quotaRefusals += 1
-                quotaRetryAfter = min(quotaRetryAfter ?? retryAfter, retryAfter)
-                continue
-            }
-            do {
-                try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
-                return
-            } catch {
-                switch error {
-                case .retryable(let attempt, let timeout):
-                    exchange.record.attempts.append(attempt)
-                    everyFailureTimedOut = everyFailureTimedOut && timeout
-                case .final(let status, let contentType, let body):
-                    exchange.record.status = status
-                    exchange.record.outcome = status == 404 ? "not_found" : "bad_request"
-                    exchange.markFirstByte()
-                    do {
-                        try await writer.writeComplete(
-                            status: status,
-                            headers: exchange.responseHeaders([("content-type", contentType)]),
-                            body: body
-                        )
-                    } catch {
-                        exchange.record.outcome = "client_closed"
-                    }
+        var quotaOnly = true
+        var lastRefusal: (status: Int, contentType: String, body: [UInt8])?
+        var random = SystemRandomNumberGenerator()
+        var action = machine.start()
+        while case .attempt(let index, let delay) = action {
+            if delay > .zero {
+                do {
+                    try await exchange.waiting { try await Task.sleep(for: delay) }
+                } catch {
+                    exchange.record.outcome = "client_closed"
                     return
                 }
             }
+            let target = targets[index]
+            if let retryAfter = admitTarget(target, exchange: &exchange) {
+                quotaRetryAfter = min(quotaRetryAfter ?? retryAfter, retryAfter)
+                action = machine.attemptFailed(
+                    .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
+                continue
+            }
+            quotaOnly = false
+            do {
+                try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+                machine.attemptSucceeded()
+                return
+            } catch {
+                switch error {
+                case .failed(let attempt, let failureClass, let timeout):
+                    exchange.record.attempts.append(attempt)
+                    everyFailureTimedOut = everyFailureTimedOut && timeout
+                    if Task.isCancelled || exchange.record.outcome == "client_closed" {
+                        exchange.record.outcome = "client_closed"
+                        return
+                    }
+                    action = machine.attemptFailed(
+                        failureClass, now: .now, jitter: Double.random(in: 0...1, using: &random))
+                case .final(let status, let contentType, let body, let contextLength):
+                    lastRefusal = (status, contentType, body)
+                    everyFailureTimedOut = false
+                    action = machine.attemptFailed(
+                        contextLength ? .contextLength : .fatal,
+                        now: .now,
+                        jitter: Double.random(in: 0...1, using: &random)
+                    )
+                }
+            }
         }
-        if quotaRefusals == targets.count, let quotaRetryAfter {
+        if let refusal = lastRefusal, case .giveUp(let last) = action, last == .fatal || last == .contextLength {
+            await relayRefusal(refusal, exchange: &exchange, writer: writer)
+            return
+        }
+        if quotaOnly, let quotaRetryAfter {
             throw GatewayError(
                 .rateLimited,
                 "Every target of `\(summary.model)` is at its provider quota. Please try again in \(quotaRetryAfter)s.",
                 retryAfterSeconds: quotaRetryAfter
             )
         }
-        let summaryText = exchange.record.attempts.map { "\($0.target): \($0.error ?? "failed")" }.joined(
-            separator: "; ")
+        let summaryText = exchange.record.attempts.map { "\($0.target): \($0.error ?? "failed")" }
+            .joined(separator: "; ")
         let count = exchange.record.attempts.count
-        let lead = count == 1 ? "The only target failed" : "All \(count) targets failed"
+        let lead = count == 1 ? "The only attempt failed" : "All \(count) attempts failed"
         throw GatewayError(everyFailureTimedOut ? .timeout : .upstreamError, "\(lead): \(summaryText).")
+    }
+
+    /// Relays a provider's own refusal (a client error) with its status and body.
+    private func relayRefusal(
+        _ refusal: (status: Int, contentType: String, body: [UInt8]),
+        exchange: inout Exchange,
+        writer: some ResponseWriter
+    ) async {
+        exchange.record.status = refusal.status
+        exchange.record.outcome = refusal.status == 404 ? "not_found" : "bad_request"
+        exchange.markFirstByte()
+        do {
+            try await writer.writeComplete(
+                status: refusal.status,
+                headers: exchange.responseHeaders([("content-type", refusal.contentType)]),
+                body: refusal.body
+            )
+        } catch {
+            exchange.record.outcome = "client_closed"
+        }
     }
 
     private func attemptOnce(
@@ -100,7 +149,7 @@ extension RequestPipeline {
                 try await transport.send(upstreamRequest)
             }
         } catch {
-            throw .retryable(record(status: nil, error: error.description), timeout: error.isTimeout)
+            throw .failed(record(status: nil, error: error.description), Self.classify(error), timeout: error.isTimeout)
         }
 
         guard (200..<300).contains(response.status) else {
@@ -113,8 +162,9 @@ extension RequestPipeline {
             if response.status == 401 || response.status == 403 {
                 label = "HTTP \(response.status) (the provider rejected the gateway's key for \(target.provider.name))"
             }
-            if Self.isRetryable(status: response.status) {
-                throw .retryable(record(status: response.status, error: label), timeout: false)
+            let failureClass = Self.classify(status: response.status, response: response, errorBody: errorBody)
+            guard failureClass == .fatal || failureClass == .contextLength else {
+                throw .failed(record(status: response.status, error: label), failureClass, timeout: false)
             }
             exchange.record.attempts.append(record(status: response.status, error: label))
             exchange.record.provider = target.provider.name
@@ -123,7 +173,8 @@ extension RequestPipeline {
             throw .final(
                 status: response.status,
                 contentType: response.header("content-type") ?? "application/json",
-                body: scrubBody(errorBody)
+                body: scrubBody(errorBody),
+                contextLength: failureClass == .contextLength
             )
         }
 
@@ -140,7 +191,11 @@ extension RequestPipeline {
                     try await response.body.collect(upTo: Self.maximumUpstreamBodyBytes)
                 }
             } catch {
-                throw .retryable(record(status: response.status, error: error.description), timeout: error.isTimeout)
+                throw .failed(
+                    record(status: response.status, error: error.description),
+                    Self.classify(error),
+                    timeout: error.isTimeout
+                )
             }
             exchange.record.attempts.append(record(status: response.status, error: nil))
             exchange.record.usage = OpenAIPassthrough.usage(inResponse: answer)
@@ -161,11 +216,47 @@ extension RequestPipeline {
         }
     }
 
-    /// Statuses after which another target may succeed (DESIGN.md §4). A provider's 401/403 is
-    /// about the gateway's configured key, not the caller: it is a failed attempt too, never
-    /// relayed (the caller would think its own credentials were wrong).
-    static func isRetryable(status: Int) -> Bool {
-        [401, 403, 408, 409, 429, 500, 502, 503, 504, 529].contains(status)
+    /// The class of a transport failure (DESIGN.md §4): a reset may heal on a retry; connect,
+    /// DNS, TLS failures and timeouts move on to the next target; the client going away stops.
+    static func classify(_ failure: UpstreamFailure) -> AttemptFailureClass {
+        switch failure.kind {
+        case .reset: .transient
+        case .cancelled: .fatal
+        default: .unavailable
+        }
+    }
+
+    /// The class of a provider's error status. A provider's 401/403 is about the gateway's key,
+    /// never relayed as the caller's own; `insufficient_quota` and "request too large" 429s never
+    /// heal by waiting; a context-length 400 may go to a larger-context fallback.
+    static func classify(status: Int, response: UpstreamResponse, errorBody: [UInt8]) -> AttemptFailureClass {
+        let code = OpenAIProviderCodec.errorCode(inBody: errorBody)
+        let message = OpenAIProviderCodec.errorMessage(inBody: errorBody)?.lowercased() ?? ""
+        switch status {
+        case 401, 403: return .unavailable
+        case 408, 409, 500, 502, 503, 504, 529: return .transient
+        case 429:
+            if code == "insufficient_quota" || message.contains("request too large") { return .unavailable }
+            return .rateLimited(retryAfter: retryAfter(response))
+        case 400, 413, 422:
+            let contextLength =
+                code == "context_length_exceeded" || message.contains("maximum context length")
+                || message.contains("prompt is too long") || message.contains("context window")
+            return contextLength ? .contextLength : .fatal
+        default:
+            return status >= 500 ? .transient : .fatal
+        }
+    }
+
+    /// `retry-after-ms`, then `retry-after` in seconds.
+    static func retryAfter(_ response: UpstreamResponse) -> Duration? {
+        if let text = response.header("retry-after-ms"), let millis = Double(text), millis >= 0 {
+            return .milliseconds(Int64(millis))
+        }
+        if let text = response.header("retry-after"), let seconds = Double(text), seconds >= 0 {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return nil
     }
 
     static func truncate(_ text: String, to limit: Int = 200) -> String {

@@ -42,7 +42,8 @@ extension RequestPipeline {
                     return
                 }
                 guard committed else {
-                    throw .retryable(attemptRecord(status, error.description), timeout: error.isTimeout)
+                    throw .failed(
+                        attemptRecord(status, error.description), Self.classify(error), timeout: error.isTimeout)
                 }
                 await cutStream(reason: error.description, outcome: "stream_cut", exchange: &exchange, writer: writer)
                 return
@@ -68,7 +69,7 @@ extension RequestPipeline {
         if !relay.sawDone && !relay.sawError {
             // The provider closed the stream without its terminator: the answer is incomplete.
             guard committed else {
-                throw .retryable(attemptRecord(status, "stream ended before any event"), timeout: false)
+                throw .failed(attemptRecord(status, "stream ended before any event"), .transient, timeout: false)
             }
             await cutStream(
                 reason: "provider closed the stream early", outcome: "stream_cut", exchange: &exchange, writer: writer)

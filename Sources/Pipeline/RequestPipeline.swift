@@ -26,6 +26,7 @@ public final class RequestPipeline: Sendable {
     let accessLog: any AccessLogSink
     let logger: Logger
     let prices: PriceTable
+    let retryPolicy: RetryPolicy
     let state: SharedState?
     let authenticator: Authenticator
     let draining = Atomic<Bool>(false)
@@ -45,6 +46,7 @@ public final class RequestPipeline: Sendable {
     ) {
         self.configuration = configuration
         self.prices = prices
+        self.retryPolicy = configuration.retry
         self.state = state
         self.authenticator = Authenticator(mode: configuration.auth.mode, keys: state?.keys)
         self.router = Router(configuration: configuration)
@@ -106,9 +108,9 @@ public final class RequestPipeline: Sendable {
             exchange.record.stream = summary.stream
             try authorize(model: summary.model, exchange: exchange)
             // 5. route (resolved before admission: the first target prices the reservation)
-            let targets = try router.targets(for: summary.model)
+            let route = try router.route(for: summary.model)
             // 3. admit
-            try admit(&exchange, targets: targets)
+            try admit(&exchange, targets: route.candidates)
             // 4. cache: a hit skips 6–7
             exchange.cachePlan = cachePlan(exchange, summary: summary, endpoint: endpoint)
             exchange.record.cache = exchange.cachePlan == nil ? "bypass" : "miss"
@@ -121,7 +123,7 @@ public final class RequestPipeline: Sendable {
                 }
             }
             // 6. attempt + 7. stream
-            try await attempt(targets, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+            try await attempt(route, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
         } catch {
             await respond(with: error, exchange: &exchange, writer: writer)
         }

@@ -12,10 +12,19 @@ public struct RouteTarget: Sendable {
     public var label: String { "\(provider.name)/\(upstreamModel)" }
 }
 
+/// Everything a request for one model may be sent to, in order: the model's targets, then its
+/// fallback models' targets, then (only for context-length errors) the context fallback's.
+public struct Route: Sendable {
+    public var candidates: [RouteTarget]
+    /// Index in `candidates` where the context-length fallback's targets start.
+    public var contextFallbackStart: Int?
+}
+
 /// Maps the model names clients send to their ordered candidate targets. Built once per
 /// configuration; lookups are a dictionary read.
 public struct Router: Sendable {
     private let routes: [String: [RouteTarget]]
+    private let fallbacks: [String: (fallbacks: [String], context: String?)]
     /// Model names in configuration order, for `GET /v1/models`.
     public let modelNames: [String]
 
@@ -36,7 +45,29 @@ public struct Router: Sendable {
             }
         }
         self.routes = routes
+        self.fallbacks = Dictionary(
+            configuration.models.map { ($0.name, ($0.fallbacks, $0.contextFallback)) },
+            uniquingKeysWith: { first, _ in first }
+        )
         self.modelNames = configuration.models.map(\.name)
+    }
+
+    /// The full route of `model`: its targets, its fallbacks' targets (each target once), and the
+    /// context fallback's targets.
+    public func route(for model: String) throws(GatewayError) -> Route {
+        var candidates = try targets(for: model)
+        var seen = Set(candidates.map(\.label))
+        for fallback in fallbacks[model]?.fallbacks ?? [] {
+            for target in routes[fallback] ?? [] where seen.insert(target.label).inserted {
+                candidates.append(target)
+            }
+        }
+        var contextStart: Int?
+        if let context = fallbacks[model]?.context, let targets = routes[context], !targets.isEmpty {
+            contextStart = candidates.count
+            candidates.append(contentsOf: targets)
+        }
+        return Route(candidates: candidates, contextFallbackStart: contextStart)
     }
 
     /// The candidate targets for `model`, in the order they are tried.

@@ -73,20 +73,49 @@ import Testing
         #expect(record.attempts.count == 1)
     }
 
-    @Test(arguments: [401, 403, 408, 409, 429, 500, 502, 503, 504, 529])
-    func retryableStatusesFailOverToTheNextTarget(status: Int) async throws {
+    @Test(arguments: [408, 409, 500, 502, 503, 504, 529])
+    func transientStatusesRetryTheTargetThenFailOver(status: Int) async throws {
+        let busy = {
+            ScriptedTransport.Answer.response(
+                status: status, headers: [], body: ScriptedBody([Array(#"{"error":{"message":"busy"}}"#.utf8)]))
+        }
+        let transport = ScriptedTransport([
+            "http://primary": [busy(), busy()],
+            "http://backup": [.response(status: 200, headers: [], body: ScriptedBody([Self.okBody]))],
+        ])
+        let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
+        #expect(writer.status == 200)
+        #expect(writer.header("x-llmgw-attempts") == "3")
+        #expect(record.attempts.map(\.status) == [status, status, 200])
+        #expect(record.attempts.map(\.target) == ["primary/gpt-4o", "primary/gpt-4o", "backup/gpt-4o-mini"])
+        #expect(record.provider == "backup")
+    }
+
+    @Test(arguments: [401, 403, 429])
+    func unavailableTargetsFailOverAtOnce(status: Int) async throws {
         let transport = ScriptedTransport([
             "http://primary": [
-                .response(
-                    status: status, headers: [], body: ScriptedBody([Array(#"{"error":{"message":"busy"}}"#.utf8)]))
+                .response(status: status, headers: [], body: ScriptedBody([Array(#"{"error":{"message":"no"}}"#.utf8)]))
             ],
             "http://backup": [.response(status: 200, headers: [], body: ScriptedBody([Self.okBody]))],
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
         #expect(writer.status == 200)
-        #expect(writer.header("x-llmgw-attempts") == "2")
         #expect(record.attempts.map(\.status) == [status, 200])
-        #expect(record.provider == "backup")
+    }
+
+    @Test func aRateLimitWithAShortRetryAfterRetriesTheSameTarget() async throws {
+        let transport = ScriptedTransport([
+            "http://primary": [
+                .response(status: 429, headers: [("retry-after-ms", "20")], body: ScriptedBody([])),
+                .response(status: 200, headers: [], body: ScriptedBody([Self.okBody])),
+            ]
+        ])
+        let started = ContinuousClock.now
+        let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
+        #expect(writer.status == 200)
+        #expect(record.attempts.map(\.target) == ["primary/gpt-4o", "primary/gpt-4o"])
+        #expect(ContinuousClock.now - started >= .milliseconds(20))
     }
 
     @Test(arguments: [400, 404, 413, 422])
@@ -127,10 +156,14 @@ import Testing
     @Test func allTargetsFailingIs502NamingEachAttempt() async throws {
         let transport = ScriptedTransport([
             "http://primary": [.failure(UpstreamFailure(.connect, "Couldn't connect to server"))],
-            "http://backup": [.response(status: 503, headers: [], body: ScriptedBody([]))],
+            "http://backup": [
+                .response(status: 503, headers: [], body: ScriptedBody([])),
+                .response(status: 503, headers: [], body: ScriptedBody([])),
+            ],
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
         #expect(writer.status == 502)
+        #expect(record.attempts.count == 3)
         #expect(writer.body.contains("primary/gpt-4o: connect"))
         #expect(writer.body.contains("backup/gpt-4o-mini: HTTP 503"))
         #expect(record.outcome == "upstream_error")
@@ -168,14 +201,16 @@ import Testing
     @Test func aStreamFailingBeforeAnyEventFailsOver() async throws {
         let transport = ScriptedTransport([
             "http://primary": [
-                .response(status: 200, headers: [], body: ScriptedBody([], failure: UpstreamFailure(.reset, "reset")))
+                .response(status: 200, headers: [], body: ScriptedBody([], failure: UpstreamFailure(.reset, "reset"))),
+                .failure(UpstreamFailure(.connect, "refused")),
             ],
             "http://backup": [.response(status: 200, headers: [], body: ScriptedBody(Self.streamChunks))],
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1],"stream":true}"#)
         #expect(writer.status == 200)
         #expect(writer.body.hasSuffix("data: [DONE]\n\n"))
-        #expect(record.attempts.count == 2)
+        // A reset is retried once on the same target, then the next target answers.
+        #expect(record.attempts.map(\.target) == ["primary/gpt-4o", "primary/gpt-4o", "backup/gpt-4o-mini"])
     }
 
     @Test func aStreamCutAfterContentEndsWithAnInBandErrorAndNoDone() async throws {

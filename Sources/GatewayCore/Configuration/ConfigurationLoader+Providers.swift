@@ -71,11 +71,16 @@ extension ConfigurationLoader {
 
     /// `models`: a list of aliases, each with its ordered targets.
     static func models(_ root: ConfigReader, providers: [String]) -> [ModelConfiguration] {
+        // Every declared model name, so a fallback may name a model defined further down.
+        var declared = Set<String>()
+        if case .sequence(let items)? = root.child("models")?.node {
+            for item in items { if let name = item.mapping?["name"]?.string { declared.insert(name) } }
+        }
         var models: [ModelConfiguration] = []
         var seen: [String: (index: Int, line: Int?)] = [:]
         let count = root.list("models") { index, item in
             item.mapping { model in
-                model.expectOnly(["name", "cache", "targets"])
+                model.expectOnly(["name", "cache", "targets", "fallbacks", "context_fallback"])
                 model.require("name", "targets")
                 let name = model.string("name")
                 if let name, let first = seen[name] {
@@ -87,7 +92,34 @@ extension ConfigurationLoader {
                 }
                 let cache = model.bool("cache")
                 let targets = self.targets(model, providers: providers)
-                if let name { models.append(ModelConfiguration(name: name, cache: cache, targets: targets)) }
+                var fallbacks: [String] = []
+                _ = model.list("fallbacks") { _, item in
+                    guard let text = item.scalarText(expected: "a model name") else { return }
+                    if text == name {
+                        item.fail("a model cannot fall back to itself")
+                    } else if !declared.contains(text) {
+                        item.fail("unknown model \"\(text)\"")
+                    } else {
+                        fallbacks.append(text)
+                    }
+                }
+                var contextFallback = model.string("context_fallback")
+                if let context = contextFallback, context == name || !declared.contains(context) {
+                    model.child("context_fallback")?.fail(
+                        context == name ? "a model cannot fall back to itself" : "unknown model \"\(context)\"")
+                    contextFallback = nil
+                }
+                if let name {
+                    models.append(
+                        ModelConfiguration(
+                            name: name,
+                            cache: cache,
+                            targets: targets,
+                            fallbacks: fallbacks,
+                            contextFallback: contextFallback
+                        )
+                    )
+                }
             }
         }
         if count == 0 { root.child("models")?.fail("at least one model is required") }

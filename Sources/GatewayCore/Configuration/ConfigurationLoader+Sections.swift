@@ -1,7 +1,9 @@
 /// Turns the YAML tree into a `GatewayConfiguration`, one section at a time. Every section starts
 /// from the model's defaults and overrides what the file sets.
 enum ConfigurationLoader {
-    static let sections = ["listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits"]
+    static let sections = [
+        "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry",
+    ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
@@ -15,6 +17,7 @@ enum ConfigurationLoader {
                 configuration.state.durability =
                     state.choice("durability", as: StateConfiguration.Durability.self) ?? configuration.state.durability
             }
+            root.section("retry") { configuration.retry = retry($0) }
             root.section("limits") { limits in
                 limits.expectOnly(["on_store_error"])
                 configuration.limits.onStoreError =
@@ -72,6 +75,20 @@ enum ConfigurationLoader {
         listen.idleTimeout = reader.duration("idle_timeout") ?? listen.idleTimeout
         listen.drainTimeout = reader.duration("drain_timeout") ?? listen.drainTimeout
         return listen
+    }
+
+    static func retry(_ reader: ConfigReader) -> RetryPolicy {
+        reader.expectOnly([
+            "attempts_per_target", "max_attempts", "backoff", "backoff_max", "retry_after_cap", "deadline",
+        ])
+        var policy = RetryPolicy()
+        policy.attemptsPerTarget = reader.int("attempts_per_target", in: 1...10) ?? policy.attemptsPerTarget
+        policy.maxAttempts = reader.int("max_attempts", in: 1...50) ?? policy.maxAttempts
+        policy.backoff = reader.duration("backoff") ?? policy.backoff
+        policy.backoffMax = reader.duration("backoff_max") ?? policy.backoffMax
+        policy.retryAfterCap = reader.duration("retry_after_cap") ?? policy.retryAfterCap
+        policy.deadline = reader.duration("deadline") ?? policy.deadline
+        return policy
     }
 
     /// `timeouts` at the top level and under each provider: only the keys that are set.
