@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 
 /// Relays an OpenAI SSE stream from an OpenAI-compatible provider to an OpenAI-dialect client.
@@ -13,6 +14,15 @@ public struct OpenAIStreamRelay: Sendable {
     public private(set) var sawDone = false
     public private(set) var sawError = false
     public private(set) var eventCount = 0
+    /// True once real output (content, a tool call, a refusal, a finish) has been released; until
+    /// then the preamble is held back so that a failure can still fail over invisibly.
+    public private(set) var committed = false
+    private var preamble: [UInt8] = []
+    private var preambleEvents = 0
+
+    /// Bounds of the held-back preamble; past them the stream is released anyway.
+    public static let maximumPreambleEvents = 16
+    public static let maximumPreambleBytes = 64 * 1024
 
     /// - Parameter forwardUsageChunk: the client asked for `stream_options.include_usage`.
     public init(forwardUsageChunk: Bool) {
@@ -26,9 +36,48 @@ public struct OpenAIStreamRelay: Sendable {
         var output: [UInt8] = []
         output.reserveCapacity(chunk.count + framer.pendingByteCount)
         for event in events where keep(event) {
+            if !committed {
+                if Self.isPreamble(event) && !sawError && preambleEvents < Self.maximumPreambleEvents
+                    && preamble.count + event.raw.count <= Self.maximumPreambleBytes
+                {
+                    preamble.append(contentsOf: event.raw)
+                    preambleEvents += 1
+                    continue
+                }
+                // An in-band error before any output is a failed attempt, not an answer.
+                if sawError { return [] }
+                committed = true
+                output.append(contentsOf: preamble)
+                preamble = []
+            }
             output.append(contentsOf: event.raw)
         }
         return output
+    }
+
+    /// Releases a held preamble (the stream ended normally before any real output).
+    public mutating func releasePreamble() -> [UInt8] {
+        committed = true
+        defer { preamble = [] }
+        return preamble
+    }
+
+    /// A chunk with nothing the client would see: a role-only or empty delta, no finish reason.
+    static func isPreamble(_ event: SSEEvent) -> Bool {
+        guard !event.isDone, event.data.first == UInt8(ascii: "{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any]
+        else { return false }
+        if object["error"] != nil { return false }
+        guard let choices = object["choices"] as? [[String: Any]], !choices.isEmpty else { return false }
+        for choice in choices {
+            if let finish = choice["finish_reason"], !(finish is NSNull) { return false }
+            guard let delta = choice["delta"] as? [String: Any] else { continue }
+            if let content = delta["content"] as? String, !content.isEmpty { return false }
+            if let refusal = delta["refusal"] as? String, !refusal.isEmpty { return false }
+            if let calls = delta["tool_calls"] as? [Any], !calls.isEmpty { return false }
+            if delta["function_call"] != nil || delta["audio"] != nil { return false }
+        }
+        return true
     }
 
     /// The upstream body ended: whatever was left unterminated (only on a cut stream).

@@ -50,6 +50,11 @@ extension RequestPipeline {
             }
             guard let chunk else { break }
             let output = relay.push(chunk)
+            if !committed && relay.sawError {
+                // The provider reported an error before any real output: fail over invisibly.
+                response.body.cancel()
+                throw .failed(attemptRecord(status, "in-band error before any output"), .transient, timeout: false)
+            }
             guard !output.isEmpty else { continue }
             exchange.capture(output)
             do {
@@ -66,6 +71,25 @@ extension RequestPipeline {
 
         exchange.record.usage = relay.usage
         _ = relay.finish()
+        if !committed && !relay.sawDone {
+            // Only a preamble arrived before the provider closed the stream: nothing reached the client.
+            throw .failed(attemptRecord(status, "stream ended before any output"), .transient, timeout: false)
+        }
+        if !relay.committed {
+            // A complete answer without real output (an empty completion): release what was held.
+            let held = relay.releasePreamble()
+            if !held.isEmpty {
+                exchange.capture(held)
+                do {
+                    if !committed { try await commit(&exchange) }
+                    try await exchange.waiting { try await writer.writeBodyPart(held) }
+                } catch {
+                    response.body.cancel()
+                    exchange.record.outcome = "client_closed"
+                    return
+                }
+            }
+        }
         if !relay.sawDone && !relay.sawError {
             // The provider closed the stream without its terminator: the answer is incomplete.
             guard committed else {

@@ -65,6 +65,20 @@ final class GatewayHarness: @unchecked Sendable {
             targets: [{ provider: mock, model: "gpt-4o#delay=30s" }]
           - name: missing
             targets: [{ provider: mock, model: "gpt-4o#status=404" }]
+          - name: flaky
+            targets: [{ provider: mock, model: "gpt-4o#status=503x2" }, { provider: mock, model: gpt-4o-mini }]
+          - name: throttled
+            targets: [{ provider: mock, model: "gpt-4o#status=429x1;retry_after=1" }]
+          - name: hangover
+            targets: [{ provider: mock, model: "gpt-4o#delay=30s" }, { provider: mock, model: gpt-4o-mini }]
+          - name: resetting
+            targets: [{ provider: mock, model: "gpt-4o#reset" }, { provider: mock, model: gpt-4o-mini }]
+          - name: preamblecut
+            targets: [{ provider: mock, model: "gpt-4o#cut=1" }, { provider: mock, model: gpt-4o-mini }]
+          - name: contentcut
+            targets: [{ provider: mock, model: "gpt-4o#cut=3" }, { provider: mock, model: gpt-4o-mini }]
+          - name: alldown
+            targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: "gpt-4o#status=500" }]
         """
     }
 
