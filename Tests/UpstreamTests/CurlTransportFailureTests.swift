@@ -34,7 +34,7 @@ struct CurlTransportFailureTests {
                 _ = try await transport.send(get(server.url("/hang"), timeouts: timeouts))
             }
             #expect(failure?.kind == .firstByteTimeout)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(8))
             #expect(await eventually { server.closed == 1 })
         }
     }

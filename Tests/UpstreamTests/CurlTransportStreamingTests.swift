@@ -20,9 +20,11 @@ struct CurlTransportStreamingTests {
             }
             #expect(bytes == 5 * Self.event.count)
             #expect(arrivals.count >= 3)
-            // The first chunk is in hand long before the server has sent the last one (~600 ms in).
-            #expect(try #require(arrivals.first) < .milliseconds(450))
-            #expect(try #require(arrivals.last) >= .milliseconds(550))
+            // The first chunk is in hand long before the server sends the last one (they are
+            // 600 ms apart on the server; relative, so a loaded machine does not fail it).
+            let first = try #require(arrivals.first)
+            let last = try #require(arrivals.last)
+            #expect(last - first >= .milliseconds(300))
         }
     }
 
@@ -56,7 +58,7 @@ struct CurlTransportStreamingTests {
             response.body.cancel()
             #expect(try await response.body.next() == nil)
             #expect(await eventually { server.closed == 1 })
-            #expect(try #require(server.lastClose) - cancelled < .milliseconds(500))
+            #expect(try #require(server.lastClose) - cancelled < .seconds(3))
             #expect(await eventually { transport.statistics.transfersCancelled == 1 })
         }
     }
