@@ -13,6 +13,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var log: LogConfiguration
     public var limits: LimitsConfiguration = .init()
     public var retry: RetryPolicy = .init()
+    public var circuit: CircuitPolicy = .init()
 
     public init(
         listen: ListenConfiguration = .init(),

@@ -35,6 +35,7 @@ extension RequestPipeline {
         var quotaOnly = true
         var lastRefusal: (status: Int, contentType: String, body: [UInt8])?
         var random = SystemRandomNumberGenerator()
+        var breakers = BreakerRound(pipeline: self, candidates: targets, primaryCount: route.contextFallbackStart)
         var action = machine.start()
         while case .attempt(let index, let delay) = action {
             if delay > .zero {
@@ -53,13 +54,26 @@ extension RequestPipeline {
                 continue
             }
             quotaOnly = false
+            if let openUntil = breakers.skip(index) {
+                exchange.record.attempts.append(
+                    AttemptRecord(
+                        target: target.label, status: nil, error: "circuit open (\(openUntil))", milliseconds: 0)
+                )
+                action = machine.attemptFailed(
+                    .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
+                continue
+            }
             do {
                 try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+                breakers.report(index, success: true)
                 machine.attemptSucceeded()
                 return
             } catch {
                 switch error {
                 case .failed(let attempt, let failureClass, let timeout):
+                    if failureClass == .transient || failureClass == .unavailable {
+                        breakers.report(index, success: false)
+                    }
                     exchange.record.attempts.append(attempt)
                     everyFailureTimedOut = everyFailureTimedOut && timeout
                     if Task.isCancelled || exchange.record.outcome == "client_closed" {

@@ -6,6 +6,8 @@ public struct SharedState: Sendable {
     public var admission: any AdmissionStore
     /// The response cache; nil disables caching whatever the configuration says.
     public var cache: (any ResponseCacheBackend)?
+    /// Circuit breakers per target; nil disables them.
+    public var circuits: (any CircuitStore)?
     /// What to do with a request when the state cannot be read or written: admit it (`allow`,
     /// the default: an outage of the state file must not become an outage of the gateway) or
     /// refuse it with 503 (`deny`). Authentication always fails closed.
@@ -19,11 +21,13 @@ public struct SharedState: Sendable {
         keys: any KeyStore,
         admission: any AdmissionStore,
         cache: (any ResponseCacheBackend)? = nil,
+        circuits: (any CircuitStore)? = nil,
         onStoreError: StoreErrorPolicy = .allow
     ) {
         self.keys = keys
         self.admission = admission
         self.cache = cache
+        self.circuits = circuits
         self.onStoreError = onStoreError
     }
 }

@@ -24,6 +24,7 @@ enum SharedStateFactory {
             keys: LMDBKeyStore(environment: environment),
             admission: LMDBAdmissionStore(environment: environment),
             cache: cache,
+            circuits: LMDBCircuitStore(environment: environment),
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
         return (state, environment)

@@ -116,6 +116,33 @@ import Testing
         await group.stop()
     }
 
+    @Test func aCircuitTrippedByOneSidecarIsSkippedByAnother() async throws {
+        let group = try await SidecarGroup(count: 2)
+        do {
+            let key = try group.cli(["keys", "create", "--name", "breaker"])
+            func ask(_ socket: Int) async throws -> UnixHTTPClient.Response {
+                try await group.client(socket).post(
+                    "/v1/chat/completions",
+                    json: .chatRequest(model: "breaking"),
+                    headers: [("authorization", "Bearer \(key)")]
+                )
+            }
+            func primaryHits() -> Int {
+                group.mock.stats.recentRequests.filter { $0.bodyText.contains("status=500") }.count
+            }
+            // Sidecar 0: the primary fails twice (a retry), which opens its circuit; the backup answers.
+            let first = try await ask(0)
+            #expect(first.status == 200)
+            #expect(primaryHits() == 2)
+            // Sidecar 1 skips the open target without sending it anything.
+            let second = try await ask(1)
+            #expect(second.status == 200)
+            #expect(second.header("x-llmgw-attempts") == "2")
+            #expect(primaryHits() == 2)
+        }
+        await group.stop()
+    }
+
     /// Every database of the environment as `mdb_dump -a` prints it (printable form).
     private func mdbDump(_ path: String) throws -> String {
         let process = Process()

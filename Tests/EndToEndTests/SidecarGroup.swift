@@ -31,11 +31,14 @@ final class SidecarGroup: @unchecked Sendable {
                 listen: { socket: \(socketPath(index)) }
                 state: { path: \(statePath) }
                 auth: { mode: keys }
+                circuit: { failures: 2, window: 30s, cooldown: 60s }
                 providers:
                   mock: { kind: openai, base_url: "\(mock.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
                 models:
                   - name: smart
                     targets: [{ provider: mock, model: gpt-4o-mini }]
+                  - name: breaking
+                    targets: [{ provider: mock, model: "gpt-4o#status=500" }, { provider: mock, model: gpt-4o-mini }]
                   - name: cached
                     cache: true
                     targets: [{ provider: mock, model: "gpt-4o-mini#delay=20ms" }]

@@ -2,7 +2,7 @@
 /// from the model's defaults and overrides what the file sets.
 enum ConfigurationLoader {
     static let sections = [
-        "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry",
+        "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -18,6 +18,12 @@ enum ConfigurationLoader {
                     state.choice("durability", as: StateConfiguration.Durability.self) ?? configuration.state.durability
             }
             root.section("retry") { configuration.retry = retry($0) }
+            root.section("circuit") { circuit in
+                circuit.expectOnly(["failures", "window", "cooldown"])
+                configuration.circuit.failures = circuit.int("failures", in: 1...1000) ?? configuration.circuit.failures
+                configuration.circuit.window = circuit.duration("window") ?? configuration.circuit.window
+                configuration.circuit.cooldown = circuit.duration("cooldown") ?? configuration.circuit.cooldown
+            }
             root.section("limits") { limits in
                 limits.expectOnly(["on_store_error"])
                 configuration.limits.onStoreError =

@@ -156,3 +156,34 @@ public final class InMemoryAdmissionStore: AdmissionStore {
         }
     }
 }
+
+/// Circuits in memory, for tests and for running without shared state.
+public final class InMemoryCircuitStore: CircuitStore {
+    private let circuits = Mutex<[String: CircuitState]>([:])
+
+    public init() {}
+
+    public func check(_ target: String, policy: CircuitPolicy, nowMillis: Int64) throws -> CircuitBreaker.Decision {
+        circuits.withLock { circuits in
+            let (decision, next) = CircuitBreaker.check(
+                circuits[target] ?? CircuitState(), policy: policy, nowMillis: nowMillis)
+            circuits[target] = next
+            return decision
+        }
+    }
+
+    public func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) throws {
+        circuits.withLock { circuits in
+            circuits[target] = CircuitBreaker.record(
+                circuits[target] ?? CircuitState(),
+                success: success,
+                policy: policy,
+                nowMillis: nowMillis
+            )
+        }
+    }
+
+    public func state(of target: String) throws -> CircuitState {
+        circuits.withLock { $0[target] ?? CircuitState() }
+    }
+}
