@@ -307,12 +307,22 @@ public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// at its quota is skipped like a failed one.
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
+    /// Overrides the shipped price table for this target (`price: {input, cached_input, output}`,
+    /// USD per million tokens).
+    public var price: ModelPrice?
 
-    public init(provider: String, model: String, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+    public init(
+        provider: String,
+        model: String,
+        requestsPerMinute: Int? = nil,
+        tokensPerMinute: Int? = nil,
+        price: ModelPrice? = nil
+    ) {
         self.provider = provider
         self.model = model
         self.requestsPerMinute = requestsPerMinute
         self.tokensPerMinute = tokensPerMinute
+        self.price = price
     }
 
     /// `provider/model`, as used in logs and error messages.

@@ -194,6 +194,7 @@ extension RequestPipeline {
 
         exchange.record.provider = target.provider.name
         exchange.record.upstreamModel = target.upstreamModel
+        exchange.servedPrice = target.price
         if summary.stream {
             try await relayStream(response, summary: summary, exchange: &exchange, writer: writer) { status, error in
                 record(status: status, error: error)

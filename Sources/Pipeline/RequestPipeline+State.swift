@@ -31,7 +31,7 @@ extension RequestPipeline {
         }
         guard !scopes.isEmpty else { return }
         let estimate = AdmissionEstimate.tokens(body: exchange.request.body)
-        let price = targets.first.flatMap { prices.price(for: $0.upstreamModel) }
+        let price = targets.first.flatMap { $0.price ?? prices.price(for: $0.upstreamModel) }
         let cost = price?.cost(of: TokenUsage(promptTokens: estimate.prompt, completionTokens: estimate.output)) ?? 0
         let request = AdmissionRequest(
             scopes: scopes,
@@ -132,7 +132,7 @@ extension RequestPipeline {
         let usage = exchange.record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
         reconcileTargetTickets(exchange, usage: usage)
         if let recorded = exchange.record.usage, let model = exchange.record.upstreamModel {
-            exchange.record.costUSD = prices.price(for: model)?.cost(of: recorded)
+            exchange.record.costUSD = (exchange.servedPrice ?? prices.price(for: model))?.cost(of: recorded)
         }
         guard let state, exchange.ticket != nil || exchange.record.usage != nil, let model = exchange.record.model
         else {

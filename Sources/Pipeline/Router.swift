@@ -7,6 +7,8 @@ public struct RouteTarget: Sendable {
     public let timeouts: TimeoutConfiguration
     /// The provider's quota for this target, enforced across the host.
     public let limits: LimitSettings
+    /// The configured price, when it overrides the shipped table.
+    public let price: ModelPrice?
 
     /// `provider/model`, as used in logs, headers and error messages.
     public var label: String { "\(provider.name)/\(upstreamModel)" }
@@ -40,7 +42,8 @@ public struct Router: Sendable {
                     limits: LimitSettings(
                         requestsPerMinute: target.requestsPerMinute,
                         tokensPerMinute: target.tokensPerMinute
-                    )
+                    ),
+                    price: target.price
                 )
             }
         }

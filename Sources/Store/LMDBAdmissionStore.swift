@@ -64,7 +64,7 @@ public final class LMDBAdmissionStore: AdmissionStore {
             let fresh = UsageLine.adding(charge, to: nil)
             let key = Array(fresh.key.utf8)
             let existing = try transaction.get(spend, key).flatMap {
-                UsageLine(key: fresh.key, values: Self.decode($0))
+                UsageLine(key: fresh.key, values: Int64.unpack($0))
             }
             let line = UsageLine.adding(charge, to: existing)
             try transaction.put(spend, key, line.values.flatMap(\.littleEndianBytes))
@@ -89,7 +89,7 @@ public final class LMDBAdmissionStore: AdmissionStore {
             let prefix = Array("usage/".utf8)
             try transaction.forEach(spend, from: Array("usage/\(fromDay ?? "")".utf8)) { key, value in
                 guard key.starts(with: prefix) else { return false }
-                if let line = UsageLine(key: String(decoding: key, as: UTF8.self), values: Self.decode(value)) {
+                if let line = UsageLine(key: String(decoding: key, as: UTF8.self), values: Int64.unpack(value)) {
                     lines.append(line)
                 }
                 return true
@@ -101,13 +101,14 @@ public final class LMDBAdmissionStore: AdmissionStore {
     private struct Refused: Error {
         let decision: AdmissionDecision
     }
-
-    private static func decode(_ bytes: [UInt8]) -> [Int64] {
-        stride(from: 0, to: bytes.count - 7, by: 8).compactMap { Int64(littleEndianBytes: Array(bytes[$0..<$0 + 8])) }
-    }
 }
 
 extension Int64 {
+    /// Consecutive little-endian Int64s, as the state stores counters.
+    static func unpack(_ bytes: [UInt8]) -> [Int64] {
+        stride(from: 0, to: bytes.count - 7, by: 8).compactMap { Int64(littleEndianBytes: Array(bytes[$0..<$0 + 8])) }
+    }
+
     init?(littleEndianBytes bytes: [UInt8]) {
         guard bytes.count == 8 else { return nil }
         var value: UInt64 = 0

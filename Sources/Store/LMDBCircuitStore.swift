@@ -21,7 +21,7 @@ public final class LMDBCircuitStore: CircuitStore {
         return try environment.withWriteTransaction { transaction in
             let key = Self.key(target)
             let stored =
-                try transaction.get(health, key).flatMap { CircuitState(values: Self.decode($0)) } ?? CircuitState()
+                try transaction.get(health, key).flatMap { CircuitState(values: Int64.unpack($0)) } ?? CircuitState()
             let (decision, next) = CircuitBreaker.check(stored, policy: policy, nowMillis: nowMillis)
             if next != stored { try transaction.put(health, key, next.values.flatMap(\.littleEndianBytes)) }
             return decision
@@ -33,7 +33,7 @@ public final class LMDBCircuitStore: CircuitStore {
         try environment.withWriteTransaction { transaction in
             let key = Self.key(target)
             let stored =
-                try transaction.get(health, key).flatMap { CircuitState(values: Self.decode($0)) } ?? CircuitState()
+                try transaction.get(health, key).flatMap { CircuitState(values: Int64.unpack($0)) } ?? CircuitState()
             let next = CircuitBreaker.record(stored, success: success, policy: policy, nowMillis: nowMillis)
             if next != stored { try transaction.put(health, key, next.values.flatMap(\.littleEndianBytes)) }
         }
@@ -41,14 +41,10 @@ public final class LMDBCircuitStore: CircuitStore {
 
     public func state(of target: String) throws -> CircuitState {
         try environment.withReadTransaction { transaction in
-            try transaction.get(health, Self.key(target)).flatMap { CircuitState(values: Self.decode($0)) }
+            try transaction.get(health, Self.key(target)).flatMap { CircuitState(values: Int64.unpack($0)) }
                 ?? CircuitState()
         }
     }
 
     static func key(_ target: String) -> [UInt8] { Array("cb/\(target)".utf8) }
-
-    static func decode(_ bytes: [UInt8]) -> [Int64] {
-        stride(from: 0, to: bytes.count - 7, by: 8).compactMap { Int64(littleEndianBytes: Array(bytes[$0..<$0 + 8])) }
-    }
 }

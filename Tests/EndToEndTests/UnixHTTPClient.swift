@@ -42,23 +42,7 @@ struct UnixHTTPClient: Sendable {
 
     /// Sends one request on a new connection (`connection: close`) and reads the whole response.
     func send(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) async throws -> Response {
-        let socketPath = self.socketPath
-        let tcpPort = self.tcpPort
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do {
-                    let connection =
-                        try tcpPort.map { try RawConnection(loopbackPort: $0) } ?? RawConnection(path: socketPath)
-                    defer { connection.close() }
-                    try connection.write(Self.requestBytes(method, path, headers: headers, body: body))
-                    var all: [UInt8] = []
-                    while let chunk = try connection.read(), !chunk.isEmpty { all += chunk }
-                    continuation.resume(returning: try Self.parse(all))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try Self.parse(try await sendAndHangUp(method, path, headers: headers, body: body) { _ in false })
     }
 
     /// Sends a request and reads the response head plus body bytes until `stopAfter` returns true

@@ -69,6 +69,12 @@ extension ConfigurationLoader {
         }
     }
 
+    /// A price in USD per million tokens: a non-negative decimal number.
+    static func usdRate(_ text: String) -> Double? {
+        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
+        return value
+    }
+
     /// `models`: a list of aliases, each with its ordered targets.
     static func models(_ root: ConfigReader, providers: [String]) -> [ModelConfiguration] {
         // Every declared model name, so a fallback may name a model defined further down.
@@ -130,7 +136,16 @@ extension ConfigurationLoader {
         var targets: [TargetConfiguration] = []
         let count = model.list("targets") { _, item in
             item.mapping { target in
-                target.expectOnly(["provider", "model", "rpm", "tpm"])
+                target.expectOnly(["provider", "model", "rpm", "tpm", "price"])
+                var price: ModelPrice?
+                target.section("price") { section in
+                    section.expectOnly(["input", "cached_input", "output"])
+                    section.require("input", "output")
+                    let rate = { (key: String) in section.value(key, expected: "USD per million tokens", Self.usdRate) }
+                    if let input = rate("input"), let output = rate("output") {
+                        price = ModelPrice(input: input, cachedInput: rate("cached_input"), output: output)
+                    }
+                }
                 target.require("provider", "model")
                 let provider = target.string("provider")
                 if let provider, !providers.contains(provider) {
@@ -143,7 +158,8 @@ extension ConfigurationLoader {
                             provider: provider,
                             model: name,
                             requestsPerMinute: target.int("rpm", in: 1...Int(Int32.max)),
-                            tokensPerMinute: target.int("tpm", in: 1...Int(Int32.max))
+                            tokensPerMinute: target.int("tpm", in: 1...Int(Int32.max)),
+                            price: price
                         )
                     )
                 }
