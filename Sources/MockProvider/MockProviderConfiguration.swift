@@ -2,6 +2,10 @@
 public enum MockDialect: String, Sendable, CaseIterable {
     /// OpenAI Chat Completions, embeddings and models (also every OpenAI-compatible server).
     case openai
+    /// Anthropic Messages, token counting and models (`x-api-key`, `anthropic-version`).
+    case anthropic
+    /// Gemini API `generateContent` / `streamGenerateContent` (`x-goog-api-key` or `?key=`).
+    case gemini
 }
 
 /// Where a mock server listens.
@@ -24,6 +28,8 @@ public struct MockProviderConfiguration: Sendable {
     public var threads: Int
     /// How many of the most recent requests `MockStats.recentRequests` keeps.
     public var recentRequestLimit: Int
+    /// Gemini SSE events end in `\r\n\r\n` (as observed, the default) when true, `\n\n` when false.
+    public var geminiCRLF: Bool
 
     public init(dialect: MockDialect = .openai, faults: String = "", apiKey: String? = nil) {
         self.dialect = dialect
@@ -31,5 +37,6 @@ public struct MockProviderConfiguration: Sendable {
         self.apiKey = apiKey
         self.threads = 1
         self.recentRequestLimit = 64
+        self.geminiCRLF = true
     }
 }

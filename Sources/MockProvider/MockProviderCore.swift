@@ -19,6 +19,10 @@ final class MockProviderCore: Sendable {
         self.configuration = configuration
         switch configuration.dialect {
         case .openai: responder = OpenAIMockResponder(expectedKey: configuration.apiKey)
+        case .anthropic: responder = AnthropicMockResponder(expectedKey: configuration.apiKey)
+        case .gemini:
+            responder = GeminiMockResponder(
+                expectedKey: configuration.apiKey, lineEnding: configuration.geminiCRLF ? "\r\n" : "\n")
         }
         let global = MockFaultPlan(try MockFaultSpec(parsing: configuration.faults))
         state = Mutex(State(global: global))

@@ -59,11 +59,13 @@ public final class MockProviderServer: Sendable {
         }
     }
 
-    /// The OpenAI-style base URL: `http://127.0.0.1:PORT/v1`, or `http://localhost/v1` on a Unix socket.
+    /// What a gateway provider's `base_url` would be: `http://127.0.0.1:PORT/v1` for OpenAI (its paths
+    /// start after `/v1`), `http://127.0.0.1:PORT` for the other dialects; `http://localhost…` on a Unix socket.
     public var baseURL: String {
-        guard let port else { return "http://localhost/v1" }
+        let suffix = core.configuration.dialect == .openai ? "/v1" : ""
+        guard let port else { return "http://localhost" + suffix }
         let host = channel.localAddress?.ipAddress ?? "127.0.0.1"
-        return host.contains(":") ? "http://[\(host)]:\(port)/v1" : "http://\(host):\(port)/v1"
+        return (host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)") + suffix
     }
 
     /// A snapshot of the counters and the most recent requests.
