@@ -5,12 +5,22 @@ public struct TokenUsage: Sendable, Equatable {
     public var completionTokens: Int
     public var cachedPromptTokens: Int
     public var reasoningTokens: Int
+    /// Prompt tokens written to the provider's prompt cache (Anthropic `cache_creation_input_tokens`);
+    /// part of `promptTokens`, like `cachedPromptTokens`.
+    public var cacheCreationPromptTokens: Int
 
-    public init(promptTokens: Int, completionTokens: Int, cachedPromptTokens: Int = 0, reasoningTokens: Int = 0) {
+    public init(
+        promptTokens: Int,
+        completionTokens: Int,
+        cachedPromptTokens: Int = 0,
+        reasoningTokens: Int = 0,
+        cacheCreationPromptTokens: Int = 0
+    ) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cachedPromptTokens = cachedPromptTokens
         self.reasoningTokens = reasoningTokens
+        self.cacheCreationPromptTokens = cacheCreationPromptTokens
     }
 
     public var totalTokens: Int { promptTokens + completionTokens }

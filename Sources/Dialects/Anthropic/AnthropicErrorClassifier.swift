@@ -1,0 +1,53 @@
+import GatewayCore
+
+/// Anthropic error bodies (`{"type":"error","error":{"type","message"},"request_id"}`), over HTTP
+/// or as an in-stream `error` event, classified as `CanonicalError`s. The error `type` decides
+/// when it is known; the status otherwise (a 413 from Anthropic's edge has a non-standard body).
+enum AnthropicErrorClassifier {
+    static func classify(status: Int?, body: [UInt8]) -> CanonicalError {
+        let error = DialectJSON.object(body)?["error"] as? [String: Any]
+        return classify(status: status, type: error?["type"] as? String, message: error?["message"] as? String)
+    }
+
+    static func classify(status: Int?, type: String?, message: String?) -> CanonicalError {
+        let text = message ?? status.map { "The provider answered HTTP \($0)." } ?? "The provider failed."
+        var kind = type.flatMap(kind(forType:)) ?? status.map(kind(forStatus:)) ?? .server
+        if kind == .invalidRequest, isContextLength(text) { kind = .contextLength }
+        return CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: type)
+    }
+
+    static func isContextLength(_ message: String) -> Bool {
+        let lower = message.lowercased()
+        return lower.contains("prompt is too long") || lower.contains("context window")
+            || lower.contains("maximum context length")
+    }
+
+    private static func kind(forType type: String) -> CanonicalError.Kind? {
+        switch type {
+        case "invalid_request_error": .invalidRequest
+        case "authentication_error", "permission_error": .upstreamAuthentication
+        case "billing_error": .upstreamBilling
+        case "not_found_error": .notFound
+        case "request_too_large": .payloadTooLarge
+        case "rate_limit_error": .rateLimited
+        case "overloaded_error": .overloaded
+        case "timeout_error": .timeout
+        case "api_error": .server
+        default: nil
+        }
+    }
+
+    private static func kind(forStatus status: Int) -> CanonicalError.Kind {
+        switch status {
+        case 401, 403: .upstreamAuthentication
+        case 402: .upstreamBilling
+        case 404: .notFound
+        case 408, 504: .timeout
+        case 413: .payloadTooLarge
+        case 429: .rateLimited
+        case 529, 503: .overloaded
+        case 400..<500: .invalidRequest
+        default: .server
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import GatewayCore
+
+/// Reads an Anthropic `message` body (non-stream) into a `CanonicalResponse`. Content blocks other
+/// than `text`, `tool_use`, `thinking` and `redacted_thinking` (server tools, citations) are skipped.
+enum AnthropicMessagesResponseDecoder {
+    static func decode(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        guard let root = DialectJSON.object(body) else {
+            throw CanonicalError(.server, message: "The provider's answer is not a JSON object.")
+        }
+        if root["type"] as? String == "error" {
+            throw AnthropicErrorClassifier.classify(status: nil, body: body)
+        }
+        var content: [CanonicalContentPart] = []
+        for block in root["content"] as? [Any] ?? [] {
+            guard let block = block as? [String: Any], let part = part(block) else { continue }
+            content.append(part)
+        }
+        return CanonicalResponse(
+            id: root["id"] as? String ?? "",
+            model: root["model"] as? String ?? "",
+            content: content,
+            stopReason: (root["stop_reason"] as? String).map(stopReason),
+            stopSequence: root["stop_sequence"] as? String,
+            usage: (root["usage"] as? [String: Any]).map { AnthropicUsage().merging($0).tokenUsage }
+        )
+    }
+
+    private static func part(_ block: [String: Any]) -> CanonicalContentPart? {
+        switch block["type"] as? String {
+        case "text": .text(block["text"] as? String ?? "")
+        case "tool_use":
+            .toolCall(
+                CanonicalToolCall(
+                    id: block["id"] as? String ?? "",
+                    name: block["name"] as? String ?? "",
+                    arguments: String(decoding: DialectJSON.bytes(block["input"] ?? [String: Any]()), as: UTF8.self)
+                )
+            )
+        case "thinking": .thinking(text: block["thinking"] as? String ?? "", signature: block["signature"] as? String)
+        case "redacted_thinking": .redactedThinking(data: block["data"] as? String ?? "")
+        default: nil
+        }
+    }
+
+    /// Anthropic's `stop_reason` (wire/README.md): `pause_turn` keeps its own reason; unknown
+    /// values read as `stop`.
+    static func stopReason(_ value: String) -> CanonicalStopReason {
+        switch value {
+        case "max_tokens", "model_context_window_exceeded": .length
+        case "tool_use": .toolCalls
+        case "refusal": .contentFilter
+        case "pause_turn": .pauseTurn
+        default: .stop
+        }
+    }
+}
+
+/// Anthropic's usage counters. `input_tokens` counts only uncached input, so the canonical prompt
+/// count is `input + cache_read + cache_creation`; `output_tokens` already includes thinking.
+struct AnthropicUsage: Sendable, Equatable {
+    var input = 0
+    var output = 0
+    var cacheRead = 0
+    var cacheCreation = 0
+
+    /// Replaces the counters present in `usage` (stream counts are cumulative, never added).
+    func merging(_ usage: [String: Any]) -> AnthropicUsage {
+        var merged = self
+        if let value = DialectJSON.int(usage["input_tokens"]) { merged.input = value }
+        if let value = DialectJSON.int(usage["output_tokens"]) { merged.output = value }
+        if let value = DialectJSON.int(usage["cache_read_input_tokens"]) { merged.cacheRead = value }
+        if let value = DialectJSON.int(usage["cache_creation_input_tokens"]) { merged.cacheCreation = value }
+        return merged
+    }
+
+    var tokenUsage: TokenUsage {
+        TokenUsage(
+            promptTokens: input + cacheRead + cacheCreation,
+            completionTokens: output,
+            cachedPromptTokens: cacheRead,
+            cacheCreationPromptTokens: cacheCreation
+        )
+    }
+}
