@@ -76,7 +76,8 @@ struct GeminiMockRequest {
         _ object: [String: Any], allowed: [String], at path: String?
     ) throws(GeminiMockRejection) -> [String: Any] {
         var result: [String: Any] = [:]
-        for (key, value) in object {
+        for key in object.keys.sorted() {
+            let value = object[key]
             let camel = camelCase(key)
             guard allowed.contains(camel) else {
                 let location = path.map { " at '\(snakePath($0))'" } ?? ""
