@@ -282,6 +282,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var fallbacks: [String]
     /// A model with a larger context window, tried when a target says the prompt is too long.
     public var contextFallback: String?
+    /// How the targets are ordered for each request.
+    public var strategy: BalancingStrategy = .priority
 
     public init(
         name: String,
@@ -310,6 +312,8 @@ public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// Overrides the shipped price table for this target (`price: {input, cached_input, output}`,
     /// USD per million tokens).
     public var price: ModelPrice?
+    /// Share of traffic under `strategy: weighted` (default 1).
+    public var weight: Double = 1
 
     public init(
         provider: String,

@@ -12,6 +12,8 @@ struct Exchange {
     var key: VirtualKeyRecord?
     /// What admission charged, reconciled in settle.
     var ticket: AdmissionTicket?
+    /// Time from the last attempt's start to its response head, in microseconds.
+    var lastHeadMicros: Int64?
     /// The configured price of the target that answered, when it overrides the shipped table.
     var servedPrice: ModelPrice?
     /// Provider quota charges, per target label, reconciled in settle.

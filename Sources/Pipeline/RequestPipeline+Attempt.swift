@@ -63,8 +63,11 @@ extension RequestPipeline {
                     .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
                 continue
             }
+            trackInFlight(target, route, delta: 1)
+            defer { trackInFlight(target, route, delta: -1) }
             do {
                 try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+                recordLatency(target, route, micros: exchange.lastHeadMicros)
                 breakers.report(index, success: true)
                 machine.attemptSucceeded()
                 return
@@ -162,6 +165,7 @@ extension RequestPipeline {
             response = try await exchange.waiting { () async throws(UpstreamFailure) in
                 try await transport.send(upstreamRequest)
             }
+            exchange.lastHeadMicros = Int64((ContinuousClock.now - started) / .microseconds(1))
         } catch {
             throw .failed(record(status: nil, error: error.description), Self.classify(error), timeout: error.isTimeout)
         }

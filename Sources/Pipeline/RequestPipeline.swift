@@ -108,7 +108,7 @@ public final class RequestPipeline: Sendable {
             exchange.record.stream = summary.stream
             try authorize(model: summary.model, exchange: exchange)
             // 5. route (resolved before admission: the first target prices the reservation)
-            let route = try router.route(for: summary.model)
+            let route = balanced(try router.route(for: summary.model), body: request.body)
             // 3. admit
             try admit(&exchange, targets: route.candidates)
             // 4. cache: a hit skips 6–7

@@ -9,6 +9,7 @@ public struct RouteTarget: Sendable {
     public let limits: LimitSettings
     /// The configured price, when it overrides the shipped table.
     public let price: ModelPrice?
+    public let weight: Double
 
     /// `provider/model`, as used in logs, headers and error messages.
     public var label: String { "\(provider.name)/\(upstreamModel)" }
@@ -18,6 +19,9 @@ public struct RouteTarget: Sendable {
 /// fallback models' targets, then (only for context-length errors) the context fallback's.
 public struct Route: Sendable {
     public var candidates: [RouteTarget]
+    /// How many of `candidates` are the model's own targets (the part a strategy reorders).
+    public var ownCount: Int
+    public var strategy: BalancingStrategy
     /// Index in `candidates` where the context-length fallback's targets start.
     public var contextFallbackStart: Int?
 }
@@ -27,6 +31,7 @@ public struct Route: Sendable {
 public struct Router: Sendable {
     private let routes: [String: [RouteTarget]]
     private let fallbacks: [String: (fallbacks: [String], context: String?)]
+    private let strategies: [String: BalancingStrategy]
     /// Model names in configuration order, for `GET /v1/models`.
     public let modelNames: [String]
 
@@ -43,13 +48,18 @@ public struct Router: Sendable {
                         requestsPerMinute: target.requestsPerMinute,
                         tokensPerMinute: target.tokensPerMinute
                     ),
-                    price: target.price
+                    price: target.price,
+                    weight: target.weight
                 )
             }
         }
         self.routes = routes
         self.fallbacks = Dictionary(
             configuration.models.map { ($0.name, ($0.fallbacks, $0.contextFallback)) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        self.strategies = Dictionary(
+            configuration.models.map { ($0.name, $0.strategy) },
             uniquingKeysWith: { first, _ in first }
         )
         self.modelNames = configuration.models.map(\.name)
@@ -59,6 +69,7 @@ public struct Router: Sendable {
     /// context fallback's targets.
     public func route(for model: String) throws(GatewayError) -> Route {
         var candidates = try targets(for: model)
+        let ownCount = candidates.count
         var seen = Set(candidates.map(\.label))
         for fallback in fallbacks[model]?.fallbacks ?? [] {
             for target in routes[fallback] ?? [] where seen.insert(target.label).inserted {
@@ -70,7 +81,12 @@ public struct Router: Sendable {
             contextStart = candidates.count
             candidates.append(contentsOf: targets)
         }
-        return Route(candidates: candidates, contextFallbackStart: contextStart)
+        return Route(
+            candidates: candidates,
+            ownCount: ownCount,
+            strategy: strategies[model] ?? .priority,
+            contextFallbackStart: contextStart
+        )
     }
 
     /// The candidate targets for `model`, in the order they are tried.

@@ -8,6 +8,8 @@ public struct SharedState: Sendable {
     public var cache: (any ResponseCacheBackend)?
     /// Circuit breakers per target; nil disables them.
     public var circuits: (any CircuitStore)?
+    /// Latency and in-flight figures for the balancing strategies; nil disables them.
+    public var stats: (any TargetStatsStore)?
     /// What to do with a request when the state cannot be read or written: admit it (`allow`,
     /// the default: an outage of the state file must not become an outage of the gateway) or
     /// refuse it with 503 (`deny`). Authentication always fails closed.
@@ -22,12 +24,14 @@ public struct SharedState: Sendable {
         admission: any AdmissionStore,
         cache: (any ResponseCacheBackend)? = nil,
         circuits: (any CircuitStore)? = nil,
+        stats: (any TargetStatsStore)? = nil,
         onStoreError: StoreErrorPolicy = .allow
     ) {
         self.keys = keys
         self.admission = admission
         self.cache = cache
         self.circuits = circuits
+        self.stats = stats
         self.onStoreError = onStoreError
     }
 }

@@ -25,6 +25,7 @@ enum SharedStateFactory {
             admission: LMDBAdmissionStore(environment: environment),
             cache: cache,
             circuits: LMDBCircuitStore(environment: environment),
+            stats: try LMDBTargetStatsStore(environment: environment),
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
         return (state, environment)

@@ -69,6 +69,11 @@ extension ConfigurationLoader {
         }
     }
 
+    static func weight(_ text: String) -> Double? {
+        guard let value = Double(text), value > 0, value.isFinite else { return nil }
+        return value
+    }
+
     /// A price in USD per million tokens: a non-negative decimal number.
     static func usdRate(_ text: String) -> Double? {
         guard let value = Double(text), value >= 0, value.isFinite else { return nil }
@@ -86,7 +91,7 @@ extension ConfigurationLoader {
         var seen: [String: (index: Int, line: Int?)] = [:]
         let count = root.list("models") { index, item in
             item.mapping { model in
-                model.expectOnly(["name", "cache", "targets", "fallbacks", "context_fallback"])
+                model.expectOnly(["name", "cache", "targets", "fallbacks", "context_fallback", "strategy"])
                 model.require("name", "targets")
                 let name = model.string("name")
                 if let name, let first = seen[name] {
@@ -116,15 +121,15 @@ extension ConfigurationLoader {
                     contextFallback = nil
                 }
                 if let name {
-                    models.append(
-                        ModelConfiguration(
-                            name: name,
-                            cache: cache,
-                            targets: targets,
-                            fallbacks: fallbacks,
-                            contextFallback: contextFallback
-                        )
+                    var configured = ModelConfiguration(
+                        name: name,
+                        cache: cache,
+                        targets: targets,
+                        fallbacks: fallbacks,
+                        contextFallback: contextFallback
                     )
+                    configured.strategy = model.choice("strategy", as: BalancingStrategy.self) ?? .priority
+                    models.append(configured)
                 }
             }
         }
@@ -136,7 +141,8 @@ extension ConfigurationLoader {
         var targets: [TargetConfiguration] = []
         let count = model.list("targets") { _, item in
             item.mapping { target in
-                target.expectOnly(["provider", "model", "rpm", "tpm", "price"])
+                target.expectOnly(["provider", "model", "rpm", "tpm", "price", "weight"])
+                let weight = target.value("weight", expected: "a positive number", Self.weight)
                 var price: ModelPrice?
                 target.section("price") { section in
                     section.expectOnly(["input", "cached_input", "output"])
@@ -162,6 +168,7 @@ extension ConfigurationLoader {
                             price: price
                         )
                     )
+                    if let weight { targets[targets.count - 1].weight = weight }
                 }
             }
         }

@@ -187,3 +187,24 @@ public final class InMemoryCircuitStore: CircuitStore {
         circuits.withLock { $0[target] ?? CircuitState() }
     }
 }
+
+/// Target statistics in memory, for tests and for running without shared state.
+public final class InMemoryTargetStatsStore: TargetStatsStore {
+    private let state = Mutex<(latency: [String: Int64], busy: [String: Int])>(([:], [:]))
+
+    public init() {}
+
+    public func stats(for targets: [String]) throws -> [TargetStats] {
+        state.withLock { state in
+            targets.map { TargetStats(latencyMicros: state.latency[$0], inFlight: state.busy[$0] ?? 0) }
+        }
+    }
+
+    public func recordLatency(_ target: String, micros: Int64) throws {
+        state.withLock { $0.latency[target] = TargetOrdering.ewma($0.latency[target], micros) }
+    }
+
+    public func adjustInFlight(_ target: String, by delta: Int) throws {
+        state.withLock { $0.busy[target] = max(0, ($0.busy[target] ?? 0) + delta) }
+    }
+}
