@@ -314,6 +314,8 @@ public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var price: ModelPrice?
     /// Share of traffic under `strategy: weighted` (default 1).
     public var weight: Double = 1
+    /// Timeouts for this target; unset fields fall back to its provider's, then the global ones.
+    public var timeouts = TimeoutOverrides()
 
     public init(
         provider: String,

@@ -43,7 +43,7 @@ public struct Router: Sendable {
                 return RouteTarget(
                     provider: provider,
                     upstreamModel: target.model,
-                    timeouts: configuration.timeouts.applying(provider.timeouts),
+                    timeouts: configuration.timeouts.applying(provider.timeouts).applying(target.timeouts),
                     limits: LimitSettings(
                         requestsPerMinute: target.requestsPerMinute,
                         tokensPerMinute: target.tokensPerMinute

@@ -141,7 +141,9 @@ extension ConfigurationLoader {
         var targets: [TargetConfiguration] = []
         let count = model.list("targets") { _, item in
             item.mapping { target in
-                target.expectOnly(["provider", "model", "rpm", "tpm", "price", "weight"])
+                target.expectOnly(["provider", "model", "rpm", "tpm", "price", "weight", "timeouts"])
+                var targetTimeouts = TimeoutOverrides()
+                target.section("timeouts") { targetTimeouts = timeouts($0) }
                 let weight = target.value("weight", expected: "a positive number", Self.weight)
                 var price: ModelPrice?
                 target.section("price") { section in
@@ -169,6 +171,7 @@ extension ConfigurationLoader {
                         )
                     )
                     if let weight { targets[targets.count - 1].weight = weight }
+                    targets[targets.count - 1].timeouts = targetTimeouts
                 }
             }
         }
