@@ -6,6 +6,8 @@ public enum MockDialect: String, Sendable, CaseIterable {
     case anthropic
     /// Gemini API `generateContent` / `streamGenerateContent` (`x-goog-api-key` or `?key=`).
     case gemini
+    /// Azure OpenAI chat completions on deployment and v1 paths (`api-key`, content-filter annotations).
+    case azure
 }
 
 /// Where a mock server listens.

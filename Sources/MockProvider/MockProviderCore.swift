@@ -23,6 +23,7 @@ final class MockProviderCore: Sendable {
         case .gemini:
             responder = GeminiMockResponder(
                 expectedKey: configuration.apiKey, lineEnding: configuration.geminiCRLF ? "\r\n" : "\n")
+        case .azure: responder = AzureMockResponder(expectedKey: configuration.apiKey)
         }
         let global = MockFaultPlan(try MockFaultSpec(parsing: configuration.faults))
         state = Mutex(State(global: global))

@@ -39,6 +39,9 @@ struct MockCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads.")
     var threads = 1
 
+    @Flag(name: .customLong("gemini-lf"), help: "Gemini streams end events in \\n\\n instead of the observed CRLF.")
+    var geminiLF = false
+
     func validate() throws {
         if (socket == nil) == (port == nil) { throw ValidationError("give exactly one of --socket or --port") }
         if MockDialect(rawValue: dialect) == nil { throw ValidationError("unknown dialect '\(dialect)'") }
@@ -49,6 +52,7 @@ struct MockCommand: AsyncParsableCommand {
             dialect: MockDialect(rawValue: dialect) ?? .openai, faults: faults, apiKey: apiKey
         )
         configuration.threads = threads
+        configuration.geminiCRLF = !geminiLF
         let address: MockListenAddress =
             if let socket { .unix(path: socket) } else { .tcp(host: host, port: port ?? 0) }
         let server: MockProviderServer
