@@ -92,14 +92,19 @@ public struct GatewayError: Error, Sendable, Equatable {
 
     /// The body in OpenAI's error shape: `{"error":{"message","type","param","code"}}`.
     public var openAIBody: [UInt8] {
+        Self.openAIBody(message: message, type: openAIType, param: param, code: openAICode)
+    }
+
+    /// OpenAI's error shape; all four keys are always present (`param` and `code` may be null).
+    public static func openAIBody(message: String, type: String, param: String?, code: String?) -> [UInt8] {
         var json = JSONWriter()
         json.object {
             $0.key("error")
             $0.object {
                 $0.field("message", message)
-                $0.field("type", openAIType)
+                $0.field("type", type)
                 $0.field("param", param)
-                $0.field("code", openAICode)
+                $0.field("code", code)
             }
         }
         return json.bytes

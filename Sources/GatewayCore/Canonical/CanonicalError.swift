@@ -69,16 +69,6 @@ public struct CanonicalError: Error, Sendable, Equatable {
 
     /// `{"error":{"message","type","param","code"}}`.
     public var openAIBody: [UInt8] {
-        var json = JSONWriter()
-        json.object {
-            $0.key("error")
-            $0.object {
-                $0.field("message", message)
-                $0.field("type", openAIType)
-                $0.field("param", param)
-                $0.field("code", openAICode)
-            }
-        }
-        return json.bytes
+        GatewayError.openAIBody(message: message, type: openAIType, param: param, code: openAICode)
     }
 }
