@@ -7,7 +7,7 @@ import GatewayCore
 /// `[DONE]` terminator and in-band `{"error":…}` events.
 ///
 /// A pure state machine: feed it upstream chunks, send what it returns.
-public struct OpenAIStreamRelay: Sendable {
+public struct OpenAIStreamRelay: StreamTranslator {
     private var framer = SSEFramer()
     private let forwardUsageChunk: Bool
     public private(set) var usage: TokenUsage?
@@ -80,9 +80,11 @@ public struct OpenAIStreamRelay: Sendable {
         return true
     }
 
-    /// The upstream body ended: whatever was left unterminated (only on a cut stream).
+    /// The upstream body ended. A passthrough stream has nothing to add; an unterminated
+    /// partial event (a cut stream) is dropped, never sent half.
     public mutating func finish() -> [UInt8] {
-        framer.finish()
+        _ = framer.finish()
+        return []
     }
 
     private mutating func keep(_ event: SSEEvent) -> Bool {

@@ -134,13 +134,18 @@ extension RequestPipeline {
         }
     }
 
-    private func attemptOnce(
+    func attemptOnce(
         _ target: RouteTarget,
         summary: OpenAIRequestSummary,
         endpoint: OpenAIPassthrough.Endpoint,
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
+        if target.provider.kind == .anthropic {
+            try await attemptAnthropic(
+                target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+            return
+        }
         let started = ContinuousClock.now
         func record(status: Int?, error: String?) -> AttemptRecord {
             AttemptRecord(
@@ -200,7 +205,12 @@ extension RequestPipeline {
         exchange.record.upstreamModel = target.upstreamModel
         exchange.servedPrice = target.price
         if summary.stream {
-            try await relayStream(response, summary: summary, exchange: &exchange, writer: writer) { status, error in
+            try await relayStream(
+                response,
+                translator: OpenAIStreamRelay(forwardUsageChunk: summary.clientWantsStreamUsage),
+                exchange: &exchange,
+                writer: writer
+            ) { status, error in
                 record(status: status, error: error)
             }
         } else {

@@ -6,17 +6,17 @@ extension RequestPipeline {
     /// sent, a failure is an ordinary failed attempt (the next target is tried). After it, the
     /// answer belongs to this target: a failure ends the stream with an in-band error event and no
     /// `[DONE]`, so the client can tell the answer was cut.
-    func relayStream(
+    func relayStream<Translator: StreamTranslator>(
         _ response: UpstreamResponse,
-        summary: OpenAIRequestSummary,
+        translator: Translator,
         exchange: inout Exchange,
         writer: some ResponseWriter,
         attemptRecord: (Int?, String?) -> AttemptRecord
     ) async throws(AttemptFailure) {
-        var relay = OpenAIStreamRelay(forwardUsageChunk: summary.clientWantsStreamUsage)
+        var relay = translator
         var committed = false
         let status = response.status
-        let contentType = response.header("content-type") ?? "text/event-stream"
+        let contentType = "text/event-stream"
 
         func commit(_ exchange: inout Exchange) async throws {
             committed = true
@@ -69,25 +69,24 @@ extension RequestPipeline {
             }
         }
 
+        let tail = relay.finish()
         exchange.record.usage = relay.usage
-        _ = relay.finish()
         if !committed && !relay.sawDone {
             // Only a preamble arrived before the provider closed the stream: nothing reached the client.
             throw .failed(attemptRecord(status, "stream ended before any output"), .transient, timeout: false)
         }
-        if !relay.committed {
-            // A complete answer without real output (an empty completion): release what was held.
-            let held = relay.releasePreamble()
-            if !held.isEmpty {
-                exchange.capture(held)
-                do {
-                    if !committed { try await commit(&exchange) }
-                    try await exchange.waiting { try await writer.writeBodyPart(held) }
-                } catch {
-                    response.body.cancel()
-                    exchange.record.outcome = "client_closed"
-                    return
-                }
+        // A complete answer: release a preamble still held (an empty completion), then the
+        // translator's closing chunks.
+        let closing = (relay.committed ? [] : relay.releasePreamble()) + tail
+        if !closing.isEmpty {
+            exchange.capture(closing)
+            do {
+                if !committed { try await commit(&exchange) }
+                try await exchange.waiting { try await writer.writeBodyPart(closing) }
+            } catch {
+                response.body.cancel()
+                exchange.record.outcome = "client_closed"
+                return
             }
         }
         if !relay.sawDone && !relay.sawError {

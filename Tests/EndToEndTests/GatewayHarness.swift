@@ -15,24 +15,35 @@ final class GatewayHarness: @unchecked Sendable {
     let directory: URL
     let socketPath: String
     let mock: MockProviderServer
+    /// A second provider speaking the Anthropic Messages API (strict: it rejects what Anthropic would).
+    let anthropic: MockProviderServer
     let process: Process
     let stdoutPath: URL
     let stderrPath: URL
     var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
 
     private init(
-        directory: URL, socketPath: String, mock: MockProviderServer, process: Process, stdoutPath: URL, stderrPath: URL
+        directory: URL,
+        socketPath: String,
+        mock: MockProviderServer,
+        anthropic: MockProviderServer,
+        process: Process,
+        stdoutPath: URL,
+        stderrPath: URL
     ) {
         self.directory = directory
         self.socketPath = socketPath
         self.mock = mock
+        self.anthropic = anthropic
         self.process = process
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
     }
 
-    /// The configuration every end-to-end test uses; `extraYAML` is appended under `models:`.
-    static func configuration(directory: URL, mockBaseURL: String, socketPath: String) -> String {
+    /// The configuration every end-to-end test uses.
+    static func configuration(directory: URL, mockBaseURL: String, anthropicBaseURL: String, socketPath: String)
+        -> String
+    {
         """
         listen:
           socket: \(socketPath)
@@ -45,12 +56,17 @@ final class GatewayHarness: @unchecked Sendable {
         providers:
           mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
           down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
+          claude: { kind: anthropic, base_url: "\(anthropicBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
         timeouts:
           connect: 2s
           first_byte: 2s
         models:
           - name: smart
             targets: [{ provider: mock, model: gpt-4o-mini }]
+          - name: claude
+            targets: [{ provider: claude, model: claude-sonnet-4-5 }]
+          - name: claude-first
+            targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
           - name: embed
             targets: [{ provider: mock, model: text-embedding-3-small }]
           - name: broken
@@ -90,11 +106,20 @@ final class GatewayHarness: @unchecked Sendable {
             MockProviderConfiguration(apiKey: providerKey),
             on: .tcp(host: "127.0.0.1", port: 0)
         )
+        let anthropic = try await MockProviderServer.start(
+            MockProviderConfiguration(dialect: .anthropic, apiKey: providerKey),
+            on: .tcp(host: "127.0.0.1", port: 0)
+        )
         // Unix socket paths are limited to 108 bytes: keep it short.
         let socketPath = directory.path + "/gw.sock"
         let configPath = directory.appendingPathComponent("llmgw.yaml")
-        try configuration(directory: directory, mockBaseURL: mock.baseURL, socketPath: socketPath)
-            .write(to: configPath, atomically: true, encoding: .utf8)
+        try configuration(
+            directory: directory,
+            mockBaseURL: mock.baseURL,
+            anthropicBaseURL: anthropic.baseURL,
+            socketPath: socketPath
+        )
+        .write(to: configPath, atomically: true, encoding: .utf8)
 
         let stdoutPath = directory.appendingPathComponent("stdout.log")
         let stderrPath = directory.appendingPathComponent("stderr.log")
@@ -113,6 +138,7 @@ final class GatewayHarness: @unchecked Sendable {
             directory: directory,
             socketPath: socketPath,
             mock: mock,
+            anthropic: anthropic,
             process: process,
             stdoutPath: stdoutPath,
             stderrPath: stderrPath
@@ -188,6 +214,7 @@ final class GatewayHarness: @unchecked Sendable {
             if await waitForExit() == nil { signal(SIGKILL) }
         }
         try? await mock.shutdown()
+        try? await anthropic.shutdown()
         // The provider key must appear nowhere in what the gateway printed.
         #expect(!stdout().contains(Self.providerKey), "provider key leaked to stdout")
         #expect(!stderr().contains(Self.providerKey), "provider key leaked to stderr")
