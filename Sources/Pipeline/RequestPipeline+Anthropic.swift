@@ -12,15 +12,7 @@ extension RequestPipeline {
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        let started = ContinuousClock.now
-        func record(status: Int?, error: String?) -> AttemptRecord {
-            AttemptRecord(
-                target: target.label,
-                status: status,
-                error: error,
-                milliseconds: (ContinuousClock.now - started) / .milliseconds(1)
-            )
-        }
+        let recorder = AttemptRecorder(target: target)
         func refuse(_ error: GatewayError) -> AttemptFailure {
             .final(status: error.status, contentType: "application/json", body: error.openAIBody, contextLength: false)
         }
@@ -40,42 +32,20 @@ extension RequestPipeline {
         } catch {
             throw refuse(error)
         }
-        let response: UpstreamResponse
-        do {
-            response = try await exchange.waiting { () async throws(UpstreamFailure) in
-                try await transport.send(upstreamRequest)
-            }
-            exchange.lastHeadMicros = Int64((ContinuousClock.now - started) / .microseconds(1))
-        } catch {
-            throw .failed(record(status: nil, error: error.description), Self.classify(error), timeout: error.isTimeout)
-        }
-
+        let response = try await send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
-            let errorBody =
-                (try? await exchange.waiting { () async throws(UpstreamFailure) in
-                    try await response.body.collect(upTo: 1024 * 1024)
-                }) ?? []
-            let error = AnthropicProviderCodec.error(status: response.status, body: errorBody)
-            let label = "HTTP \(response.status) (\(Self.truncate(scrub(error.message))))"
-            let failureClass = Self.classify(error, response: response)
-            guard failureClass == .fatal || failureClass == .contextLength else {
-                throw .failed(record(status: response.status, error: label), failureClass, timeout: false)
-            }
-            exchange.record.attempts.append(record(status: response.status, error: label))
-            exchange.record.provider = target.provider.name
-            exchange.record.upstreamModel = target.upstreamModel
-            exchange.record.errorMessage = label
-            throw .final(
+            let error = AnthropicProviderCodec.error(
+                status: response.status, body: await errorBody(response, exchange: &exchange))
+            let refusal = ProviderRefusal(
+                label: "HTTP \(response.status) (\(Self.truncate(scrub(error.message))))",
+                failureClass: Self.classify(error, response: response),
                 status: error.status,
                 contentType: "application/json",
-                body: scrubBody(error.openAIBody),
-                contextLength: failureClass == .contextLength
+                body: error.openAIBody
             )
+            throw refused(refusal, recorder: recorder, exchange: &exchange)
         }
-
-        exchange.record.provider = target.provider.name
-        exchange.record.upstreamModel = target.upstreamModel
-        exchange.servedPrice = target.price
+        answering(target, exchange: &exchange)
         let created = Timestamp.epochSeconds()
         if summary.stream {
             try await relayStream(
@@ -88,30 +58,21 @@ extension RequestPipeline {
                 exchange: &exchange,
                 writer: writer
             ) { status, error in
-                record(status: status, error: error)
+                recorder.record(status: status, error: error)
             }
             return
         }
-        let answer: [UInt8]
-        do {
-            answer = try await exchange.waiting { () async throws(UpstreamFailure) in
-                try await response.body.collect(upTo: Self.maximumUpstreamBodyBytes)
-            }
-        } catch {
-            throw .failed(
-                record(status: response.status, error: error.description), Self.classify(error),
-                timeout: error.isTimeout)
-        }
+        let answer = try await collect(response, recorder: recorder, exchange: &exchange)
         let translated: CanonicalResponse
         do {
             translated = try AnthropicProviderCodec.response(answer)
         } catch {
             throw .failed(
-                record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
+                recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
                 timeout: false)
         }
         let body = OpenAIChatResponseEncoder.encode(translated, created: created, model: target.upstreamModel)
-        exchange.record.attempts.append(record(status: response.status, error: nil))
+        exchange.record.attempts.append(recorder.record(status: response.status, error: nil))
         exchange.record.usage = translated.usage
         exchange.record.status = 200
         exchange.capturedContentType = "application/json"

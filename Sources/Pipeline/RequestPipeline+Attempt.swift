@@ -146,15 +146,7 @@ extension RequestPipeline {
                 target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
             return
         }
-        let started = ContinuousClock.now
-        func record(status: Int?, error: String?) -> AttemptRecord {
-            AttemptRecord(
-                target: target.label,
-                status: status,
-                error: error,
-                milliseconds: (ContinuousClock.now - started) / .milliseconds(1)
-            )
-        }
+        let recorder = AttemptRecorder(target: target)
         let body = OpenAIPassthrough.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
         let upstreamRequest = OpenAIProviderCodec.request(
@@ -165,45 +157,24 @@ extension RequestPipeline {
             stream: summary.stream,
             timeouts: target.timeouts
         )
-        let response: UpstreamResponse
-        do {
-            response = try await exchange.waiting { () async throws(UpstreamFailure) in
-                try await transport.send(upstreamRequest)
-            }
-            exchange.lastHeadMicros = Int64((ContinuousClock.now - started) / .microseconds(1))
-        } catch {
-            throw .failed(record(status: nil, error: error.description), Self.classify(error), timeout: error.isTimeout)
-        }
-
+        let response = try await send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
-            let errorBody =
-                (try? await exchange.waiting { () async throws(UpstreamFailure) in
-                    try await response.body.collect(upTo: 1024 * 1024)
-                }) ?? []
+            let errorBody = await errorBody(response, exchange: &exchange)
             let message = OpenAIProviderCodec.errorMessage(inBody: errorBody).map { scrub($0) }
             var label = "HTTP \(response.status)" + (message.map { " (\(Self.truncate($0)))" } ?? "")
             if response.status == 401 || response.status == 403 {
                 label = "HTTP \(response.status) (the provider rejected the gateway's key for \(target.provider.name))"
             }
-            let failureClass = Self.classify(status: response.status, response: response, errorBody: errorBody)
-            guard failureClass == .fatal || failureClass == .contextLength else {
-                throw .failed(record(status: response.status, error: label), failureClass, timeout: false)
-            }
-            exchange.record.attempts.append(record(status: response.status, error: label))
-            exchange.record.provider = target.provider.name
-            exchange.record.upstreamModel = target.upstreamModel
-            exchange.record.errorMessage = label
-            throw .final(
+            let refusal = ProviderRefusal(
+                label: label,
+                failureClass: Self.classify(status: response.status, response: response, errorBody: errorBody),
                 status: response.status,
                 contentType: response.header("content-type") ?? "application/json",
-                body: scrubBody(errorBody),
-                contextLength: failureClass == .contextLength
+                body: errorBody
             )
+            throw refused(refusal, recorder: recorder, exchange: &exchange)
         }
-
-        exchange.record.provider = target.provider.name
-        exchange.record.upstreamModel = target.upstreamModel
-        exchange.servedPrice = target.price
+        answering(target, exchange: &exchange)
         if summary.stream {
             try await relayStream(
                 response,
@@ -211,22 +182,11 @@ extension RequestPipeline {
                 exchange: &exchange,
                 writer: writer
             ) { status, error in
-                record(status: status, error: error)
+                recorder.record(status: status, error: error)
             }
         } else {
-            let answer: [UInt8]
-            do {
-                answer = try await exchange.waiting { () async throws(UpstreamFailure) in
-                    try await response.body.collect(upTo: Self.maximumUpstreamBodyBytes)
-                }
-            } catch {
-                throw .failed(
-                    record(status: response.status, error: error.description),
-                    Self.classify(error),
-                    timeout: error.isTimeout
-                )
-            }
-            exchange.record.attempts.append(record(status: response.status, error: nil))
+            let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+            exchange.record.attempts.append(recorder.record(status: response.status, error: nil))
             exchange.record.usage = OpenAIPassthrough.usage(inResponse: answer)
             exchange.capturedContentType = response.header("content-type") ?? "application/json"
             exchange.capture(answer)

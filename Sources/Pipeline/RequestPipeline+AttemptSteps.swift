@@ -1,0 +1,106 @@
+import Dialects
+import GatewayCore
+
+/// The attempt record of one target, timed from the attempt's start.
+struct AttemptRecorder {
+    let target: RouteTarget
+    let started = ContinuousClock.now
+
+    func record(status: Int?, error: String?) -> AttemptRecord {
+        AttemptRecord(
+            target: target.label,
+            status: status,
+            error: error,
+            milliseconds: (ContinuousClock.now - started) / .milliseconds(1)
+        )
+    }
+}
+
+/// A provider's refusal of an attempt, in the terms every dialect shares.
+struct ProviderRefusal {
+    var label: String
+    var failureClass: AttemptFailureClass
+    var status: Int
+    var contentType: String
+    /// The body for the client, in OpenAI's error shape.
+    var body: [UInt8]
+}
+
+extension RequestPipeline {
+    /// Sends one upstream request; a transport failure becomes a classified failed attempt.
+    func send(
+        _ request: UpstreamRequest,
+        recorder: AttemptRecorder,
+        exchange: inout Exchange
+    ) async throws(AttemptFailure) -> UpstreamResponse {
+        do {
+            let response = try await exchange.waiting { () async throws(UpstreamFailure) in
+                try await transport.send(request)
+            }
+            exchange.lastHeadMicros = Int64((ContinuousClock.now - recorder.started) / .microseconds(1))
+            return response
+        } catch {
+            throw .failed(
+                recorder.record(status: nil, error: error.description),
+                Self.classify(error),
+                timeout: error.isTimeout
+            )
+        }
+    }
+
+    /// Reads a whole answer body; a failure midway is a classified failed attempt.
+    func collect(
+        _ response: UpstreamResponse,
+        recorder: AttemptRecorder,
+        exchange: inout Exchange
+    ) async throws(AttemptFailure) -> [UInt8] {
+        do {
+            return try await exchange.waiting { () async throws(UpstreamFailure) in
+                try await response.body.collect(upTo: Self.maximumUpstreamBodyBytes)
+            }
+        } catch {
+            throw .failed(
+                recorder.record(status: response.status, error: error.description),
+                Self.classify(error),
+                timeout: error.isTimeout
+            )
+        }
+    }
+
+    /// The error body of a non-2xx answer (what could be read of it).
+    func errorBody(_ response: UpstreamResponse, exchange: inout Exchange) async -> [UInt8] {
+        (try? await exchange.waiting { () async throws(UpstreamFailure) in
+            try await response.body.collect(upTo: 1024 * 1024)
+        }) ?? []
+    }
+
+    /// Turns a refusal into the attempt's outcome: a failed attempt the state machine may retry
+    /// elsewhere, or a final answer (the client's error) to relay.
+    func refused(
+        _ refusal: ProviderRefusal,
+        recorder: AttemptRecorder,
+        exchange: inout Exchange
+    ) -> AttemptFailure {
+        let attempt = recorder.record(status: refusal.status, error: refusal.label)
+        guard refusal.failureClass == .fatal || refusal.failureClass == .contextLength else {
+            return .failed(attempt, refusal.failureClass, timeout: false)
+        }
+        exchange.record.attempts.append(attempt)
+        exchange.record.provider = recorder.target.provider.name
+        exchange.record.upstreamModel = recorder.target.upstreamModel
+        exchange.record.errorMessage = refusal.label
+        return .final(
+            status: refusal.status,
+            contentType: refusal.contentType,
+            body: scrubBody(refusal.body),
+            contextLength: refusal.failureClass == .contextLength
+        )
+    }
+
+    /// Notes the target that is answering.
+    func answering(_ target: RouteTarget, exchange: inout Exchange) {
+        exchange.record.provider = target.provider.name
+        exchange.record.upstreamModel = target.upstreamModel
+        exchange.servedPrice = target.price
+    }
+}
