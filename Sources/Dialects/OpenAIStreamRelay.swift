@@ -68,7 +68,9 @@ public struct OpenAIStreamRelay: StreamTranslator {
             let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any]
         else { return false }
         if object["error"] != nil { return false }
-        guard let choices = object["choices"] as? [[String: Any]], !choices.isEmpty else { return false }
+        guard let choices = object["choices"] as? [[String: Any]] else { return false }
+        // No choices: Azure's `prompt_filter_results` chunk is preamble; OpenAI's usage chunk is not.
+        if choices.isEmpty { return object["usage"] == nil || object["usage"] is NSNull }
         for choice in choices {
             if let finish = choice["finish_reason"], !(finish is NSNull) { return false }
             guard let delta = choice["delta"] as? [String: Any] else { continue }

@@ -149,14 +149,27 @@ extension RequestPipeline {
         let recorder = AttemptRecorder(target: target)
         let body = OpenAIPassthrough.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
-        let upstreamRequest = OpenAIProviderCodec.request(
-            path: endpoint == .chatCompletions ? "/chat/completions" : "/embeddings",
-            body: body,
-            provider: target.provider,
-            apiKey: keyring.key(for: target.provider.name),
-            stream: summary.stream,
-            timeouts: target.timeouts
-        )
+        let path = endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
+        let apiKey = keyring.key(for: target.provider.name)
+        let upstreamRequest =
+            target.provider.kind == .azure
+            ? AzureProviderCodec.request(
+                path: path,
+                body: body,
+                deployment: target.upstreamModel,
+                provider: target.provider,
+                apiKey: apiKey,
+                stream: summary.stream,
+                timeouts: target.timeouts
+            )
+            : OpenAIProviderCodec.request(
+                path: path,
+                body: body,
+                provider: target.provider,
+                apiKey: apiKey,
+                stream: summary.stream,
+                timeouts: target.timeouts
+            )
         let response = try await send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
             let errorBody = await errorBody(response, exchange: &exchange)

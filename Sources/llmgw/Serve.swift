@@ -83,7 +83,7 @@ struct Serve: AsyncParsableCommand {
     /// Parts of the configuration this build accepts but cannot honour yet are refused rather
     /// than silently ignored.
     static func checkSupported(_ configuration: GatewayConfiguration) throws {
-        for provider in configuration.providers where provider.kind != .openai && provider.kind != .anthropic {
+        for provider in configuration.providers where provider.kind == .gemini {
             throw ValidationError(
                 "providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")
         }

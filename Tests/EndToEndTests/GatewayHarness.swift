@@ -17,6 +17,8 @@ final class GatewayHarness: @unchecked Sendable {
     let mock: MockProviderServer
     /// A second provider speaking the Anthropic Messages API (strict: it rejects what Anthropic would).
     let anthropic: MockProviderServer
+    /// A third provider speaking Azure OpenAI (deployment URLs, `api-key`, content-filter annotations).
+    let azure: MockProviderServer
     let process: Process
     let stdoutPath: URL
     let stderrPath: URL
@@ -27,6 +29,7 @@ final class GatewayHarness: @unchecked Sendable {
         socketPath: String,
         mock: MockProviderServer,
         anthropic: MockProviderServer,
+        azure: MockProviderServer,
         process: Process,
         stdoutPath: URL,
         stderrPath: URL
@@ -35,15 +38,20 @@ final class GatewayHarness: @unchecked Sendable {
         self.socketPath = socketPath
         self.mock = mock
         self.anthropic = anthropic
+        self.azure = azure
         self.process = process
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
     }
 
     /// The configuration every end-to-end test uses.
-    static func configuration(directory: URL, mockBaseURL: String, anthropicBaseURL: String, socketPath: String)
-        -> String
-    {
+    static func configuration(
+        directory: URL,
+        mockBaseURL: String,
+        anthropicBaseURL: String,
+        azureBaseURL: String,
+        socketPath: String
+    ) -> String {
         """
         listen:
           socket: \(socketPath)
@@ -57,6 +65,7 @@ final class GatewayHarness: @unchecked Sendable {
           mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
           down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
           claude: { kind: anthropic, base_url: "\(anthropicBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+          azure-eu: { kind: azure, base_url: "\(azureBaseURL)", api_key: "env:LLMGW_E2E_KEY", api_version: "2024-10-21" }
         timeouts:
           connect: 2s
           first_byte: 2s
@@ -65,6 +74,8 @@ final class GatewayHarness: @unchecked Sendable {
             targets: [{ provider: mock, model: gpt-4o-mini }]
           - name: claude
             targets: [{ provider: claude, model: claude-sonnet-4-5 }]
+          - name: azure
+            targets: [{ provider: azure-eu, model: gpt4o-prod }]
           - name: claude-first
             targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
           - name: embed
@@ -110,6 +121,10 @@ final class GatewayHarness: @unchecked Sendable {
             MockProviderConfiguration(dialect: .anthropic, apiKey: providerKey),
             on: .tcp(host: "127.0.0.1", port: 0)
         )
+        let azure = try await MockProviderServer.start(
+            MockProviderConfiguration(dialect: .azure, apiKey: providerKey),
+            on: .tcp(host: "127.0.0.1", port: 0)
+        )
         // Unix socket paths are limited to 108 bytes: keep it short.
         let socketPath = directory.path + "/gw.sock"
         let configPath = directory.appendingPathComponent("llmgw.yaml")
@@ -117,6 +132,7 @@ final class GatewayHarness: @unchecked Sendable {
             directory: directory,
             mockBaseURL: mock.baseURL,
             anthropicBaseURL: anthropic.baseURL,
+            azureBaseURL: azure.baseURL,
             socketPath: socketPath
         )
         .write(to: configPath, atomically: true, encoding: .utf8)
@@ -139,6 +155,7 @@ final class GatewayHarness: @unchecked Sendable {
             socketPath: socketPath,
             mock: mock,
             anthropic: anthropic,
+            azure: azure,
             process: process,
             stdoutPath: stdoutPath,
             stderrPath: stderrPath
@@ -215,6 +232,7 @@ final class GatewayHarness: @unchecked Sendable {
         }
         try? await mock.shutdown()
         try? await anthropic.shutdown()
+        try? await azure.shutdown()
         // The provider key must appear nowhere in what the gateway printed.
         #expect(!stdout().contains(Self.providerKey), "provider key leaked to stdout")
         #expect(!stderr().contains(Self.providerKey), "provider key leaked to stderr")

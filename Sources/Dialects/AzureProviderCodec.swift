@@ -1,0 +1,58 @@
+import GatewayCore
+
+/// Azure OpenAI (`kind: azure`): the OpenAI body passes through as for `kind: openai`; only the
+/// URL and the auth header are Azure's. Two URL forms:
+/// - `base_url` = `https://RESOURCE.openai.azure.com`: the deployment path,
+///   `/openai/deployments/{target model}/chat/completions?api-version={api_version}`;
+/// - `base_url` ending in `/openai/v1`: the v1 path, `/chat/completions`, model in the body.
+/// Azure's first stream chunk (`"choices":[]` with `prompt_filter_results`) is preamble to the
+/// relay, and its content-filter 400 is relayed as the client's error.
+public enum AzureProviderCodec {
+    public static func request(
+        path: String,
+        body: [UInt8],
+        deployment: String,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        stream: Bool,
+        timeouts: TimeoutConfiguration
+    ) -> UpstreamRequest {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        headers.append(("Accept", stream ? "text/event-stream" : "application/json"))
+        if let apiKey, !apiKey.isEmpty { headers.append(("api-key", apiKey)) }
+        return UpstreamRequest(
+            method: "POST",
+            url: url(path: path, deployment: deployment, provider: provider),
+            unixSocket: provider.unixSocket,
+            headers: headers,
+            body: body,
+            timeouts: timeouts
+        )
+    }
+
+    static func url(path: String, deployment: String, provider: ProviderConfiguration) -> String {
+        var base = provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/openai/v1") { return base + path }
+        let version = provider.apiVersion ?? "2024-10-21"
+        return base + "/openai/deployments/" + percentEncodePathSegment(deployment) + path + "?api-version="
+            + percentEncodePathSegment(version)
+    }
+
+    /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
+    static func percentEncodePathSegment(_ text: String) -> String {
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                output += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return output
+    }
+}
