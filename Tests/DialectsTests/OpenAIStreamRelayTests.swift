@@ -38,10 +38,23 @@ import Testing
                 - 1)
     }
 
-    @Test func notesInBandErrorsAndMissingTerminator() {
+    @Test func anErrorBeforeRealOutputIsHeldForFailover() {
         var state = OpenAIStreamRelay(forwardUsageChunk: false)
+        // Azure's annotation chunk (`choices: []`) is preamble; an error right after it reaches nobody.
         let out = state.push(Array("data: {\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n".utf8))
+        #expect(out.isEmpty)
+        #expect(state.sawError)
+        #expect(!state.committed)
+        #expect(!state.sawDone)
+    }
+
+    @Test func anErrorAfterRealOutputIsRelayed() {
+        var state = OpenAIStreamRelay(forwardUsageChunk: false)
+        let content = #"data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"# + "\n\n"
+        let out = state.push(Array((content + "data: {\"error\":{\"message\":\"boom\"}}\n\n").utf8))
+        #expect(out.text.contains("Hi"))
         #expect(out.text.contains("boom"))
+        #expect(state.committed)
         #expect(state.sawError)
         #expect(!state.sawDone)
     }
