@@ -1,0 +1,80 @@
+import Foundation
+import GatewayCore
+
+/// Gemini error bodies (`google.rpc.Status`: `{"error":{"code","message","status","details"}}`,
+/// possibly wrapped in an array by Vertex), over HTTP or as an in-stream `data:` event, classified
+/// as `CanonicalError`s.
+///
+/// - 429 `RESOURCE_EXHAUSTED` is a rate limit, unless a `QuotaFailure` names a daily quota
+///   (`quotaId` containing `PerDay`): that is quota exhaustion (`upstreamBilling`).
+/// - A bad key is a 400 `INVALID_ARGUMENT` with `details[].reason` `API_KEY_INVALID`; it reads as
+///   `upstreamAuthentication`, like 401 and 403.
+/// - Other 400s are `invalidRequest`, or `contextLength` when the message says the input token count
+///   exceeds the limit; 400 `FAILED_PRECONDITION` (billing or region) is `upstreamBilling`.
+enum GeminiErrorClassifier {
+    static func classify(status: Int?, body: [UInt8]) -> CanonicalError {
+        classify(status: status, error: errorObject(body))
+    }
+
+    /// The `error` member of a Gemini error body (or of its first array element), if any.
+    static func errorObject(_ body: [UInt8]) -> [String: Any]? {
+        if let root = DialectJSON.object(body) { return root["error"] as? [String: Any] }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(body)), let array = value as? [Any],
+            let first = array.first as? [String: Any]
+        else { return nil }
+        return first["error"] as? [String: Any]
+    }
+
+    static func classify(status: Int?, error: [String: Any]?) -> CanonicalError {
+        let code = status ?? DialectJSON.int(error?["code"])
+        let rpcStatus = error?["status"] as? String
+        let message = error?["message"] as? String
+        let text = message ?? code.map { "The provider answered HTTP \($0)." } ?? "The provider failed."
+        let details = error?["details"] as? [[String: Any]] ?? []
+        let reasons = details.compactMap { $0["reason"] as? String }
+        let quotaIDs = details.flatMap { detail in
+            (detail["violations"] as? [[String: Any]] ?? []).compactMap { $0["quotaId"] as? String }
+        }
+        var kind =
+            reasons.contains("API_KEY_INVALID")
+            ? .upstreamAuthentication
+            : rpcStatus.flatMap(kind(forStatus:)) ?? code.map(kind(forCode:)) ?? .server
+        if kind == .rateLimited, quotaIDs.contains(where: { $0.contains("PerDay") }) { kind = .upstreamBilling }
+        if kind == .invalidRequest, isContextLength(text) { kind = .contextLength }
+        return CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: rpcStatus)
+    }
+
+    static func isContextLength(_ message: String) -> Bool {
+        let lower = message.lowercased()
+        return (lower.contains("input token count") && lower.contains("exceed"))
+            || lower.contains("exceeds the maximum number of tokens") || lower.contains("context window")
+    }
+
+    private static func kind(forStatus status: String) -> CanonicalError.Kind? {
+        switch status {
+        case "INVALID_ARGUMENT", "OUT_OF_RANGE": .invalidRequest
+        case "FAILED_PRECONDITION": .upstreamBilling
+        case "UNAUTHENTICATED", "PERMISSION_DENIED": .upstreamAuthentication
+        case "NOT_FOUND": .notFound
+        case "RESOURCE_EXHAUSTED": .rateLimited
+        case "UNAVAILABLE": .overloaded
+        case "DEADLINE_EXCEEDED": .timeout
+        case "INTERNAL", "UNKNOWN": .server
+        default: nil
+        }
+    }
+
+    private static func kind(forCode code: Int) -> CanonicalError.Kind {
+        switch code {
+        case 401, 403: .upstreamAuthentication
+        case 402: .upstreamBilling
+        case 404: .notFound
+        case 408, 504: .timeout
+        case 413: .payloadTooLarge
+        case 429: .rateLimited
+        case 503: .overloaded
+        case 400..<500: .invalidRequest
+        default: .server
+        }
+    }
+}
