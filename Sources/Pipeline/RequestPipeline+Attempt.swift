@@ -142,8 +142,14 @@ extension RequestPipeline {
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         if target.provider.kind == .anthropic {
-            try await attemptAnthropic(
-                target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+            try await attemptTranslated(
+                AnthropicDialect.self,
+                target,
+                summary: summary,
+                endpoint: endpoint,
+                exchange: &exchange,
+                writer: writer
+            )
             return
         }
         let recorder = AttemptRecorder(target: target)

@@ -1,11 +1,54 @@
 import Dialects
 import GatewayCore
 
+/// A provider dialect reached through the canonical model (hub and spoke): the pipeline needs
+/// only these four operations of its codec.
+protocol TranslatingDialect {
+    associatedtype Stream: StreamTranslator
+    static var name: String { get }
+    static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest
+    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse
+    static func error(status: Int, body: [UInt8]) -> CanonicalError
+    static func stream(model: String, includeUsage: Bool, created: Int) -> Stream
+}
+
+enum AnthropicDialect: TranslatingDialect {
+    static let name = "Anthropic"
+
+    static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        try AnthropicProviderCodec.request(request, provider: provider, apiKey: apiKey, timeouts: timeouts)
+    }
+
+    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try AnthropicProviderCodec.response(body)
+    }
+
+    static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        AnthropicProviderCodec.error(status: status, body: body)
+    }
+
+    static func stream(model: String, includeUsage: Bool, created: Int) -> AnthropicToOpenAIStream {
+        AnthropicToOpenAIStream(model: model, includeUsage: includeUsage, created: created)
+    }
+}
+
 extension RequestPipeline {
-    /// One attempt at a `kind: anthropic` target for an OpenAI-dialect client: the request is
-    /// translated through the canonical model, the answer (JSON or stream) translated back, and
-    /// Anthropic's errors classified for failover or relayed in OpenAI's shape.
-    func attemptAnthropic(
+    /// One attempt at a target whose dialect is translated (`kind: anthropic`) for an
+    /// OpenAI-dialect client: the request goes through the canonical model, the answer (JSON or
+    /// stream) is translated back, and the provider's errors are classified for failover or
+    /// relayed in OpenAI's shape.
+    func attemptTranslated<Dialect: TranslatingDialect>(
+        _ dialect: Dialect.Type,
         _ target: RouteTarget,
         summary: OpenAIRequestSummary,
         endpoint: OpenAIPassthrough.Endpoint,
@@ -17,13 +60,15 @@ extension RequestPipeline {
             .final(status: error.status, contentType: "application/json", body: error.openAIBody, contextLength: false)
         }
         guard endpoint == .chatCompletions else {
-            throw refuse(GatewayError(.badRequest, "Embeddings are not available from Anthropic (\(target.label))."))
+            throw refuse(
+                GatewayError(.badRequest, "Embeddings are not available from \(Dialect.name) (\(target.label)).")
+            )
         }
         let upstreamRequest: UpstreamRequest
         do {
             var canonical = try OpenAIChatRequestDecoder.decode(exchange.request.body)
             canonical.model = target.upstreamModel
-            upstreamRequest = try AnthropicProviderCodec.request(
+            upstreamRequest = try Dialect.request(
                 canonical,
                 provider: target.provider,
                 apiKey: keyring.key(for: target.provider.name),
@@ -34,7 +79,7 @@ extension RequestPipeline {
         }
         let response = try await send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
-            let error = AnthropicProviderCodec.error(
+            let error = Dialect.error(
                 status: response.status, body: await errorBody(response, exchange: &exchange))
             let refusal = ProviderRefusal(
                 label: "HTTP \(response.status) (\(Self.truncate(scrub(error.message))))",
@@ -50,7 +95,7 @@ extension RequestPipeline {
         if summary.stream {
             try await relayStream(
                 response,
-                translator: AnthropicToOpenAIStream(
+                translator: Dialect.stream(
                     model: target.upstreamModel,
                     includeUsage: summary.clientWantsStreamUsage,
                     created: created
@@ -65,7 +110,7 @@ extension RequestPipeline {
         let answer = try await collect(response, recorder: recorder, exchange: &exchange)
         let translated: CanonicalResponse
         do {
-            translated = try AnthropicProviderCodec.response(answer)
+            translated = try Dialect.response(answer)
         } catch {
             throw .failed(
                 recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
