@@ -141,7 +141,8 @@ extension RequestPipeline {
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        if target.provider.kind == .anthropic {
+        switch target.provider.kind {
+        case .anthropic:
             try await attemptTranslated(
                 AnthropicDialect.self,
                 target,
@@ -151,6 +152,18 @@ extension RequestPipeline {
                 writer: writer
             )
             return
+        case .gemini:
+            try await attemptTranslated(
+                GeminiDialect.self,
+                target,
+                summary: summary,
+                endpoint: endpoint,
+                exchange: &exchange,
+                writer: writer
+            )
+            return
+        case .openai, .azure:
+            break
         }
         let recorder = AttemptRecorder(target: target)
         let body = OpenAIPassthrough.rewrite(

@@ -142,3 +142,28 @@ extension RequestPipeline {
         }
     }
 }
+
+enum GeminiDialect: TranslatingDialect {
+    static let name = "Gemini"
+
+    static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        try GeminiProviderCodec.request(request, provider: provider, apiKey: apiKey, timeouts: timeouts)
+    }
+
+    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try GeminiProviderCodec.response(body)
+    }
+
+    static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        GeminiProviderCodec.error(status: status, body: body)
+    }
+
+    static func stream(model: String, includeUsage: Bool, created: Int) -> GeminiToOpenAIStream {
+        GeminiToOpenAIStream(model: model, includeUsage: includeUsage, created: created)
+    }
+}

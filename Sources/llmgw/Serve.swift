@@ -23,7 +23,6 @@ struct Serve: AsyncParsableCommand {
         do {
             configuration = try GatewayConfiguration.load(contentsOf: path)
             keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
-            try Self.checkSupported(configuration)
         } catch {
             bootstrapLogger.error("invalid configuration", metadata: ["config": "\(path)", "errors": "\(error)"])
             throw ExitCode(1)
@@ -77,15 +76,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             logger.error("gateway stopped on an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)
-        }
-    }
-
-    /// Parts of the configuration this build accepts but cannot honour yet are refused rather
-    /// than silently ignored.
-    static func checkSupported(_ configuration: GatewayConfiguration) throws {
-        for provider in configuration.providers where provider.kind == .gemini {
-            throw ValidationError(
-                "providers.\(provider.name).kind: \(provider.kind.rawValue) is not available in this build")
         }
     }
 }

@@ -19,6 +19,8 @@ final class GatewayHarness: @unchecked Sendable {
     let anthropic: MockProviderServer
     /// A third provider speaking Azure OpenAI (deployment URLs, `api-key`, content-filter annotations).
     let azure: MockProviderServer
+    /// A fourth provider speaking Gemini's generateContent API.
+    let gemini: MockProviderServer
     let process: Process
     let stdoutPath: URL
     let stderrPath: URL
@@ -30,6 +32,7 @@ final class GatewayHarness: @unchecked Sendable {
         mock: MockProviderServer,
         anthropic: MockProviderServer,
         azure: MockProviderServer,
+        gemini: MockProviderServer,
         process: Process,
         stdoutPath: URL,
         stderrPath: URL
@@ -39,6 +42,7 @@ final class GatewayHarness: @unchecked Sendable {
         self.mock = mock
         self.anthropic = anthropic
         self.azure = azure
+        self.gemini = gemini
         self.process = process
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
@@ -50,6 +54,7 @@ final class GatewayHarness: @unchecked Sendable {
         mockBaseURL: String,
         anthropicBaseURL: String,
         azureBaseURL: String,
+        geminiBaseURL: String,
         socketPath: String
     ) -> String {
         """
@@ -65,6 +70,7 @@ final class GatewayHarness: @unchecked Sendable {
           mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
           down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
           claude: { kind: anthropic, base_url: "\(anthropicBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+          gem: { kind: gemini, base_url: "\(geminiBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
           azure-eu: { kind: azure, base_url: "\(azureBaseURL)", api_key: "env:LLMGW_E2E_KEY", api_version: "2024-10-21" }
         timeouts:
           connect: 2s
@@ -76,6 +82,8 @@ final class GatewayHarness: @unchecked Sendable {
             targets: [{ provider: claude, model: claude-sonnet-4-5 }]
           - name: azure
             targets: [{ provider: azure-eu, model: gpt4o-prod }]
+          - name: gemini
+            targets: [{ provider: gem, model: gemini-2.5-flash }]
           - name: claude-first
             targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
           - name: embed
@@ -125,6 +133,10 @@ final class GatewayHarness: @unchecked Sendable {
             MockProviderConfiguration(dialect: .azure, apiKey: providerKey),
             on: .tcp(host: "127.0.0.1", port: 0)
         )
+        let gemini = try await MockProviderServer.start(
+            MockProviderConfiguration(dialect: .gemini, apiKey: providerKey),
+            on: .tcp(host: "127.0.0.1", port: 0)
+        )
         // Unix socket paths are limited to 108 bytes: keep it short.
         let socketPath = directory.path + "/gw.sock"
         let configPath = directory.appendingPathComponent("llmgw.yaml")
@@ -133,6 +145,7 @@ final class GatewayHarness: @unchecked Sendable {
             mockBaseURL: mock.baseURL,
             anthropicBaseURL: anthropic.baseURL,
             azureBaseURL: azure.baseURL,
+            geminiBaseURL: gemini.baseURL,
             socketPath: socketPath
         )
         .write(to: configPath, atomically: true, encoding: .utf8)
@@ -156,6 +169,7 @@ final class GatewayHarness: @unchecked Sendable {
             mock: mock,
             anthropic: anthropic,
             azure: azure,
+            gemini: gemini,
             process: process,
             stdoutPath: stdoutPath,
             stderrPath: stderrPath
@@ -233,6 +247,7 @@ final class GatewayHarness: @unchecked Sendable {
         try? await mock.shutdown()
         try? await anthropic.shutdown()
         try? await azure.shutdown()
+        try? await gemini.shutdown()
         // The provider key must appear nowhere in what the gateway printed.
         #expect(!stdout().contains(Self.providerKey), "provider key leaked to stdout")
         #expect(!stderr().contains(Self.providerKey), "provider key leaked to stderr")
