@@ -77,8 +77,8 @@ import Testing
             """
         #expect(
             renderedErrors(yaml) == """
-                config.yaml:2: providers.openai.kind: required (one of: openai, anthropic, gemini, azure)
-                config.yaml:3: providers.claude.kind: unknown value "antropic" (expected one of: openai, anthropic, gemini, azure)
+                config.yaml:2: providers.openai.kind: required (one of: openai, anthropic, gemini, azure, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio)
+                config.yaml:3: providers.claude.kind: unknown value "antropic" (expected one of: openai, anthropic, gemini, azure, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio)
                 config.yaml:4: providers.az.base_url: required (no default for kind azure)
                 config.yaml:4: providers.az.api_version: required (for kind azure, e.g. "2024-10-21")
                 config.yaml:5: providers.bad name: invalid provider name (letters, digits, '_', '.' and '-' only)

@@ -25,9 +25,16 @@ extension ConfigurationLoader {
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
         reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "timeouts"])
-        let kinds = ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")
+        let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
+            .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
-        let kind = reader.choice("kind", as: ProviderKind.self)
+        // A preset (`kind: groq`) is an OpenAI-compatible provider with a default base URL.
+        let kindText = reader.string("kind")
+        let preset = kindText.flatMap(ProviderPreset.init(rawValue:))
+        let kind = preset != nil ? ProviderKind.openai : kindText.flatMap(ProviderKind.init(rawValue:))
+        if let kindText, kind == nil {
+            reader.child("kind")?.fail("unknown value \"\(kindText)\" (expected one of: \(kinds))")
+        }
         let baseURL = reader.value(
             "base_url", expected: "an http:// or https:// URL with a host", ConfigurationValue.baseURL)
         let apiKey = reader.string("api_key").flatMap { secretReference($0, reader.child("api_key")!) }
@@ -37,7 +44,7 @@ extension ConfigurationLoader {
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
         guard let kind else { return nil }
-        let url = baseURL ?? defaultBaseURL(kind)
+        let url = baseURL ?? preset?.defaultBaseURL ?? defaultBaseURL(kind)
         if url == nil { reader.require("base_url", hint: "no default for kind \(kind.rawValue)") }
         if kind == .azure { reader.require("api_version", hint: "for kind azure, e.g. \"2024-10-21\"") }
         guard let url, kind != .azure || apiVersion != nil else { return nil }
