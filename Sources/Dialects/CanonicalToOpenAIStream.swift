@@ -1,10 +1,29 @@
 import GatewayCore
 
-/// An Anthropic Messages stream translated into OpenAI chat chunks for an OpenAI-dialect client:
-/// `AnthropicStreamDecoder` → canonical events → `OpenAIChunkEncoder`, with the preamble
-/// (`message_start`, `ping`, usage) held back until the first real output.
-public struct AnthropicToOpenAIStream: StreamTranslator {
-    private var decoder = AnthropicStreamDecoder()
+/// A provider's stream decoder: its SSE bytes in, canonical events out.
+public protocol CanonicalStreamDecoder: Sendable {
+    init()
+    mutating func push(_ chunk: [UInt8]) -> [CanonicalStreamEvent]
+    /// The body ended: the last events (an error when the stream was cut).
+    mutating func finish() -> [CanonicalStreamEvent]
+    /// The provider ended the answer properly.
+    var isComplete: Bool { get }
+    var usage: TokenUsage? { get }
+}
+
+extension AnthropicStreamDecoder: CanonicalStreamDecoder {}
+extension GeminiStreamDecoder: CanonicalStreamDecoder {}
+
+/// An Anthropic Messages stream as OpenAI chunks (preamble: `message_start`, `ping`, usage).
+public typealias AnthropicToOpenAIStream = CanonicalToOpenAIStream<AnthropicStreamDecoder>
+/// A Gemini stream as OpenAI chunks (preamble: the first chunk's message start, usage; done when
+/// the body ended after a `finishReason`).
+public typealias GeminiToOpenAIStream = CanonicalToOpenAIStream<GeminiStreamDecoder>
+
+/// A translated provider stream for an OpenAI-dialect client: the provider's decoder → canonical
+/// events → `OpenAIChunkEncoder`, with the preamble held back until the first real output.
+public struct CanonicalToOpenAIStream<Decoder: CanonicalStreamDecoder>: StreamTranslator {
+    private var decoder = Decoder()
     private var encoder: OpenAIChunkEncoder
     private var preamble: [UInt8] = []
     public private(set) var committed = false
