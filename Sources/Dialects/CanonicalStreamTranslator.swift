@@ -11,27 +11,48 @@ public protocol CanonicalStreamDecoder: Sendable {
     var usage: TokenUsage? { get }
 }
 
+/// A client dialect's stream encoder: canonical events in, the client's SSE bytes out.
+public protocol CanonicalStreamEncoder: Sendable {
+    /// The bytes for one event (possibly none). An `.error` event ends the stream.
+    mutating func encode(_ event: CanonicalStreamEvent) -> [UInt8]
+    /// The provider's stream ended normally: the closing bytes (OpenAI: the usage chunk and
+    /// `[DONE]`; Anthropic: `message_delta` and `message_stop`).
+    mutating func end() -> [UInt8]
+    /// True once `end()` or an error event ended the stream.
+    var isEnded: Bool { get }
+}
+
 extension AnthropicStreamDecoder: CanonicalStreamDecoder {}
 extension GeminiStreamDecoder: CanonicalStreamDecoder {}
+extension OpenAIChunkEncoder: CanonicalStreamEncoder {}
 
 /// An Anthropic Messages stream as OpenAI chunks (preamble: `message_start`, `ping`, usage).
-public typealias AnthropicToOpenAIStream = CanonicalToOpenAIStream<AnthropicStreamDecoder>
+public typealias AnthropicToOpenAIStream = CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIChunkEncoder>
 /// A Gemini stream as OpenAI chunks (preamble: the first chunk's message start, usage; done when
 /// the body ended after a `finishReason`).
-public typealias GeminiToOpenAIStream = CanonicalToOpenAIStream<GeminiStreamDecoder>
+public typealias GeminiToOpenAIStream = CanonicalStreamTranslator<GeminiStreamDecoder, OpenAIChunkEncoder>
 
-/// A translated provider stream for an OpenAI-dialect client: the provider's decoder → canonical
-/// events → `OpenAIChunkEncoder`, with the preamble held back until the first real output.
-public struct CanonicalToOpenAIStream<Decoder: CanonicalStreamDecoder>: StreamTranslator {
+extension CanonicalStreamTranslator where Encoder == OpenAIChunkEncoder {
+    /// A provider stream for an OpenAI-dialect client.
+    public init(model: String, includeUsage: Bool, created: Int) {
+        self.init(encoder: OpenAIChunkEncoder(model: model, created: created, includeUsage: includeUsage))
+    }
+}
+
+/// A translated provider stream: the provider's decoder → canonical events → the client's
+/// encoder, with the preamble held back until the first real output (the commit point).
+public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder: CanonicalStreamEncoder>:
+    StreamTranslator
+{
     private var decoder = Decoder()
-    private var encoder: OpenAIChunkEncoder
+    private var encoder: Encoder
     private var preamble: [UInt8] = []
     public private(set) var committed = false
     public private(set) var sawError = false
     public private(set) var sawDone = false
 
-    public init(model: String, includeUsage: Bool, created: Int) {
-        encoder = OpenAIChunkEncoder(model: model, created: created, includeUsage: includeUsage)
+    public init(encoder: Encoder) {
+        self.encoder = encoder
     }
 
     public var usage: TokenUsage? { decoder.usage }
