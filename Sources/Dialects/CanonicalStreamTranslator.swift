@@ -93,7 +93,7 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
             let bytes = encoder.encode(event)
             if committed {
                 output += bytes
-            } else if Self.isRealOutput(event) {
+            } else if event.isRealOutput {
                 committed = true
                 output += preamble + bytes
                 preamble = []
@@ -104,9 +104,12 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
         return output
     }
 
-    /// Output a client would see; everything else is preamble.
-    static func isRealOutput(_ event: CanonicalStreamEvent) -> Bool {
-        switch event {
+}
+
+extension CanonicalStreamEvent {
+    /// Output a client would see, the commit point of a stream; everything else is preamble.
+    var isRealOutput: Bool {
+        switch self {
         case .textDelta(let text): !text.isEmpty
         case .thinkingDelta(let text): !text.isEmpty
         case .toolCallStart, .toolCallArgumentsDelta, .finish, .error: true

@@ -1,7 +1,9 @@
 import GatewayCore
 
-/// What the gateway needs to know about an OpenAI-dialect request body, read without decoding it.
+/// What the gateway needs to know about a request body, read without decoding it. OpenAI and
+/// Anthropic Messages bodies share the fields it reads (`model`, `stream`, `messages`).
 public struct OpenAIRequestSummary: Sendable {
+    public var endpoint: OpenAIPassthrough.Endpoint
     public var model: String
     public var stream: Bool
     /// The client asked for the usage chunk itself (`stream_options.include_usage: true`).
@@ -16,11 +18,15 @@ public enum OpenAIPassthrough {
     public enum Endpoint: Sendable {
         case chatCompletions
         case embeddings
+        /// Anthropic `POST /v1/messages`.
+        case messages
+        /// Anthropic `POST /v1/messages/count_tokens`.
+        case countTokens
 
         /// The field besides `model` that the endpoint requires.
         var requiredField: String {
             switch self {
-            case .chatCompletions: "messages"
+            case .chatCompletions, .messages, .countTokens: "messages"
             case .embeddings: "input"
             }
         }
@@ -45,12 +51,21 @@ public enum OpenAIPassthrough {
         guard let requiredMember = scan.member(required), requiredMember.kind != .null else {
             throw GatewayError(.badRequest, "Missing required parameter: '\(required)'.", param: required)
         }
-        if endpoint == .chatCompletions {
+        if endpoint != .embeddings {
             guard requiredMember.kind == .array, requiredMember.valueRange.count > 2,
                 (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil,
                 !isEmptyArray(body, requiredMember.valueRange)
             else {
                 throw GatewayError(.badRequest, "'messages' must be a non-empty array", param: "messages")
+            }
+        }
+        if endpoint == .messages {
+            // Anthropic requires it; checked here so every target gives the same answer.
+            guard let maxTokens = scan.member("max_tokens"), maxTokens.kind == .number,
+                let value = JSONScanner.integer(body, at: maxTokens.valueRange), value >= 1
+            else {
+                throw GatewayError(
+                    .badRequest, "max_tokens: Field required (a positive integer)", param: "max_tokens")
             }
         }
         var stream = false
@@ -67,7 +82,8 @@ public enum OpenAIPassthrough {
         {
             wantsUsage = body[include.valueRange.lowerBound] == UInt8(ascii: "t")
         }
-        return OpenAIRequestSummary(model: model, stream: stream, clientWantsStreamUsage: wantsUsage, scan: scan)
+        return OpenAIRequestSummary(
+            endpoint: endpoint, model: model, stream: stream, clientWantsStreamUsage: wantsUsage, scan: scan)
     }
 
     /// The body to send upstream: `model` replaced by `upstreamModel`; for streams,
@@ -77,7 +93,7 @@ public enum OpenAIPassthrough {
         if let model = summary.scan.member("model") {
             edits.append((model.valueRange, JSONScanner.quoted(upstreamModel)))
         }
-        if summary.stream && !summary.clientWantsStreamUsage {
+        if summary.endpoint == .chatCompletions && summary.stream && !summary.clientWantsStreamUsage {
             edits.append(contentsOf: forceIncludeUsage(body, scan: summary.scan))
         }
         edits.sort { $0.range.lowerBound > $1.range.lowerBound }

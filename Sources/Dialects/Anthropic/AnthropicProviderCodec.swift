@@ -36,10 +36,40 @@ public enum AnthropicProviderCodec {
         )
     }
 
-    static func messagesURL(baseURL: String) -> String {
+    /// The upstream request for an Anthropic-dialect client's own body, passed through: `path` is
+    /// `messages` or `messages/count_tokens`. The client's `anthropic-version` (else the default)
+    /// and `anthropic-beta` go along; the key is the gateway's.
+    public static func passthroughRequest(
+        path: String,
+        body: [UInt8],
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        stream: Bool,
+        timeouts: TimeoutConfiguration,
+        version: String?,
+        beta: String?
+    ) -> UpstreamRequest {
+        var headers: [(name: String, value: String)] = [
+            ("content-type", "application/json"),
+            ("accept", stream ? "text/event-stream" : "application/json"),
+            ("anthropic-version", version ?? defaultVersion),
+        ]
+        if let beta, !beta.isEmpty { headers.append(("anthropic-beta", beta)) }
+        if let apiKey, !apiKey.isEmpty { headers.append(("x-api-key", apiKey)) }
+        return UpstreamRequest(
+            method: "POST",
+            url: messagesURL(baseURL: provider.baseURL, path: path),
+            unixSocket: provider.unixSocket,
+            headers: headers,
+            body: body,
+            timeouts: timeouts
+        )
+    }
+
+    static func messagesURL(baseURL: String, path: String = "messages") -> String {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        return base.hasSuffix("/v1") ? base + "/messages" : base + "/v1/messages"
+        return base.hasSuffix("/v1") ? base + "/" + path : base + "/v1/" + path
     }
 
     /// Parses a 2xx non-stream body.
