@@ -1,8 +1,8 @@
 import Foundation
 import NIOHTTP1
 
-/// `POST /v1/messages` and `POST /v1/messages/count_tokens`: validation, then the answer as one `message`
-/// object or as the full event sequence (wire/anthropic.md §3 and §4).
+/// `POST /v1/messages`: validation, then the answer as one `message` object or as the full event sequence
+/// (wire/anthropic.md §3 and §4). `count_tokens` shares the validation (`+CountTokens.swift`).
 extension AnthropicMockResponder {
     func messages(_ request: MockRequest) -> MockResponderResult {
         let parsed: AnthropicMockRequest
@@ -28,17 +28,9 @@ extension AnthropicMockResponder {
         return .answer(reply, model: parsed.model, faultSuffix: parsed.faults)
     }
 
-    func countTokens(_ request: MockRequest) -> MockResponderResult {
-        switch validated(request, requireMaxTokens: false) {
-        case .success(let parsed):
-            return .answer(
-                json(#"{"input_tokens":\#(parsed.inputTokens)}"#), model: parsed.model, faultSuffix: parsed.faults)
-        case .failure(let failure):
-            return .reply(failure.reply)
-        }
-    }
-
-    private func validated(
+    /// The body parsed and validated as a Messages request (`count_tokens` requires no `max_tokens`);
+    /// the failure is the real API's error reply.
+    func validated(
         _ request: MockRequest, requireMaxTokens: Bool
     ) -> Result<AnthropicMockRequest, MockReplyError> {
         let data = Data(request.body.readableBytesView)
