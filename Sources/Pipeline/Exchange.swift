@@ -4,6 +4,8 @@ import GatewayCore
 /// and the clocks that split latency into time in the gateway and time waiting on others.
 struct Exchange {
     let request: GatewayRequest
+    /// The dialect the client speaks, which shapes the gateway's own errors.
+    let client: ClientDialect
     var record: AccessRecord
     /// Time spent awaiting the provider (head and body) or a slow client.
     var waitingElsewhere: Duration = .zero
@@ -30,6 +32,7 @@ struct Exchange {
 
     init(request: GatewayRequest) {
         self.request = request
+        self.client = ClientDialect(path: request.path)
         self.record = AccessRecord(
             requestID: RequestID.accept(request.header("x-request-id")) ?? RequestID.generate(),
             caller: "anonymous",

@@ -141,30 +141,44 @@ extension RequestPipeline {
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        switch target.provider.kind {
-        case .anthropic:
+        switch (exchange.client, target.provider.kind) {
+        case (.openAI, .openai), (.openAI, .azure):
+            try await attemptOpenAIPassthrough(
+                target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+        case (.openAI, .anthropic):
             try await attemptTranslated(
-                AnthropicDialect.self,
-                target,
-                summary: summary,
-                endpoint: endpoint,
-                exchange: &exchange,
-                writer: writer
-            )
-            return
-        case .gemini:
+                AnthropicDialect.self, for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
+                exchange: &exchange, writer: writer)
+        case (.openAI, .gemini):
             try await attemptTranslated(
-                GeminiDialect.self,
-                target,
-                summary: summary,
-                endpoint: endpoint,
-                exchange: &exchange,
-                writer: writer
-            )
-            return
-        case .openai, .azure:
-            break
+                GeminiDialect.self, for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
+                exchange: &exchange, writer: writer)
+        case (.anthropic, .anthropic):
+            try await attemptAnthropicPassthrough(target, summary: summary, exchange: &exchange, writer: writer)
+        case (.anthropic, .openai):
+            try await attemptTranslated(
+                OpenAIDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
+                exchange: &exchange, writer: writer)
+        case (.anthropic, .azure):
+            try await attemptTranslated(
+                AzureDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
+                exchange: &exchange, writer: writer)
+        case (.anthropic, .gemini):
+            try await attemptTranslated(
+                GeminiDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
+                exchange: &exchange, writer: writer)
         }
+    }
+
+    /// An OpenAI-dialect request to an OpenAI-compatible target: the body passes through with only
+    /// the model rewritten, the answer comes back byte for byte.
+    private func attemptOpenAIPassthrough(
+        _ target: RouteTarget,
+        summary: OpenAIRequestSummary,
+        endpoint: OpenAIPassthrough.Endpoint,
+        exchange: inout Exchange,
+        writer: some ResponseWriter
+    ) async throws(AttemptFailure) {
         let recorder = AttemptRecorder(target: target)
         let body = OpenAIPassthrough.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
@@ -218,22 +232,15 @@ extension RequestPipeline {
             }
         } else {
             let answer = try await collect(response, recorder: recorder, exchange: &exchange)
-            exchange.record.attempts.append(recorder.record(status: response.status, error: nil))
-            exchange.record.usage = OpenAIPassthrough.usage(inResponse: answer)
-            exchange.capturedContentType = response.header("content-type") ?? "application/json"
-            exchange.capture(answer)
-            exchange.record.status = response.status
-            exchange.markFirstByte()
-            let headers = exchange.responseHeaders([
-                ("content-type", response.header("content-type") ?? "application/json")
-            ])
-            do {
-                try await exchange.waiting {
-                    try await writer.writeComplete(status: response.status, headers: headers, body: answer)
-                }
-            } catch {
-                exchange.record.outcome = "client_closed"
-            }
+            await deliver(
+                answer,
+                status: response.status,
+                contentType: response.header("content-type") ?? "application/json",
+                usage: OpenAIPassthrough.usage(inResponse: answer),
+                attempt: recorder.record(status: response.status, error: nil),
+                exchange: &exchange,
+                writer: writer
+            )
         }
     }
 

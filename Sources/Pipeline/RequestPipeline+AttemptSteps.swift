@@ -97,6 +97,30 @@ extension RequestPipeline {
         )
     }
 
+    /// Sends a complete (non-stream) answer and notes it for the log and the cache.
+    func deliver(
+        _ body: [UInt8],
+        status: Int,
+        contentType: String,
+        usage: TokenUsage?,
+        attempt: AttemptRecord,
+        exchange: inout Exchange,
+        writer: some ResponseWriter
+    ) async {
+        exchange.record.attempts.append(attempt)
+        exchange.record.usage = usage
+        exchange.record.status = status
+        exchange.capturedContentType = contentType
+        exchange.capture(body)
+        exchange.markFirstByte()
+        let headers = exchange.responseHeaders([("content-type", contentType)])
+        do {
+            try await exchange.waiting { try await writer.writeComplete(status: status, headers: headers, body: body) }
+        } catch {
+            exchange.record.outcome = "client_closed"
+        }
+    }
+
     /// Notes the target that is answering.
     func answering(_ target: RouteTarget, exchange: inout Exchange) {
         exchange.record.provider = target.provider.name

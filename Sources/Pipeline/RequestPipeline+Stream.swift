@@ -112,7 +112,8 @@ extension RequestPipeline {
         }
     }
 
-    /// Ends a committed stream with `data: {"error":…}` and no `[DONE]`.
+    /// Ends a committed stream with an in-band error event in the client's dialect and no
+    /// terminator (`[DONE]`, `message_stop`).
     private func cutStream(
         reason: String,
         outcome: String,
@@ -122,9 +123,7 @@ extension RequestPipeline {
         exchange.record.outcome = outcome
         exchange.record.errorMessage = reason
         let error = GatewayError(.upstreamError, "The provider's stream failed midway: \(reason).")
-        var event = Array("data: ".utf8)
-        event.append(contentsOf: error.openAIBody)
-        event.append(contentsOf: Array("\n\n".utf8))
+        let event = exchange.client.streamErrorEvent(error)
         do {
             try await exchange.waiting {
                 try await writer.writeBodyPart(event)
@@ -135,7 +134,7 @@ extension RequestPipeline {
         }
     }
 
-    /// Answers with `error` in the OpenAI shape (if nothing was sent yet) and notes it for the log.
+    /// Answers with `error` in the client's shape (if nothing was sent yet) and notes it for the log.
     func respond(with error: GatewayError, exchange: inout Exchange, writer: some ResponseWriter) async {
         exchange.record.status = error.status
         exchange.record.outcome = error.outcome
@@ -144,7 +143,8 @@ extension RequestPipeline {
         var headers = exchange.responseHeaders(Self.jsonHeaders)
         if let retryAfter = error.retryAfterSeconds { headers.append(("retry-after", String(retryAfter))) }
         do {
-            try await writer.writeComplete(status: error.status, headers: headers, body: error.openAIBody)
+            try await writer.writeComplete(
+                status: error.status, headers: headers, body: exchange.client.errorBody(error))
         } catch {
             exchange.record.outcome = "client_closed"
         }

@@ -2,9 +2,9 @@ import Dialects
 import GatewayCore
 
 /// A provider dialect reached through the canonical model (hub and spoke): the pipeline needs
-/// only these four operations of its codec.
+/// only these operations of its codec.
 protocol TranslatingDialect {
-    associatedtype Stream: StreamTranslator
+    associatedtype Decoder: CanonicalStreamDecoder
     static var name: String { get }
     static func request(
         _ request: CanonicalRequest,
@@ -14,7 +14,6 @@ protocol TranslatingDialect {
     ) throws(GatewayError) -> UpstreamRequest
     static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse
     static func error(status: Int, body: [UInt8]) -> CanonicalError
-    static func stream(model: String, includeUsage: Bool, created: Int) -> Stream
 }
 
 enum AnthropicDialect: TranslatingDialect {
@@ -37,18 +36,16 @@ enum AnthropicDialect: TranslatingDialect {
         AnthropicProviderCodec.error(status: status, body: body)
     }
 
-    static func stream(model: String, includeUsage: Bool, created: Int) -> AnthropicToOpenAIStream {
-        AnthropicToOpenAIStream(model: model, includeUsage: includeUsage, created: created)
-    }
+    typealias Decoder = AnthropicStreamDecoder
 }
 
 extension RequestPipeline {
-    /// One attempt at a target whose dialect is translated (`kind: anthropic`) for an
-    /// OpenAI-dialect client: the request goes through the canonical model, the answer (JSON or
-    /// stream) is translated back, and the provider's errors are classified for failover or
-    /// relayed in OpenAI's shape.
-    func attemptTranslated<Dialect: TranslatingDialect>(
+    /// One attempt at a target whose dialect differs from the client's: the request goes through
+    /// the canonical model, the answer (JSON or stream) is translated back, and the provider's
+    /// errors are classified for failover or relayed in the client's shape.
+    func attemptTranslated<Dialect: TranslatingDialect, Client: ClientCodec>(
         _ dialect: Dialect.Type,
+        for client: Client.Type,
         _ target: RouteTarget,
         summary: OpenAIRequestSummary,
         endpoint: OpenAIPassthrough.Endpoint,
@@ -57,16 +54,21 @@ extension RequestPipeline {
     ) async throws(AttemptFailure) {
         let recorder = AttemptRecorder(target: target)
         func refuse(_ error: GatewayError) -> AttemptFailure {
-            .final(status: error.status, contentType: "application/json", body: error.openAIBody, contextLength: false)
+            .final(
+                status: error.status,
+                contentType: "application/json",
+                body: Client.dialect.errorBody(error),
+                contextLength: false
+            )
         }
-        guard endpoint == .chatCompletions else {
+        guard endpoint != .embeddings else {
             throw refuse(
                 GatewayError(.badRequest, "Embeddings are not available from \(Dialect.name) (\(target.label)).")
             )
         }
         let upstreamRequest: UpstreamRequest
         do {
-            var canonical = try OpenAIChatRequestDecoder.decode(exchange.request.body)
+            var canonical = try Client.decode(exchange.request.body)
             canonical.model = target.upstreamModel
             upstreamRequest = try Dialect.request(
                 canonical,
@@ -86,7 +88,7 @@ extension RequestPipeline {
                 failureClass: Self.classify(error, response: response),
                 status: error.status,
                 contentType: "application/json",
-                body: error.openAIBody
+                body: Client.errorBody(error)
             )
             throw refused(refusal, recorder: recorder, exchange: &exchange)
         }
@@ -95,10 +97,12 @@ extension RequestPipeline {
         if summary.stream {
             try await relayStream(
                 response,
-                translator: Dialect.stream(
-                    model: target.upstreamModel,
-                    includeUsage: summary.clientWantsStreamUsage,
-                    created: created
+                translator: CanonicalStreamTranslator<Dialect.Decoder, Client.Encoder>(
+                    encoder: Client.streamEncoder(
+                        model: target.upstreamModel,
+                        includeUsage: summary.clientWantsStreamUsage,
+                        created: created
+                    )
                 ),
                 exchange: &exchange,
                 writer: writer
@@ -116,19 +120,15 @@ extension RequestPipeline {
                 recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
                 timeout: false)
         }
-        let body = OpenAIChatResponseEncoder.encode(translated, created: created, model: target.upstreamModel)
-        exchange.record.attempts.append(recorder.record(status: response.status, error: nil))
-        exchange.record.usage = translated.usage
-        exchange.record.status = 200
-        exchange.capturedContentType = "application/json"
-        exchange.capture(body)
-        exchange.markFirstByte()
-        let headers = exchange.responseHeaders([("content-type", "application/json")])
-        do {
-            try await exchange.waiting { try await writer.writeComplete(status: 200, headers: headers, body: body) }
-        } catch {
-            exchange.record.outcome = "client_closed"
-        }
+        await deliver(
+            Client.encode(translated, created: created, model: target.upstreamModel),
+            status: 200,
+            contentType: "application/json",
+            usage: translated.usage,
+            attempt: recorder.record(status: response.status, error: nil),
+            exchange: &exchange,
+            writer: writer
+        )
     }
 
     /// Failover class of a provider error translated to the canonical model.
@@ -163,7 +163,71 @@ enum GeminiDialect: TranslatingDialect {
         GeminiProviderCodec.error(status: status, body: body)
     }
 
-    static func stream(model: String, includeUsage: Bool, created: Int) -> GeminiToOpenAIStream {
-        GeminiToOpenAIStream(model: model, includeUsage: includeUsage, created: created)
+    typealias Decoder = GeminiStreamDecoder
+}
+
+/// An OpenAI-compatible provider behind another client dialect (an Anthropic-dialect client).
+enum OpenAIDialect: TranslatingDialect {
+    typealias Decoder = OpenAIStreamDecoder
+    static let name = "OpenAI"
+
+    static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        // The usage chunk is how the gateway learns what a stream cost.
+        request.includeUsage = request.stream
+        return OpenAIProviderCodec.request(
+            path: "/chat/completions",
+            body: OpenAIChatRequestEncoder.encode(request),
+            provider: provider,
+            apiKey: apiKey,
+            stream: request.stream,
+            timeouts: timeouts
+        )
+    }
+
+    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        OpenAIProviderCodec.error(status: status, body: body)
+    }
+}
+
+/// Azure OpenAI behind another client dialect: OpenAI's body and answers, Azure's URL and auth.
+enum AzureDialect: TranslatingDialect {
+    typealias Decoder = OpenAIStreamDecoder
+    static let name = "Azure OpenAI"
+
+    static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        request.includeUsage = request.stream
+        return AzureProviderCodec.request(
+            path: "/chat/completions",
+            body: OpenAIChatRequestEncoder.encode(request),
+            deployment: request.model,
+            provider: provider,
+            apiKey: apiKey,
+            stream: request.stream,
+            timeouts: timeouts
+        )
+    }
+
+    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        OpenAIProviderCodec.error(status: status, body: body)
     }
 }

@@ -68,6 +68,12 @@ public final class RequestPipeline: Sendable {
             await handleProxied(request, endpoint: .chatCompletions, writer: writer)
         case ("POST", "/v1/embeddings"):
             await handleProxied(request, endpoint: .embeddings, writer: writer)
+        case ("POST", "/v1/messages"):
+            await handleProxied(request, endpoint: .messages, writer: writer)
+        case ("POST", "/v1/messages/count_tokens"):
+            await handleSimple(request, writer: writer) { exchange in
+                try await self.countTokens(&exchange, writer: writer)
+            }
         case ("GET", "/v1/models"):
             await handleSimple(request, writer: writer) { exchange in
                 await self.listModels(writer: writer, &exchange)
@@ -82,7 +88,8 @@ public final class RequestPipeline: Sendable {
                 headers: Self.jsonHeaders,
                 body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
             )
-        case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"):
+        case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
+            (_, "/v1/messages/count_tokens"):
             await handleSimple(request, writer: writer) { _ in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
@@ -93,7 +100,7 @@ public final class RequestPipeline: Sendable {
         }
     }
 
-    /// An OpenAI-dialect request that goes to a provider: the whole pipeline.
+    /// A request that goes to a provider (OpenAI or Anthropic dialect): the whole pipeline.
     private func handleProxied(
         _ request: GatewayRequest,
         endpoint: OpenAIPassthrough.Endpoint,

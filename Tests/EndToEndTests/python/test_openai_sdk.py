@@ -1,98 +1,20 @@
-"""The official OpenAI Python SDK talking to llmgw over its Unix socket.
-
-llmgw and llmgw-mock run as real processes (binaries from LLMGW_BIN_DIR); the SDK uses an httpx
-client whose transport is the gateway's socket.
+"""The official OpenAI Python SDK talking to llmgw over its Unix socket (fixture in conftest.py),
+against every provider kind: the SDK uses an httpx client whose transport is the gateway's socket.
 """
 
 import json
-import os
-import signal
-import subprocess
-import tempfile
 import time
 
 import httpx
 import openai
 import pytest
-
-PROVIDER_KEY = "sk-llmgw-pytest-DO-NOT-LEAK-42c0ffee"
-BIN_DIR = os.environ.get("LLMGW_BIN_DIR", ".build/debug")
-
-
-def _wait_for_socket(path, process, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited early with {process.returncode}")
-        if os.path.exists(path):
-            try:
-                httpx.Client(transport=httpx.HTTPTransport(uds=path)).get("http://localhost/healthz")
-                return
-            except httpx.TransportError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {path}")
-
-
-@pytest.fixture(scope="module")
-def gateway():
-    workdir = tempfile.mkdtemp(prefix="llmgw-py-")
-    mock_socket = os.path.join(workdir, "mock.sock")
-    socket_path = os.path.join(workdir, "gw.sock")
-    mock = subprocess.Popen(
-        [os.path.join(BIN_DIR, "llmgw-mock"), "--socket", mock_socket, "--api-key", PROVIDER_KEY],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    ready = json.loads(mock.stdout.readline())
-    assert ready.get("socket") == mock_socket, ready
-    config = os.path.join(workdir, "llmgw.yaml")
-    with open(config, "w") as f:
-        f.write(
-            f"""
-listen:
-  socket: {socket_path}
-state:
-  path: {workdir}/state
-providers:
-  mock: {{ kind: openai, base_url: "http://localhost/v1", socket: "{mock_socket}", api_key: "env:PYTEST_PROVIDER_KEY" }}
-models:
-  - name: smart
-    targets: [{{ provider: mock, model: gpt-4o-mini }}]
-  - name: embed
-    targets: [{{ provider: mock, model: text-embedding-3-small }}]
-"""
-        )
-    stdout_path = os.path.join(workdir, "stdout.log")
-    stdout = open(stdout_path, "w")
-    env = dict(os.environ, PYTEST_PROVIDER_KEY=PROVIDER_KEY)
-    process = subprocess.Popen(
-        [os.path.join(BIN_DIR, "llmgw"), "serve", "--config", config], stdout=stdout, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        _wait_for_socket(socket_path, process)
-        yield {"socket": socket_path, "stdout": stdout_path}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-        mock.send_signal(signal.SIGTERM)
-        mock.wait(timeout=10)
-        stdout.close()
-        with open(stdout_path) as f:
-            output = f.read()
-        assert PROVIDER_KEY not in output, "provider key leaked into the gateway's output"
-        assert process.returncode == 0, output
+from conftest import CHAT_MODELS, MODELS
 
 
 @pytest.fixture()
 def client(gateway):
-    http_client = httpx.Client(transport=httpx.HTTPTransport(uds=gateway["socket"]))
+    http_client = httpx.Client(transport=httpx.HTTPTransport(uds=gateway.socket))
     return openai.OpenAI(api_key="unused-by-gateway", base_url="http://localhost/v1", http_client=http_client, max_retries=0)
-
-
-def _access_lines(gateway):
-    with open(gateway["stdout"]) as f:
-        return [json.loads(line) for line in f if line.startswith("{") and '"msg":"request"' in line]
 
 
 def test_non_stream_chat(client, gateway):
@@ -157,14 +79,105 @@ def test_missing_messages_is_bad_request(client):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["smart", "embed"]
+    assert ids == ["smart", "claude", "gemini", "azure", "embed"]
 
 
 def test_one_access_line_per_request(client, gateway):
-    before = len(_access_lines(gateway))
+    before = len(gateway.access_lines())
     client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "count me"}])
     time.sleep(0.1)
-    lines = _access_lines(gateway)
+    lines = gateway.access_lines()
     assert len(lines) == before + 1
     assert lines[-1]["outcome"] == "ok"
     assert lines[-1]["provider"] == "mock"
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_text_per_kind_with_the_providers_usage(client, gateway, model):
+    raw = client.chat.completions.with_raw_response.create(
+        model=model,
+        messages=[{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hello from the SDK"}],
+        extra_headers={"x-request-id": f"py-text-{model}"},
+    )
+    completion = raw.parse()
+    assert raw.headers["x-llmgw-provider"]
+    assert completion.choices[0].message.content
+    assert completion.choices[0].finish_reason == "stop"
+    prompt, completion_tokens = gateway.provider_usage(MODELS[model][0])
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (prompt, completion_tokens)
+    line = gateway.access_line(f"py-text-{model}")
+    assert (line["prompt_tokens"], line["completion_tokens"]) == (prompt, completion_tokens)
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_stream_per_kind_ends_with_usage(client, gateway, model):
+    messages = [{"role": "user", "content": "Stream something"}]
+    stream = client.chat.completions.create(
+        model=model,
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"x-request-id": f"py-stream-{model}"},
+    )
+    text, usage, finish = "", None, None
+    for chunk in stream:
+        if chunk.choices:
+            text += chunk.choices[0].delta.content or ""
+            finish = chunk.choices[0].finish_reason or finish
+        if chunk.usage:
+            usage = chunk.usage
+    assert text
+    assert finish == "stop"
+    assert usage is not None and usage.completion_tokens > 0 and usage.prompt_tokens > 0
+    line = gateway.access_line(f"py-stream-{model}")
+    assert (line["prompt_tokens"], line["completion_tokens"]) == (usage.prompt_tokens, usage.completion_tokens)
+    assert line["stream"] is True
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_tool_call_round_trip_per_kind(client, model):
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    first = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert isinstance(json.loads(call.function.arguments), dict)
+    messages.append(first.choices[0].message.model_dump(exclude_none=True))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "18C, cloudy"})
+    second = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])
+    assert second.choices[0].finish_reason == "stop"
+    assert "18C" in second.choices[0].message.content
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_streamed_tool_call_arguments_arrive_whole(client, model):
+    stream = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "What is the weather in Rome?"}],
+        tools=[WEATHER_TOOL],
+        stream=True,
+    )
+    calls, finish = {}, None
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        finish = chunk.choices[0].finish_reason or finish
+        for delta in chunk.choices[0].delta.tool_calls or []:
+            entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
+            entry["id"] = delta.id or entry["id"]
+            if delta.function:
+                entry["name"] = delta.function.name or entry["name"]
+                entry["arguments"] += delta.function.arguments or ""
+    assert finish == "tool_calls"
+    assert calls and all(call["id"] and call["name"] == "get_weather" for call in calls.values())
+    assert all(isinstance(json.loads(call["arguments"]), dict) for call in calls.values())
