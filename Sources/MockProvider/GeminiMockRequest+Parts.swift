@@ -10,7 +10,7 @@ extension GeminiMockRequest {
         var tokens = 0
     }
 
-    mutating func parts(_ value: Any?, at path: String) throws(GeminiMockRejection) -> PartTally {
+    mutating func parts(_ value: Any?, at path: String, role: String) throws(GeminiMockRejection) -> PartTally {
         let snake = Self.snakePath(path)
         guard let parts = value as? [[String: Any]], !parts.isEmpty else {
             throw .init("* GenerateContentRequest.\(snake).parts: contents.parts must not be empty.\n")
@@ -59,6 +59,16 @@ extension GeminiMockRequest {
                 }
                 if let args = fields["args"], !(args is [String: Any]) {
                     throw Self.invalid(partPath + ".functionCall.args", args, type: "google.protobuf.Struct")
+                }
+                // Gemini 3: the first call of each model step must carry its signature back.
+                if thoughtSignaturesRequired, role == "model", tally.calls == 0, part["thoughtSignature"] == nil {
+                    throw .init(
+                        "Function call is missing a thought_signature in functionCall parts. This is required for "
+                            + "tools to work correctly, and missing thought_signature may lead to degraded model "
+                            + "performance. Additional data, function call `default_api:\(name)` , position "
+                            + "\(index + 1). Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures "
+                            + "for more details."
+                    )
                 }
                 tally.calls += 1
                 tally.tokens += MockTokens.count(name) + 4

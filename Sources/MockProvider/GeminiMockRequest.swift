@@ -11,6 +11,7 @@ struct GeminiMockRequest {
     var function: (name: String, schema: [String: Any])?
     var maxOutputTokens: Int?
     var thinking = false
+    var thoughtSignaturesRequired = false
     var includeThoughts = false
 
     static let fields = [
@@ -31,12 +32,16 @@ struct GeminiMockRequest {
         "text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult",
     ]
 
-    init(body: [String: Any]) throws(GeminiMockRejection) {
+    /// - Parameter model: Gemini 3 models (`gemini-3…`) always think, and refuse a history whose
+    ///   function calls lost their `thoughtSignature`.
+    init(body: [String: Any], model: String = "") throws(GeminiMockRejection) {
+        thoughtSignaturesRequired = model.hasPrefix("gemini-3")
         let body = try Self.fields(body, allowed: Self.fields, at: nil)
         try systemInstruction(body["systemInstruction"])
         let functions = try Self.functions(body["tools"])
         function = try Self.chosenFunction(functions, config: body["toolConfig"])
         try generationConfig(body["generationConfig"])
+        if thoughtSignaturesRequired { thinking = true }
         guard let contents = body["contents"] as? [[String: Any]], !contents.isEmpty else {
             throw .init("* GenerateContentRequest.contents: contents is not specified\n")
         }
@@ -46,7 +51,7 @@ struct GeminiMockRequest {
             let content = try Self.fields(rawContent, allowed: ["role", "parts"], at: "contents[\(index)]")
             let role = content["role"] as? String ?? "user"
             guard role == "user" || role == "model" else { throw .init("Please use a valid role: user, model.") }
-            let tally = try parts(content["parts"], at: "contents[\(index)]")
+            let tally = try parts(content["parts"], at: "contents[\(index)]", role: role)
             if tally.responses > 0, pendingCalls == 0 {
                 throw .init("Please ensure that function response turn comes immediately after a function call turn.")
             }
@@ -119,7 +124,7 @@ struct GeminiMockRequest {
             )
         }
         let content = try Self.fields(object, allowed: ["role", "parts"], at: "systemInstruction")
-        promptTokens += try parts(content["parts"], at: "systemInstruction").tokens
+        promptTokens += try parts(content["parts"], at: "systemInstruction", role: "system").tokens
     }
 
     private mutating func generationConfig(_ value: Any?) throws(GeminiMockRejection) {

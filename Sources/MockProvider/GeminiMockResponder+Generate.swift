@@ -18,7 +18,7 @@ extension GeminiMockResponder {
         }
         let parsed: GeminiMockRequest
         do {
-            parsed = try GeminiMockRequest(body: body)
+            parsed = try GeminiMockRequest(body: body, model: model)
         } catch {
             let details = error.message.hasPrefix("Invalid") ? [Self.badRequest(error.message)] : []
             return .reply(status(400, "INVALID_ARGUMENT", error.message, details: details))

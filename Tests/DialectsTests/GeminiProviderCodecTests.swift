@@ -148,7 +148,9 @@ import Testing
         #expect(response.stopReason == .toolCalls)
         #expect(response.text == "Checking Rome.")
         #expect(
-            response.toolCalls == [CanonicalToolCall(id: "call_0", name: "get_weather", arguments: #"{"city":"Rome"}"#)]
+            response.toolCalls == [
+                CanonicalToolCall(id: "call_0__ts_CiQBVKhc", name: "get_weather", arguments: #"{"city":"Rome"}"#)
+            ]
         )
         #expect(response.usage == TokenUsage(promptTokens: 102, completionTokens: 438, reasoningTokens: 278))
         let body = OpenAIChatResponseEncoder.encode(response, created: 1_735_689_600)

@@ -61,7 +61,7 @@ import Testing
         let lastUsage = TokenUsage(promptTokens: 31, completionTokens: 57, reasoningTokens: 48)
         #expect(events.first == .messageStart(id: "mQ2kZ8r1", model: "gemini-2.5-flash"))
         #expect(events.contains(.textDelta("Checking")))
-        #expect(events.contains(.toolCallStart(index: 0, id: "call_0", name: "get_weather")))
+        #expect(events.contains(.toolCallStart(index: 0, id: "call_0__ts_CiQBVKhc", name: "get_weather")))
         #expect(events.contains(.toolCallArgumentsDelta(index: 0, fragment: #"{"city":"Rome"}"#)))
         #expect(events.last == .finish(.toolCalls, stopSequence: nil))
         #expect(decoder.isComplete)

@@ -56,6 +56,29 @@ import Testing
         }
     }
 
+    @Test func gemini3RefusesAFunctionCallThatLostItsThoughtSignature() async throws {
+        let tools = #","tools":[{"functionDeclarations":[{"name":"f"}]}]"#
+        let result = #"{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"result":"ok"}}}]}"#
+        let signed = #"{"role":"model","parts":[{"functionCall":{"name":"f","args":{}},"thoughtSignature":"CiQB"}]}"#
+        try await withDialectMock(.gemini) { mock in
+            let first = try await GeminiMockResponderTests.generate(
+                mock, Self.contents(Self.user, extra: tools), model: "gemini-3-pro-preview")
+            #expect(first.status == 200, "\(first.text)")
+            #expect(first.text.contains("thoughtSignature"), "Gemini 3 signs its function calls")
+            let unsigned = try await GeminiMockResponderTests.generate(
+                mock, Self.contents("\(Self.user),\(Self.call),\(result)", extra: tools), model: "gemini-3-pro-preview")
+            #expect(unsigned.status == 400)
+            #expect(try GeminiMockResponderTests.status(unsigned).message.contains("missing a thought_signature"))
+            let carried = try await GeminiMockResponderTests.generate(
+                mock, Self.contents("\(Self.user),\(signed),\(result)", extra: tools), model: "gemini-3-pro-preview")
+            #expect(carried.status == 200, "\(carried.text)")
+            // Gemini 2.5 does not insist.
+            let older = try await GeminiMockResponderTests.generate(
+                mock, Self.contents("\(Self.user),\(Self.call),\(result)", extra: tools))
+            #expect(older.status == 200, "\(older.text)")
+        }
+    }
+
     @Test func validSnakeCaseAndSystemInstructionPass() async throws {
         let body = Self.contents(
             #"{"parts":[{"text":"Hi"},{"inline_data":{"mime_type":"image/png","data":"iVBORw0KGgo="}}]}"#,

@@ -7,8 +7,9 @@ import GatewayCore
 /// - Text → `text` parts (empty ones left out); base64 images → `inlineData`; `http(s)` image URLs →
 ///   `fileData` with a MIME type guessed from the extension (a URL without a known one is refused).
 /// - Tool calls → `functionCall{name,args}` parts; arguments that are not a JSON object are refused.
-///   A thinking signature earlier in the same message rides on the next `functionCall` part as
-///   `thoughtSignature`; thinking text and redacted thinking are not sent.
+///   The `thoughtSignature` Gemini gave the call (carried in its id, `GeminiThoughtSignature`), else a
+///   thinking signature earlier in the same message, rides on the `functionCall` part; thinking text
+///   and redacted thinking are not sent.
 /// - Tool results → `functionResponse{name,response}` parts; the name is that of the latest earlier
 ///   tool call with the result's id (unknown ids are refused). A text that is a JSON object is sent
 ///   as the response; anything else is wrapped as `{"result": …}`. Images in results are dropped.
@@ -36,7 +37,8 @@ enum GeminiContentsBuilder {
                     turn.parts.append(try imagePart(image))
                 case .toolCall(let call):
                     toolNames[call.id] = call.name
-                    turn.parts.append(try functionCall(call, signature: signature))
+                    let carried = GeminiThoughtSignature.signature(inID: call.id)
+                    turn.parts.append(try functionCall(call, signature: carried ?? signature))
                     signature = nil
                 case .toolResult(let result):
                     guard let name = toolNames[result.toolCallID] else {

@@ -22,7 +22,8 @@ enum GeminiResponseDecoder {
         for part in parts {
             guard let part = part as? [String: Any] else { continue }
             if let call = part["functionCall"] as? [String: Any] {
-                content.append(.toolCall(toolCall(call, index: toolCallCount)))
+                let signature = part["thoughtSignature"] as? String
+                content.append(.toolCall(toolCall(call, index: toolCallCount, signature: signature)))
                 toolCallCount += 1
             } else if let text = part["text"] as? String {
                 if DialectJSON.bool(part["thought"]) == true {
@@ -47,9 +48,11 @@ enum GeminiResponseDecoder {
         )
     }
 
-    static func toolCall(_ call: [String: Any], index: Int) -> CanonicalToolCall {
+    /// A `functionCall` part as a tool call; its `thoughtSignature` rides in the id
+    /// (`GeminiThoughtSignature`).
+    static func toolCall(_ call: [String: Any], index: Int, signature: String?) -> CanonicalToolCall {
         CanonicalToolCall(
-            id: "call_\(index)",
+            id: GeminiThoughtSignature.id("call_\(index)", carrying: signature),
             name: call["name"] as? String ?? "",
             arguments: String(decoding: DialectJSON.bytes(call["args"] ?? [String: Any]()), as: UTF8.self)
         )

@@ -109,7 +109,8 @@ public struct GeminiStreamDecoder: Sendable {
         for part in (candidate?["content"] as? [String: Any])?["parts"] as? [Any] ?? [] {
             guard let part = part as? [String: Any] else { continue }
             if let call = part["functionCall"] as? [String: Any] {
-                let toolCall = GeminiResponseDecoder.toolCall(call, index: toolCallCount)
+                let toolCall = GeminiResponseDecoder.toolCall(
+                    call, index: toolCallCount, signature: part["thoughtSignature"] as? String)
                 events.append(.toolCallStart(index: toolCallCount, id: toolCall.id, name: toolCall.name))
                 events.append(.toolCallArgumentsDelta(index: toolCallCount, fragment: toolCall.arguments))
                 toolCallCount += 1

@@ -23,6 +23,8 @@ MODELS = {
     "smart": ("openai", "gpt-4o-mini"),
     "claude": ("anthropic", "claude-sonnet-4-5"),
     "gemini": ("gemini", "gemini-2.5-flash"),
+    # Gemini 3 thinks and signs its function calls; a tool round trip needs the signature back.
+    "gemini3": ("gemini", "gemini-3-pro-preview"),
     "azure": ("azure", "gpt4o-prod"),
 }
 CHAT_MODELS = list(MODELS)
@@ -129,6 +131,8 @@ models:
     targets: [{{ provider: claude, model: claude-sonnet-4-5 }}]
   - name: gemini
     targets: [{{ provider: gem, model: gemini-2.5-flash }}]
+  - name: gemini3
+    targets: [{{ provider: gem, model: gemini-3-pro-preview }}]
   - name: azure
     targets: [{{ provider: az, model: gpt4o-prod }}]
   - name: embed
