@@ -134,7 +134,7 @@ extension RequestPipeline {
     /// Failover class of a provider error translated to the canonical model.
     static func classify(_ error: CanonicalError, response: UpstreamResponse) -> AttemptFailureClass {
         switch error.kind {
-        case .rateLimited: .rateLimited(retryAfter: retryAfter(response))
+        case .rateLimited: .rateLimited(retryAfter: retryAfter(response) ?? error.retryAfter)
         case .overloaded, .server, .timeout: .transient
         case .upstreamAuthentication, .upstreamBilling: .unavailable
         case .contextLength: .contextLength

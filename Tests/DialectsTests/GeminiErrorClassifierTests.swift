@@ -26,6 +26,17 @@ import Testing
         #expect(!error.message.isEmpty)
     }
 
+    @Test func readsTheWaitFromRetryInfo() throws {
+        let limited = GeminiProviderCodec.error(status: 429, body: try Fixture.bytes("gemini/error_rate_limit.json"))
+        #expect(limited.retryAfter == .seconds(47))
+        let fractional = Array(
+            #"{"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0.25s"}]}}"#
+                .utf8)
+        #expect(GeminiProviderCodec.error(status: 429, body: fractional).retryAfter == .milliseconds(250))
+        let overloaded = GeminiProviderCodec.error(status: 503, body: try Fixture.bytes("gemini/error_overloaded.json"))
+        #expect(overloaded.retryAfter == nil)
+    }
+
     @Test func marksContextLengthForTheClient() throws {
         let error = GeminiProviderCodec.error(status: 400, body: try Fixture.bytes("gemini/error_context_length.json"))
         let body = try #require(DialectJSON.object(error.openAIBody)?["error"] as? [String: Any])

@@ -84,6 +84,8 @@ final class GatewayHarness: @unchecked Sendable {
             targets: [{ provider: azure-eu, model: gpt4o-prod }]
           - name: gemini
             targets: [{ provider: gem, model: gemini-2.5-flash }]
+          - name: gemini-throttled
+            targets: [{ provider: gem, model: "gemini-2.5-flash#status=429x1;retry_after=1" }]
           - name: claude-first
             targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
           - name: embed

@@ -35,6 +35,18 @@ import Testing
         }
     }
 
+    @Test func aRateLimitIsRetriedAfterTheDelayInRetryInfo() async throws {
+        try await withGateway { gateway in
+            let started = ContinuousClock.now
+            let response = try await gateway.client.post(
+                "/v1/chat/completions", json: .chatRequest(model: "gemini-throttled"))
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.header("x-llmgw-attempts") == "2")
+            // Gemini sends no retry-after header: the wait (1 s) came from the body's RetryInfo.
+            #expect(ContinuousClock.now - started >= .milliseconds(950))
+        }
+    }
+
     @Test func aSafetyStopIsAContentFilterFinish() async throws {
         try await withGateway { gateway in
             let response = try await gateway.client.post(

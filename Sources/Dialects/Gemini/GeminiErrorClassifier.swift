@@ -9,6 +9,7 @@ import GatewayCore
 ///   (`quotaId` containing `PerDay`): that is quota exhaustion (`upstreamBilling`).
 /// - A bad key is a 400 `INVALID_ARGUMENT` with `details[].reason` `API_KEY_INVALID`; it reads as
 ///   `upstreamAuthentication`, like 401 and 403.
+/// - `RetryInfo.retryDelay` becomes `retryAfter`, so a rate-limited target is retried when Gemini says.
 /// - Other 400s are `invalidRequest`, or `contextLength` when the message says the input token count
 ///   exceeds the limit; 400 `FAILED_PRECONDITION` (billing or region) is `upstreamBilling`.
 enum GeminiErrorClassifier {
@@ -41,7 +42,19 @@ enum GeminiErrorClassifier {
             : rpcStatus.flatMap(kind(forStatus:)) ?? code.map(kind(forCode:)) ?? .server
         if kind == .rateLimited, quotaIDs.contains(where: { $0.contains("PerDay") }) { kind = .upstreamBilling }
         if kind == .invalidRequest, isContextLength(text) { kind = .contextLength }
-        return CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: rpcStatus)
+        var error = CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: rpcStatus)
+        error.retryAfter = details.lazy.compactMap { retryDelay($0) }.first
+        return error
+    }
+
+    /// `RetryInfo.retryDelay` (a protobuf Duration as JSON: `"47s"`, `"0.5s"`), the wait Gemini
+    /// asks for on a 429 instead of a `retry-after` header.
+    static func retryDelay(_ detail: [String: Any]) -> Duration? {
+        guard (detail["@type"] as? String)?.hasSuffix("google.rpc.RetryInfo") == true,
+            let text = detail["retryDelay"] as? String, text.hasSuffix("s"),
+            let seconds = Double(text.dropLast()), seconds.isFinite, seconds >= 0
+        else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 
     static func isContextLength(_ message: String) -> Bool {

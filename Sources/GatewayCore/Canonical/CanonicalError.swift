@@ -25,6 +25,9 @@ public struct CanonicalError: Error, Sendable, Equatable {
     public var upstreamStatus: Int?
     /// The provider's own error type (`overloaded_error`).
     public var upstreamType: String?
+    /// How long the provider asked to wait, when it said so in the body (Gemini `RetryInfo`);
+    /// headers (`retry-after`) are read by the pipeline.
+    public var retryAfter: Duration?
 
     public init(_ kind: Kind, message: String, upstreamStatus: Int? = nil, upstreamType: String? = nil) {
         self.kind = kind
