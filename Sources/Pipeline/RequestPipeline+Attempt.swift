@@ -141,32 +141,21 @@ extension RequestPipeline {
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        switch (exchange.client, target.provider.kind) {
-        case (.openAI, .openai), (.openAI, .azure):
+        let kind = target.provider.kind
+        switch exchange.client {
+        case .openAI where kind == .openai || kind == .azure:
             try await attemptOpenAIPassthrough(
                 target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
-        case (.openAI, .anthropic):
-            try await attemptTranslated(
-                AnthropicDialect.self, for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, writer: writer)
-        case (.openAI, .gemini):
-            try await attemptTranslated(
-                GeminiDialect.self, for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, writer: writer)
-        case (.anthropic, .anthropic):
+        case .anthropic where kind == .anthropic:
             try await attemptAnthropicPassthrough(target, summary: summary, exchange: &exchange, writer: writer)
-        case (.anthropic, .openai):
+        case .openAI:
             try await attemptTranslated(
-                OpenAIDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
+                Self.translatingDialect(kind), for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
                 exchange: &exchange, writer: writer)
-        case (.anthropic, .azure):
+        case .anthropic:
             try await attemptTranslated(
-                AzureDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, writer: writer)
-        case (.anthropic, .gemini):
-            try await attemptTranslated(
-                GeminiDialect.self, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, writer: writer)
+                Self.translatingDialect(kind), for: AnthropicClient.self, target, summary: summary,
+                endpoint: endpoint, exchange: &exchange, writer: writer)
         }
     }
 

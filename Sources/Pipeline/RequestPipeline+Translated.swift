@@ -167,8 +167,7 @@ enum GeminiDialect: TranslatingDialect {
 }
 
 /// An OpenAI-compatible provider behind another client dialect (an Anthropic-dialect client).
-enum OpenAIDialect: TranslatingDialect {
-    typealias Decoder = OpenAIStreamDecoder
+enum OpenAIDialect: OpenAIShapedDialect {
     static let name = "OpenAI"
 
     static func request(
@@ -189,19 +188,10 @@ enum OpenAIDialect: TranslatingDialect {
             timeouts: timeouts
         )
     }
-
-    static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        try OpenAIChatResponseDecoder.decode(body)
-    }
-
-    static func error(status: Int, body: [UInt8]) -> CanonicalError {
-        OpenAIProviderCodec.error(status: status, body: body)
-    }
 }
 
 /// Azure OpenAI behind another client dialect: OpenAI's body and answers, Azure's URL and auth.
-enum AzureDialect: TranslatingDialect {
-    typealias Decoder = OpenAIStreamDecoder
+enum AzureDialect: OpenAIShapedDialect {
     static let name = "Azure OpenAI"
 
     static func request(
@@ -222,12 +212,29 @@ enum AzureDialect: TranslatingDialect {
             timeouts: timeouts
         )
     }
+}
 
+/// OpenAI's answers and errors, whatever the URL and auth (OpenAI-compatible servers, Azure).
+protocol OpenAIShapedDialect: TranslatingDialect where Decoder == OpenAIStreamDecoder {}
+
+extension OpenAIShapedDialect {
     static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
         try OpenAIChatResponseDecoder.decode(body)
     }
 
     static func error(status: Int, body: [UInt8]) -> CanonicalError {
         OpenAIProviderCodec.error(status: status, body: body)
+    }
+}
+
+extension RequestPipeline {
+    /// The provider side of a translated exchange, by target kind.
+    static func translatingDialect(_ kind: ProviderKind) -> any TranslatingDialect.Type {
+        switch kind {
+        case .openai: OpenAIDialect.self
+        case .azure: AzureDialect.self
+        case .anthropic: AnthropicDialect.self
+        case .gemini: GeminiDialect.self
+        }
     }
 }
