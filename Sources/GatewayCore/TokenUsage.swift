@@ -23,5 +23,5 @@ public struct TokenUsage: Sendable, Equatable {
         self.cacheCreationPromptTokens = cacheCreationPromptTokens
     }
 
-    public var totalTokens: Int { promptTokens + completionTokens }
+    public var totalTokens: Int { max(0, promptTokens).addingSaturating(max(0, completionTokens)) }
 }

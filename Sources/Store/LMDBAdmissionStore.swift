@@ -7,14 +7,14 @@ import GatewayCore
 /// GCRA state (`rpm/…`, `tpm/…`) lives in `limits`; budget spend (`budget/…`) and usage totals
 /// (`usage/…`) in `spend`. Values are little-endian Int64s.
 public final class LMDBAdmissionStore: AdmissionStore {
-    private let environment: LMDBEnvironment
+    private let executor: LMDBExecutor
     private let limits: LMDBDatabase
     private let spend: LMDBDatabase
 
-    public init(environment: LMDBEnvironment) {
-        self.environment = environment
-        self.limits = environment.database("limits")
-        self.spend = environment.database("spend")
+    public init(executor: LMDBExecutor) {
+        self.executor = executor
+        self.limits = executor.environment.database("limits")
+        self.spend = executor.environment.database("spend")
     }
 
     private struct Table: CounterTable {
@@ -35,9 +35,9 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func admit(_ request: AdmissionRequest) throws -> AdmissionDecision {
+    public func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision {
         do {
-            return try environment.withWriteTransaction { transaction in
+            return try await executor.write { [limits, spend] transaction in
                 let table = Table(transaction: transaction, limits: limits, spend: spend)
                 let decision = try AdmissionLedger.admit(request, in: table)
                 guard case .admitted = decision else { throw Refused(decision: decision) }
@@ -49,8 +49,10 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws {
-        try environment.withWriteTransaction { transaction in
+    /// Detached: once queued, the settlement commits even if the writer lock is held by a stopped
+    /// peer for longer than the caller waits, so no usage is lost.
+    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
+        try await executor.writeDetached { [limits, spend] transaction in
             let table = Table(transaction: transaction, limits: limits, spend: spend)
             if let ticket {
                 try AdmissionLedger.settle(
@@ -71,8 +73,8 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws {
-        try environment.withWriteTransaction { transaction in
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
+        try await executor.writeDetached { [limits, spend] transaction in
             try AdmissionLedger.settle(
                 ticket,
                 actualTokens: actualTokens,
@@ -83,8 +85,8 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func usage(fromDay: String?) throws -> [UsageLine] {
-        try environment.withReadTransaction { transaction in
+    public func usage(fromDay: String?) async throws -> [UsageLine] {
+        try await executor.read { [spend] transaction in
             var lines: [UsageLine] = []
             let prefix = Array("usage/".utf8)
             try transaction.forEach(spend, from: Array("usage/\(fromDay ?? "")".utf8)) { key, value in
@@ -95,6 +97,25 @@ public final class LMDBAdmissionStore: AdmissionStore {
                 return true
             }
             return lines
+        }
+    }
+
+    /// Deletes usage lines of days before `day` (`YYYY-MM-DD`), at most `limit` in one write
+    /// transaction; returns how many went. Keys sort by day, so the oldest come first.
+    public func pruneUsage(before day: String, limit: Int) async throws -> Int {
+        try await executor.write { [spend] transaction in
+            var doomed: [[UInt8]] = []
+            let prefix = Array("usage/".utf8)
+            let end = Array("usage/\(day)".utf8)
+            try transaction.forEach(spend, from: prefix) { key, _ in
+                guard key.starts(with: prefix), key.lexicographicallyPrecedes(end), doomed.count < limit else {
+                    return false
+                }
+                doomed.append(key)
+                return true
+            }
+            for key in doomed { try transaction.delete(spend, key) }
+            return doomed.count
         }
     }
 

@@ -58,12 +58,12 @@ public protocol CounterTable {
 /// `budget/<scope>/<period>` holds spend in micro-USD.
 public enum AdmissionLedger {
     public static func admit(_ request: AdmissionRequest, in table: some CounterTable) throws -> AdmissionDecision {
-        let nowMicros = request.nowMillis * 1000
+        let nowMicros = request.nowMillis.multipliedSaturating(by: 1000)
         var writes: [(String, Int64)] = []
         var ticket = AdmissionTicket(
             scopes: request.scopes,
             reservedTokens: request.estimatedTokens,
-            reservedMicroUSD: Int64((request.estimatedCostUSD * 1_000_000).rounded(.up)),
+            reservedMicroUSD: max(0, Int64(saturating: (request.estimatedCostUSD * 1_000_000).rounded(.up))),
             admittedAtMillis: request.nowMillis
         )
         for scope in request.scopes {
@@ -83,7 +83,7 @@ public enum AdmissionLedger {
             }
             if let tpm = scope.limits.tokensPerMinute {
                 let key = "tpm/\(scope.id)"
-                let cost = min(request.estimatedTokens, tpm)
+                let cost = max(0, min(request.estimatedTokens, tpm))
                 switch GCRA(limit: tpm).check(tat: try table.read(key) ?? 0, cost: cost, now: nowMicros) {
                 case .limited(let retry):
                     return .rateLimited(
@@ -99,12 +99,12 @@ public enum AdmissionLedger {
             if let budget = scope.limits.budget {
                 let key = budgetKey(scope.id, budget.period, request.nowMillis)
                 let spent = try table.read(key) ?? 0
-                let limit = Int64((budget.usd * 1_000_000).rounded())
+                let limit = Int64(saturating: (budget.usd * 1_000_000).rounded())
                 // Admit while anything is left; the reservation itself may overshoot slightly.
                 guard spent < limit else {
                     return .budgetExceeded(scope: scope.id, budget: budget, spentUSD: Double(spent) / 1_000_000)
                 }
-                writes.append((key, spent + ticket.reservedMicroUSD))
+                writes.append((key, spent.addingSaturating(ticket.reservedMicroUSD)))
             }
         }
         for (key, value) in writes { try table.write(key, value) }
@@ -119,20 +119,24 @@ public enum AdmissionLedger {
         nowMillis: Int64,
         in table: some CounterTable
     ) throws {
-        let tokenDelta = actualTokens - ticket.reservedTokens
-        let costDelta = Int64((actualCostUSD * 1_000_000).rounded()) - ticket.reservedMicroUSD
+        let tokenDelta = max(0, actualTokens).addingSaturating(-ticket.reservedTokens)
+        let costDelta = max(0, Int64(saturating: (actualCostUSD * 1_000_000).rounded())).addingSaturating(
+            -ticket.reservedMicroUSD)
         for scope in ticket.scopes {
             if let tpm = scope.limits.tokensPerMinute, tokenDelta != 0 {
                 let key = "tpm/\(scope.id)"
                 if let tat = try table.read(key) {
-                    try table.write(key, GCRA(limit: tpm).adjust(tat: tat, delta: tokenDelta, now: nowMillis * 1000))
+                    try table.write(
+                        key,
+                        GCRA(limit: tpm).adjust(
+                            tat: tat, delta: tokenDelta, now: nowMillis.multipliedSaturating(by: 1000)))
                 }
             }
             if let budget = scope.limits.budget, costDelta != 0 {
                 // Charged to the period of admission (a request straddling midnight stays in it).
                 let key = budgetKey(scope.id, budget.period, ticket.admittedAtMillis)
                 let spent = try table.read(key) ?? 0
-                try table.write(key, max(0, spent + costDelta))
+                try table.write(key, max(0, spent.addingSaturating(costDelta)))
             }
         }
     }
