@@ -36,16 +36,9 @@ public final class LMDBAdmissionStore: AdmissionStore {
     }
 
     public func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision {
-        do {
-            return try await executor.write { [limits, spend] transaction in
-                let table = Table(transaction: transaction, limits: limits, spend: spend)
-                let decision = try AdmissionLedger.admit(request, in: table)
-                guard case .admitted = decision else { throw Refused(decision: decision) }
-                return decision
-            }
-        } catch let refused as Refused {
-            // A refusal aborts the transaction: nothing was charged.
-            return refused.decision
+        // Committed whatever the decision: a refusal charges nothing and writes only repairs.
+        try await executor.write { [limits, spend] transaction in
+            try AdmissionLedger.admit(request, in: Table(transaction: transaction, limits: limits, spend: spend))
         }
     }
 
@@ -117,10 +110,6 @@ public final class LMDBAdmissionStore: AdmissionStore {
             for key in doomed { try transaction.delete(spend, key) }
             return doomed.count
         }
-    }
-
-    private struct Refused: Error {
-        let decision: AdmissionDecision
     }
 }
 

@@ -51,8 +51,11 @@ public protocol CounterTable {
 }
 
 /// Checks and charges every limit of a request against one `CounterTable` transaction: either
-/// everything is charged or nothing is (a refused request leaves no trace). Backends run this
-/// inside a single write transaction, so processes sharing the state can never over-admit.
+/// everything is charged or nothing is (a refused request charges nothing). Backends run this
+/// inside a single write transaction, so processes sharing the state can never over-admit, and
+/// commit it whatever the decision: the only write a refusal can leave is a *repair*, a TAT that
+/// lay more than a period ahead (the wall clock stepped back) brought back to one period ahead,
+/// so the key recovers after one emission interval instead of after the size of the step.
 ///
 /// Counters: `rpm/<scope>` and `tpm/<scope>` hold GCRA theoretical arrival times (µs);
 /// `budget/<scope>/<period>` holds spend in micro-USD.
@@ -60,6 +63,19 @@ public enum AdmissionLedger {
     public static func admit(_ request: AdmissionRequest, in table: some CounterTable) throws -> AdmissionDecision {
         let nowMicros = request.nowMillis.multipliedSaturating(by: 1000)
         var writes: [(String, Int64)] = []
+        var repairs: [(String, Int64)] = []
+        /// The stored TAT, brought back to at most one period ahead of now.
+        func stored(_ key: String) throws -> Int64 {
+            let tat = try table.read(key) ?? 0
+            let horizon = nowMicros.addingSaturating(60_000_000)
+            guard tat > horizon else { return tat }
+            repairs.append((key, horizon))
+            return horizon
+        }
+        func refuse(_ decision: AdmissionDecision) throws -> AdmissionDecision {
+            for (key, value) in repairs { try table.write(key, value) }
+            return decision
+        }
         var ticket = AdmissionTicket(
             scopes: request.scopes,
             reservedTokens: request.estimatedTokens,
@@ -69,10 +85,11 @@ public enum AdmissionLedger {
         for scope in request.scopes {
             if let rpm = scope.limits.requestsPerMinute {
                 let key = "rpm/\(scope.id)"
-                switch GCRA(limit: rpm).check(tat: try table.read(key) ?? 0, cost: 1, now: nowMicros) {
+                switch GCRA(limit: rpm).check(tat: try stored(key), cost: 1, now: nowMicros) {
                 case .limited(let retry):
-                    return .rateLimited(
-                        scope: scope.id, metric: "requests", limit: rpm, retryAfterMillis: (retry + 999) / 1000)
+                    return try refuse(
+                        .rateLimited(
+                            scope: scope.id, metric: "requests", limit: rpm, retryAfterMillis: (retry + 999) / 1000))
                 case .admitted(let tat, let remaining):
                     writes.append((key, tat))
                     if ticket.remainingRequests.map({ remaining < $0 }) ?? true {
@@ -84,10 +101,11 @@ public enum AdmissionLedger {
             if let tpm = scope.limits.tokensPerMinute {
                 let key = "tpm/\(scope.id)"
                 let cost = max(0, min(request.estimatedTokens, tpm))
-                switch GCRA(limit: tpm).check(tat: try table.read(key) ?? 0, cost: cost, now: nowMicros) {
+                switch GCRA(limit: tpm).check(tat: try stored(key), cost: cost, now: nowMicros) {
                 case .limited(let retry):
-                    return .rateLimited(
-                        scope: scope.id, metric: "tokens", limit: tpm, retryAfterMillis: (retry + 999) / 1000)
+                    return try refuse(
+                        .rateLimited(
+                            scope: scope.id, metric: "tokens", limit: tpm, retryAfterMillis: (retry + 999) / 1000))
                 case .admitted(let tat, let remaining):
                     writes.append((key, tat))
                     if ticket.remainingTokens.map({ remaining < $0 }) ?? true {
@@ -102,7 +120,8 @@ public enum AdmissionLedger {
                 let limit = Int64(saturating: (budget.usd * 1_000_000).rounded())
                 // Admit while anything is left; the reservation itself may overshoot slightly.
                 guard spent < limit else {
-                    return .budgetExceeded(scope: scope.id, budget: budget, spentUSD: Double(spent) / 1_000_000)
+                    return try refuse(
+                        .budgetExceeded(scope: scope.id, budget: budget, spentUSD: Double(spent) / 1_000_000))
                 }
                 writes.append((key, spent.addingSaturating(ticket.reservedMicroUSD)))
             }
