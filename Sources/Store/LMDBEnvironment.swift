@@ -140,7 +140,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// Creates the state directory owner-only (or as `fileMode` allows) and refuses a path that
     /// is not a directory.
-    private static func prepareDirectory(_ path: String, fileMode: mode_t) throws(StoreError) {
+    static func prepareDirectory(_ path: String, fileMode: mode_t) throws(StoreError) {
         // Search bits wherever the files are readable: 0600 → 0700, 0660 → 0770.
         let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
         if mkdir(path, directoryMode) != 0 && errno != EEXIST {

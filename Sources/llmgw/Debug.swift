@@ -22,7 +22,7 @@ struct Debug: AsyncParsableCommand {
         @Option(help: "How long to hold the lock.") var seconds: Double = 5
 
         func run() async throws {
-            let executor = try SharedStateFactory.executor(try loadConfiguration(options))
+            let executor = try SharedStateFactory.layout(try loadConfiguration(options)).volatile
             let environment = executor.environment
             let meta = environment.database("meta")
             let key = Array("debug_holds".utf8)

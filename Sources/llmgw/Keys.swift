@@ -53,7 +53,7 @@ struct Keys: AsyncParsableCommand {
                 expiresAtMillis: expiresAt,
                 metadata: pairs
             )
-            try await LMDBKeyStore(executor: SharedStateFactory.executor(configuration)).insert(record)
+            try await LMDBKeyStore(executor: SharedStateFactory.layout(configuration).durable).insert(record)
             print(token.text)
             printToStandardError("created key:\(token.publicID) (\(name)); the key above is shown only once")
         }
@@ -65,7 +65,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let store = LMDBKeyStore(executor: try SharedStateFactory.executor(try loadConfiguration(options)))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
             let now = CLIClock.nowMillis()
             print("ID            NAME                 TEAM         STATUS    RPM     TPM       BUDGET")
             for record in try await store.allKeys() {
@@ -89,7 +89,7 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key's public id.") var id: String
 
         func run() async throws {
-            let store = LMDBKeyStore(executor: try SharedStateFactory.executor(try loadConfiguration(options)))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
             guard let record = try await store.key(publicID: id) else { throw ValidationError("no key with id \(id)") }
             print("id: \(record.publicID)\nname: \(record.name)\nteam: \(record.team ?? "-")")
             print("status: \(record.unusableReason(atMillis: CLIClock.nowMillis()) ?? "active")")
@@ -108,7 +108,7 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key's public id.") var id: String
 
         func run() async throws {
-            let store = LMDBKeyStore(executor: try SharedStateFactory.executor(try loadConfiguration(options)))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
             guard try await store.revoke(publicID: id, atMillis: CLIClock.nowMillis()) else {
                 throw ValidationError("no key with id \(id)")
             }
@@ -133,7 +133,7 @@ struct Teams: AsyncParsableCommand {
 
         func run() async throws {
             let limits = try CLILimits.parse(rpm: rpm, tpm: tpm, budgetUSD: budgetUSD, budgetPeriod: budgetPeriod)
-            let store = LMDBKeyStore(executor: try SharedStateFactory.executor(try loadConfiguration(options)))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
             try await store.setTeam(TeamRecord(name: name, limits: limits))
             print("team \(name) updated")
         }

@@ -33,9 +33,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "llmgw")
         let keyring = ProviderKeyring(keys)
         let state: SharedState
-        let executor: LMDBExecutor
+        let layout: SharedStateLayout
         do {
-            (state, executor) = try await SharedStateFactory.open(configuration)
+            (state, layout) = try await SharedStateFactory.open(configuration)
         } catch {
             logger.error(
                 "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])
@@ -57,8 +57,9 @@ struct Serve: AsyncParsableCommand {
                 "state file is readable beyond state.mode: other local users may read cached answers and spend",
                 metadata: ["file": "\(path)", "state.mode": "\(String(configuration.state.fileMode, radix: 8))"])
         }
+        for note in layout.notes { logger.notice("shared state", metadata: ["note": "\(note)"]) }
         let sweeper = StateSweeper(
-            executor: executor, cache: state.cache, usageRetention: configuration.state.usageRetention, logger: logger)
+            layout: layout, cache: state.cache, usageRetention: configuration.state.usageRetention, logger: logger)
         logger.info(
             "starting",
             metadata: [

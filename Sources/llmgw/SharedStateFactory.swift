@@ -8,52 +8,53 @@ import Store
 
 /// Opens the LMDB environment at `state.path` and the facilities over it.
 enum SharedStateFactory {
-    /// The environment and its executor. When another sidecar (another PID namespace) already
-    /// has our PID, the command goes on in a fresh PID (`PIDSupervisor`) and this never returns.
-    static func executor(_ configuration: GatewayConfiguration) throws -> LMDBExecutor {
+    /// The volatile and durable environments (`SharedStateLayout`). When another sidecar
+    /// (another PID namespace) already has our PID, the command goes on in a fresh PID
+    /// (`PIDSupervisor`) and this never returns.
+    static func layout(_ configuration: GatewayConfiguration) throws -> SharedStateLayout {
         let state = configuration.state
-        let environment: LMDBEnvironment
         do {
-            environment = try LMDBEnvironment(
-                .init(
-                    path: state.path,
-                    mapSizeBytes: state.mapSizeBytes,
-                    maxReaders: state.maxReaders,
-                    durability: state.durability == .full ? .full : .relaxed,
-                    fileMode: mode_t(state.fileMode)
-                )
+            return try SharedStateLayout(
+                path: state.path,
+                mapSizeBytes: state.mapSizeBytes,
+                maxReaders: state.maxReaders,
+                durability: state.durability == .full ? .full : .relaxed,
+                fileMode: mode_t(state.fileMode),
+                timeout: state.lockTimeout
             )
-        } catch let error where error.code == .pidInUse {
+        } catch {
+            guard error.code == .pidInUse else { throw error }
             PIDSupervisor.continueInFreshPID(reason: error.message)
         }
-        return LMDBExecutor(environment: environment, configuration: .init(timeout: state.lockTimeout))
     }
 
-    static func open(_ configuration: GatewayConfiguration) async throws -> (SharedState, LMDBExecutor) {
-        let executor = try executor(configuration)
+    static func open(_ configuration: GatewayConfiguration) async throws -> (SharedState, SharedStateLayout) {
+        let layout = try layout(configuration)
+        let executor = layout.volatile
         let cache = LMDBResponseCache(
             executor: executor,
             configuration: .init(maxBytes: configuration.cache.maxBytes)
         )
         let state = SharedState(
-            keys: LMDBKeyStore(executor: executor),
+            keys: LMDBKeyStore(executor: layout.durable),
             admission: LMDBAdmissionStore(executor: executor),
             cache: cache,
             circuits: LMDBCircuitStore(executor: executor),
             stats: try await LMDBTargetStatsStore(executor: executor),
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
-        return (state, executor)
+        return (state, layout)
     }
 
     /// State files readable beyond the owner, for a warning at start (other local users could
     /// read cached answers and spend).
     static func looselyReadableFiles(_ configuration: GatewayConfiguration) -> [String] {
-        ["data.mdb", "lock.mdb"].map { configuration.state.path + "/" + $0 }.filter { path in
-            var status = stat()
-            guard stat(path, &status) == 0 else { return false }
-            let allowed = mode_t(configuration.state.fileMode)
-            return status.st_mode & 0o044 & ~allowed != 0
-        }
+        ["data.mdb", "lock.mdb", "durable/data.mdb", "durable/lock.mdb"].map { configuration.state.path + "/" + $0 }
+            .filter { path in
+                var status = stat()
+                guard stat(path, &status) == 0 else { return false }
+                let allowed = mode_t(configuration.state.fileMode)
+                return status.st_mode & 0o044 & ~allowed != 0
+            }
     }
 }

@@ -11,7 +11,7 @@ struct Usage: AsyncParsableCommand {
     @Flag(help: "One JSON object per line instead of a table.") var json = false
 
     func run() async throws {
-        let executor = try SharedStateFactory.executor(try loadConfiguration(options))
+        let executor = try SharedStateFactory.layout(try loadConfiguration(options)).volatile
         let lines = try await LMDBAdmissionStore(executor: executor).usage(fromDay: since)
         if json {
             for line in lines {
