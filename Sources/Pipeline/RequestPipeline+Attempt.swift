@@ -54,6 +54,15 @@ extension RequestPipeline {
                 continue
             }
             quotaOnly = false
+            if exchange.requiresPrice && !isPriced(target) {
+                exchange.record.attempts.append(
+                    AttemptRecord(
+                        target: target.label, status: nil, error: "no price: skipped for a budgeted key",
+                        milliseconds: 0))
+                action = machine.attemptFailed(
+                    .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
+                continue
+            }
             if let openUntil = await breakers.skip(index) {
                 exchange.record.attempts.append(
                     AttemptRecord(

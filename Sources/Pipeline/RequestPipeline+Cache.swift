@@ -34,7 +34,8 @@ extension RequestPipeline {
                 namespace: namespace,
                 model: summary.model,
                 endpoint: exchange.request.path,
-                body: exchange.request.body
+                body: exchange.request.body,
+                headers: CacheKeyBuilder.varyingHeaders.map { exchange.request.header($0) ?? "" }
             )
         else { return nil }
         return CachePlan(key: key, lookup: directive != "no-cache", ttl: ttl)

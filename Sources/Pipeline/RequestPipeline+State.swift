@@ -30,6 +30,18 @@ extension RequestPipeline {
             return
         }
         guard !scopes.isEmpty else { return }
+        if scopes.contains(where: { $0.limits.budget != nil }) {
+            // A budget is only as good as the price of what serves the request.
+            exchange.requiresPrice = true
+            guard targets.contains(where: isPriced) else {
+                let names = targets.map(\.label).joined(separator: ", ")
+                throw GatewayError(
+                    .forbidden,
+                    "The budget of this key cannot be enforced: no target of this model has a price (\(names)). "
+                        + "Set `price:` on the target in the gateway's configuration."
+                )
+            }
+        }
         let estimate = AdmissionEstimate.tokens(body: exchange.request.body)
         let price = targets.first.flatMap { $0.price ?? prices.price(for: $0.upstreamModel) }
         let cost = price?.cost(of: TokenUsage(promptTokens: estimate.prompt, completionTokens: estimate.output)) ?? 0
@@ -67,6 +79,12 @@ extension RequestPipeline {
                 retryAfterSeconds: secondsUntilNextPeriod(budget.period)
             )
         }
+    }
+
+    /// Whether what `target` serves can be priced: a configured price, a listed model, or an
+    /// Azure deployment, priced by the model its answer names.
+    func isPriced(_ target: RouteTarget) -> Bool {
+        target.price != nil || prices.price(for: target.upstreamModel) != nil || target.provider.kind == .azure
     }
 
     /// A provider quota check for one target (`targets[].rpm/tpm`), in its own shared-state
@@ -132,7 +150,18 @@ extension RequestPipeline {
         let usage = exchange.record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
         await reconcileTargetTickets(exchange, usage: usage)
         if let recorded = exchange.record.usage, let model = exchange.record.upstreamModel {
-            exchange.record.costUSD = (exchange.servedPrice ?? prices.price(for: model))?.cost(of: recorded)
+            // Azure deployments have names of their own: their answer names the model.
+            let price =
+                exchange.servedPrice ?? prices.price(for: model)
+                ?? exchange.respondingModel.flatMap { prices.price(for: $0) }
+            exchange.record.costUSD = price?.cost(of: recorded)
+            if price == nil && exchange.requiresPrice {
+                logger.error(
+                    "a budgeted request was served by an unpriced model; its cost is not counted",
+                    metadata: [
+                        "request_id": "\(exchange.record.requestID)", "model": "\(exchange.respondingModel ?? model)",
+                    ])
+            }
         }
         guard let state, exchange.ticket != nil || exchange.record.usage != nil, let model = exchange.record.model
         else {

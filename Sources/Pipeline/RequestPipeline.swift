@@ -159,6 +159,8 @@ public final class RequestPipeline: Sendable {
         } catch {
             await respond(with: GatewayError(.internalError, "Internal error."), exchange: &exchange, writer: writer)
         }
+        // Settles whatever was admitted (count_tokens), on every path.
+        await settle(&exchange)
         finish(&exchange)
     }
 

@@ -13,6 +13,7 @@ struct Check: AsyncParsableCommand {
         do {
             let configuration = try GatewayConfiguration.load(contentsOf: path)
             _ = try SecretResolver().resolveKeys(of: configuration)
+            for warning in await BudgetCheck.warnings(configuration) { printToStandardError("warning: \(warning)") }
             print("\(path): ok (\(configuration.providers.count) providers, \(configuration.models.count) models)")
         } catch {
             printToStandardError(String(describing: error))

@@ -76,10 +76,14 @@ import Testing
             let holder = try group.command([
                 "debug", "hold-write-lock", "--seconds", "3", "--config", group.configPath(0),
             ])
-            let output = Pipe()
-            holder.standardOutput = output
+            // Its output goes to a file, polled: a blocking read would hold a cooperative thread.
+            let marker = group.directory.appendingPathComponent("holder.out")
+            _ = FileManager.default.createFile(atPath: marker.path, contents: nil)
+            holder.standardOutput = try FileHandle(forWritingTo: marker)
             try holder.run()
-            _ = output.fileHandleForReading.availableData  // "holding": the lock is taken
+            for _ in 0..<200 where !((try? String(contentsOf: marker, encoding: .utf8)) ?? "").contains("holding") {
+                try await Task.sleep(for: .milliseconds(25))
+            }
             kill(holder.processIdentifier, SIGSTOP)
 
             let started = ContinuousClock.now
@@ -93,7 +97,7 @@ import Testing
             #expect(health.status == 200)
 
             kill(holder.processIdentifier, SIGCONT)
-            holder.waitUntilExit()
+            while holder.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             #expect(holder.terminationStatus == 0)
             // The settlements queued during the freeze commit once the lock is free.
             var recorded = 0
