@@ -148,49 +148,38 @@ public final class SharedStateLayout: Sendable {
     private static func migrateKeys(
         from volatile: LMDBEnvironment, to durable: LMDBEnvironment, notes: inout [String]
     ) throws(StoreError) {
-        do {
-            let target = durable.database("keys")
-            guard try durable.withReadTransaction({ try $0.count(target) }) == 0 else { return }
-            let source = volatile.database("keys")
-            var records: [([UInt8], [UInt8])] = []
-            try volatile.withReadTransaction { transaction in
-                try transaction.forEach(source) { key, value in
-                    records.append((key, value))
-                    return true
-                }
-            }
-            guard !records.isEmpty else { return }
-            try durable.withWriteTransaction { transaction in
-                for (key, value) in records { try transaction.put(target, key, value) }
-            }
-            notes.append("moved \(records.count) keys and teams to the durable state")
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "moving keys to the durable state: \(error)")
-        }
+        let target = durable.database("keys")
+        guard (try? durable.withReadTransaction({ try $0.count(target) })) == 0 else { return }
+        let moved = try copyAll(volatile, volatile.database("keys"), into: durable, target)
+        if moved > 0 { notes.append("moved \(moved) keys and teams to the durable state") }
     }
 
     /// A new volatile environment starts from the durable checkpoint of spend and usage.
     private static func seedSpend(from durable: LMDBEnvironment, into volatile: LMDBEnvironment) throws(StoreError) {
+        _ = try copyAll(durable, durable.database("spend"), into: volatile, volatile.database("spend"))
+    }
+
+    /// Copies every entry of `source` into `target` in one write transaction; returns how many.
+    private static func copyAll(
+        _ from: LMDBEnvironment, _ source: LMDBDatabase, into to: LMDBEnvironment, _ target: LMDBDatabase
+    ) throws(StoreError) -> Int {
         do {
-            let source = durable.database("spend")
-            var counters: [([UInt8], [UInt8])] = []
-            try durable.withReadTransaction { transaction in
+            var entries: [([UInt8], [UInt8])] = []
+            try from.withReadTransaction { transaction in
                 try transaction.forEach(source) { key, value in
-                    counters.append((key, value))
+                    entries.append((key, value))
                     return true
                 }
             }
-            guard !counters.isEmpty else { return }
-            let target = volatile.database("spend")
-            try volatile.withWriteTransaction { transaction in
-                for (key, value) in counters { try transaction.put(target, key, value) }
+            guard !entries.isEmpty else { return 0 }
+            try to.withWriteTransaction { transaction in
+                for (key, value) in entries { try transaction.put(target, key, value) }
             }
+            return entries.count
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.io, "seeding spend from the durable state: \(error)")
+            throw StoreError(.io, "copying \(source.name) between the state's environments: \(error)")
         }
     }
 }

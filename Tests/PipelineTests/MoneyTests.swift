@@ -35,13 +35,17 @@ import Testing
             logger: Logger(label: "test"), state: SharedState(keys: keys, admission: admission))
     }
 
-    private func key(budget: Double? = nil, team: String? = nil) throws -> String {
+    private func key(budget: Double? = nil) throws -> String {
+        try key(limits: LimitSettings(budget: budget.map { Budget(usd: $0, period: .day) }))
+    }
+
+    private func key(limits: LimitSettings) throws -> String {
         let token = VirtualKeyToken.generate()
         try keys.insert(
             VirtualKeyRecord(
-                publicID: token.publicID, name: "money", team: team,
+                publicID: token.publicID, name: "money", team: nil,
                 secretHash: VirtualKeyHashing.hash(secret: token.secret), allowedModels: nil,
-                limits: LimitSettings(budget: budget.map { Budget(usd: $0, period: .day) }), createdAtMillis: 0))
+                limits: limits, createdAtMillis: 0))
         return token.text
     }
 
@@ -141,28 +145,17 @@ import Testing
     }
 
     @Test func countTokensIsAdmittedLikeAnyRequest() async throws {
-        let token = VirtualKeyToken.generate()
-        try keys.insert(
-            VirtualKeyRecord(
-                publicID: token.publicID, name: "count", team: nil,
-                secretHash: VirtualKeyHashing.hash(secret: token.secret), allowedModels: nil,
-                limits: LimitSettings(requestsPerMinute: 1), createdAtMillis: 0))
+        let key = try key(limits: LimitSettings(requestsPerMinute: 1))
         let gateway = pipeline(ScriptedTransport([:]))
-        let first = await send(gateway, key: token.text, model: "team/model", path: "/v1/messages/count_tokens")
+        let first = await send(gateway, key: key, model: "team/model", path: "/v1/messages/count_tokens")
         #expect(first.status == 200)
-        let second = await send(gateway, key: token.text, model: "team/model", path: "/v1/messages/count_tokens")
+        let second = await send(gateway, key: key, model: "team/model", path: "/v1/messages/count_tokens")
         #expect(second.status == 429, "count_tokens is rate limited")
         #expect(try admission.usage(fromDay: nil).first?.completionTokens == 0, "nothing is charged for a count")
     }
 
     @Test func absurdMaxTokensNeverTrapsAdmission() async throws {
-        let token = VirtualKeyToken.generate()
-        try keys.insert(
-            VirtualKeyRecord(
-                publicID: token.publicID, name: "huge", team: nil,
-                secretHash: VirtualKeyHashing.hash(secret: token.secret), allowedModels: nil,
-                limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)),
-                createdAtMillis: 0))
+        let key = try key(limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)))
         let gateway = pipeline(
             ScriptedTransport([
                 "http://primary": [Self.ok(String(decoding: RequestPipelineTests.okBody, as: UTF8.self))]
@@ -171,7 +164,7 @@ import Testing
         await gateway.handle(
             GatewayRequest(
                 method: "POST", path: "/v1/chat/completions",
-                headers: [("content-type", "application/json"), ("authorization", "Bearer \(token.text)")],
+                headers: [("content-type", "application/json"), ("authorization", "Bearer \(key)")],
                 body: Array(
                     #"{"model":"team/model","messages":[{"role":"user","content":"hi"}],"max_tokens":9223372036854775807}"#
                         .utf8)),

@@ -12,10 +12,11 @@ public struct GCRA: Sendable, Equatable {
     /// The window, in microseconds (60 s for per-minute limits).
     public let periodMicros: Int64
 
+    /// A limit below 1 (only a damaged record could hold one: the CLI and the configuration
+    /// refuse it) counts as 1 rather than trapping.
     public init(limit: Int, periodMicros: Int64 = 60_000_000) {
-        precondition(limit > 0, "a GCRA limit must be positive")
-        self.limit = limit
-        self.periodMicros = periodMicros
+        self.limit = max(1, limit)
+        self.periodMicros = max(1, periodMicros)
     }
 
     /// Microseconds of "budget" one unit of cost consumes.
