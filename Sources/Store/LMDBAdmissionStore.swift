@@ -96,7 +96,14 @@ public final class LMDBAdmissionStore: AdmissionStore {
     /// Deletes usage lines of days before `day` (`YYYY-MM-DD`), at most `limit` in one write
     /// transaction; returns how many went. Keys sort by day, so the oldest come first.
     public func pruneUsage(before day: String, limit: Int) async throws -> Int {
-        try await executor.write { [spend] transaction in
+        try await Self.pruneUsage(in: executor, spend, before: day, limit: limit)
+    }
+
+    /// `pruneUsage` on any environment's spend database (the durable checkpoint too).
+    static func pruneUsage(
+        in executor: LMDBExecutor, _ spend: LMDBDatabase, before day: String, limit: Int
+    ) async throws -> Int {
+        try await executor.write { transaction in
             var doomed: [[UInt8]] = []
             let prefix = Array("usage/".utf8)
             let end = Array("usage/\(day)".utf8)

@@ -118,7 +118,8 @@ public final class SharedStateLayout: Sendable {
 
     /// Removes checkpointed usage lines of days before `day`, like the volatile ones.
     public func pruneCheckpoint(before day: String, limit: Int) async throws -> Int {
-        try await LMDBAdmissionStore(executor: durable).pruneUsage(before: day, limit: limit)
+        try await LMDBAdmissionStore.pruneUsage(
+            in: durable, durable.environment.database("spend"), before: day, limit: limit)
     }
 
     // MARK: - Opening

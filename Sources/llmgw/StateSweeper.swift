@@ -18,8 +18,11 @@ struct StateSweeper: Service {
     var interval: Duration = .seconds(10)
 
     func run() async throws {
+        // The first sweep soon after start: stale readers of crashed predecessors go at once.
+        var wait: Duration = .seconds(1)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let interval = self.interval
+            let interval = wait
+            wait = self.interval
             let slept: Void? = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard slept != nil else { break }
             await sweepOnce()

@@ -72,14 +72,16 @@ final class SidecarGroup: @unchecked Sendable {
         outputs.append(output)
     }
 
-    /// `llmgw ARGS`, under `unshare --pid --fork` when the group is namespaced (`--kill-child`:
-    /// killing the unshare process kills the whole namespace, as deleting a pod does).
+    /// `llmgw ARGS`, under `unshare --pid --fork --mount-proc` when the group is namespaced: a
+    /// PID namespace with its own /proc, as every container runtime gives a pod (libdispatch
+    /// reads `/proc/<tid>/stat` of its threads). `--kill-child`: killing the unshare process
+    /// kills the whole namespace, as deleting a pod does.
     func command(_ arguments: [String]) throws -> Process {
         let process = Process()
         let executable = try GatewayHarness.executable("llmgw")
         if namespaced {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-            process.arguments = ["--pid", "--fork", "--kill-child", executable.path] + arguments
+            process.arguments = ["--pid", "--fork", "--mount-proc", "--kill-child", executable.path] + arguments
         } else {
             process.executableURL = executable
             process.arguments = arguments
@@ -103,12 +105,16 @@ final class SidecarGroup: @unchecked Sendable {
         let process = try command(arguments + ["--config", configPath(0)])
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = directory.appendingPathComponent("cli-\(UUID().uuidString.prefix(8)).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw UnixHTTPClient.Failure(description: "llmgw \(arguments) exited \(process.terminationStatus)")
+            let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw UnixHTTPClient.Failure(
+                description: "llmgw \(arguments) exited \(process.terminationStatus): \(stderr.prefix(4000))")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -73,6 +73,16 @@ import Testing
         #expect(budget.flatMap(Int64.init(littleEndianBytes:)) == 250_000, "budget spend is seeded")
     }
 
+    @Test func theCheckpointKeepsUsageAsLongAsTheLiveTotals() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let layout = try open()
+        try await populate(layout)
+        let tomorrow = BudgetPeriod.day.identifier(atMillis: day + 86_400_000)
+        #expect(try await layout.pruneCheckpoint(before: tomorrow, limit: 100) == 1)
+        #expect(try await LMDBAdmissionStore(executor: layout.volatile).pruneUsage(before: tomorrow, limit: 100) == 1)
+        #expect(try await LMDBAdmissionStore(executor: layout.volatile).usage(fromDay: nil).isEmpty)
+    }
+
     @Test func theSameBootKeepsEverything() async throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
