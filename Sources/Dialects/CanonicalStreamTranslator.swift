@@ -9,6 +9,8 @@ public protocol CanonicalStreamDecoder: Sendable {
     /// The provider ended the answer properly.
     var isComplete: Bool { get }
     var usage: TokenUsage? { get }
+    /// One event passed the framing cap (`SSEFramer.maximumEventBytes`).
+    var oversizedEvent: Bool { get }
 }
 
 /// A client dialect's stream encoder: canonical events in, the client's SSE bytes out.
@@ -56,6 +58,7 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
     }
 
     public var usage: TokenUsage? { decoder.usage }
+    public var oversizedEvent: Bool { decoder.oversizedEvent }
 
     public mutating func push(_ chunk: [UInt8]) -> [UInt8] {
         translate(decoder.push(chunk))

@@ -50,6 +50,14 @@ extension RequestPipeline {
             }
             guard let chunk else { break }
             let output = relay.push(chunk)
+            if relay.oversizedEvent {
+                // An upstream that never ends its event (no newline): stop reading, whatever it costs.
+                response.body.cancel()
+                let reason = "stream event over \(SSEFramer.defaultMaximumEventBytes) bytes"
+                guard committed else { throw .failed(attemptRecord(status, reason), .unavailable, timeout: false) }
+                await cutStream(reason: reason, outcome: "stream_cut", exchange: &exchange, writer: writer)
+                return
+            }
             if !committed && relay.sawError {
                 // The provider reported an error before any real output: fail over invisibly.
                 response.body.cancel()

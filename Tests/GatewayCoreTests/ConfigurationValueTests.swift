@@ -114,3 +114,21 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigurationValueBoundsTests {
+    @Test func durationsStopAtTheMaximum() {
+        #expect(ConfigurationValue.duration("3650d") == ConfigurationValue.maximumDuration)
+        #expect(ConfigurationValue.duration("3651d") == nil)
+        #expect(ConfigurationValue.exceedsMaximumDuration("3651d"))
+        #expect(ConfigurationValue.duration("1" + String(repeating: "0", count: 400) + "s") == nil)
+        #expect(!ConfigurationValue.exceedsMaximumDuration("soon"))
+    }
+
+    @Test func sizesStopAtTheMaximum() {
+        #expect(ConfigurationValue.size("1024GiB") == ConfigurationValue.maximumSize)
+        #expect(ConfigurationValue.size("1025GiB") == nil)
+        #expect(ConfigurationValue.exceedsMaximumSize("1025GiB"))
+        #expect(ConfigurationValue.exceedsMaximumSize("99999999999999999999"))
+        #expect(!ConfigurationValue.exceedsMaximumSize("ten"))
+    }
+}
