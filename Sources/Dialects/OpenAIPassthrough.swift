@@ -76,6 +76,9 @@ public enum OpenAIPassthrough {
                 throw GatewayError(.badRequest, "'stream' must be a boolean", param: "stream")
             }
             stream = body[streamMember.valueRange.lowerBound] == UInt8(ascii: "t")
+            if stream && (endpoint == .embeddings || endpoint == .countTokens) {
+                throw GatewayError(.badRequest, "'stream' is not supported on this endpoint", param: "stream")
+            }
         }
         var wantsUsage = false
         if let options = scan.member("stream_options"), options.kind == .object,

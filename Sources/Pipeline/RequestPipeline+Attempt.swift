@@ -221,6 +221,11 @@ extension RequestPipeline {
             }
         } else {
             let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+            guard (try? JSONScanner.validate(answer)) != nil else {
+                // A 200 that is not JSON (an HTML error page, a truncated body) is no answer.
+                let attempt = recorder.record(status: response.status, error: "HTTP 200 with a body that is not JSON")
+                throw .failed(attempt, .transient, timeout: false)
+            }
             await deliver(
                 answer,
                 status: response.status,

@@ -33,11 +33,17 @@ extension RequestPipeline {
         recorder: AttemptRecorder,
         exchange: inout Exchange
     ) async throws(AttemptFailure) -> UpstreamResponse {
-        do {
+        do throws(UpstreamFailure) {
             let response = try await exchange.waiting { () async throws(UpstreamFailure) in
                 try await transport.send(request)
             }
             exchange.lastHeadMicros = Int64((ContinuousClock.now - recorder.started) / .microseconds(1))
+            // The gateway never asks for compression (no Accept-Encoding), so it never inflates
+            // anything: an encoded body would reach the client as garbage, or be a decompression bomb.
+            if let encoding = response.header("content-encoding")?.lowercased(), encoding != "identity" {
+                response.body.cancel()
+                throw UpstreamFailure(.other, "the provider sent a compressed body that was not asked for")
+            }
             return response
         } catch {
             throw .failed(

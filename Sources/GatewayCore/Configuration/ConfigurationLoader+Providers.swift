@@ -24,7 +24,7 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "timeouts"])
+        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts"])
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -40,6 +40,8 @@ extension ConfigurationLoader {
         let apiKey = reader.string("api_key").flatMap { secretReference($0, reader.child("api_key")!) }
         let apiVersion = reader.string("api_version")
         let socket = reader.string("socket")
+        let proxy = reader.value(
+            "proxy", expected: "an http:// or https:// proxy URL with a host", ConfigurationValue.baseURL)
         var timeouts = TimeoutOverrides()
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
@@ -50,7 +52,7 @@ extension ConfigurationLoader {
         guard let url, kind != .azure || apiVersion != nil else { return nil }
         return ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
-            timeouts: timeouts)
+            proxy: proxy, timeouts: timeouts)
     }
 
     /// Never echoes the text: it may be a literal key.

@@ -135,6 +135,18 @@ public enum ConfigurationValue {
         return String(url)
     }
 
+    /// The host of an `http(s)://` URL, without brackets or port (`::1`, `127.0.0.1`, `api.x.com`).
+    public static func host(ofURL text: String) -> String? {
+        guard let schemeEnd = text.range(of: "://") else { return nil }
+        let authority = text[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last else { return nil }
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            return String(hostPort[hostPort.index(after: hostPort.startIndex)..<close]).lowercased()
+        }
+        let host = hostPort.prefix { $0 != ":" }
+        return host.isEmpty ? nil : host.lowercased()
+    }
+
     /// A provider name: `[A-Za-z0-9_.-]+`.
     public static func isProviderName(_ text: String) -> Bool {
         !text.isEmpty
