@@ -57,14 +57,19 @@ extension CurlTransfer {
 
     /// libcurl reads `https_proxy`, `http_proxy`, `ALL_PROXY` and `NO_PROXY` from the environment
     /// unless told otherwise: an empty `CURLOPT_PROXY` turns that off, so only a provider's explicit
-    /// `proxy:` is ever used (`http://` or `https://`, as validated at load). Through a proxy, the `CONNECT` answer's head (`200 Connection
+    /// `proxy:` is ever used (`http://` or `https://`, as validated at load). Through a proxy, every
+    /// request is tunnelled with `CONNECT`, and that answer's head (`200 Connection
     /// established`) is kept from the header callback, so the status and headers seen are the
     /// provider's own.
     private func configureProxy(_ proxy: String?) throws(UpstreamFailure) {
         try set(CURLOPT_PROXY, string: proxy ?? "")
         // An empty no-proxy list overrides `NO_PROXY` too: the configuration alone decides.
         try set(CURLOPT_NOPROXY, string: "")
-        if proxy != nil { try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1) }
+        guard proxy != nil else { return }
+        // Tunnel plain http:// too, so every answer arrives the same way and its head is the
+        // provider's own. (Inside the tunnel http:// is still cleartext: `llmgw check` warns.)
+        try set(CURLOPT_HTTPPROXYTUNNEL, 1)
+        try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
     }
 
     private func configureMethodAndBody(_ request: UpstreamRequest) throws(UpstreamFailure) {
