@@ -31,12 +31,14 @@ enum RequestFuzzing {
                 precondition((try? JSONScanner.scanObject(rewritten)) != nil, "rewrite broke the JSON")
             }
         }
-        for decode in [OpenAIChatRequestDecoder.decode, AnthropicMessagesRequestDecoder.decode] {
-            guard let request = try? decode(bytes) else { continue }
-            _ = OpenAIChatRequestEncoder.encode(request)
-            _ = try? AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: 1024)
-            _ = try? GeminiRequestEncoder.encode(request)
-        }
+        if let request = try? OpenAIChatRequestDecoder.decode(bytes) { encodeForEveryProvider(request) }
+        if let request = try? AnthropicMessagesRequestDecoder.decode(bytes) { encodeForEveryProvider(request) }
+    }
+
+    private static func encodeForEveryProvider(_ request: CanonicalRequest) {
+        _ = OpenAIChatRequestEncoder.encode(request)
+        _ = try? AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: 1024)
+        _ = try? GeminiRequestEncoder.encode(request)
     }
 }
 
@@ -44,17 +46,9 @@ enum RequestFuzzing {
 /// and the decoded answer back out in both client dialects.
 enum ResponseFuzzing {
     static func decoders(_ bytes: [UInt8]) {
-        for decode in [
-            OpenAIChatResponseDecoder.decode, AnthropicMessagesResponseDecoder.decode, GeminiResponseDecoder.decode,
-        ] {
-            guard let response = try? decode(bytes) else { continue }
-            _ = OpenAIChatResponseEncoder.encode(response, created: 0)
-            _ = AnthropicMessagesResponseEncoder.encode(response)
-            if let usage = response.usage {
-                precondition(usage.promptTokens >= 0 && usage.completionTokens >= 0, "negative usage")
-                precondition(usage.totalTokens <= 2 * TokenUsage.maximumCount)
-            }
-        }
+        if let response = try? OpenAIChatResponseDecoder.decode(bytes) { reencode(response) }
+        if let response = try? AnthropicMessagesResponseDecoder.decode(bytes) { reencode(response) }
+        if let response = try? GeminiResponseDecoder.decode(bytes) { reencode(response) }
         for status in [nil, 400, 429, 503] {
             _ = OpenAIErrorClassifier.classify(status: status, body: bytes)
             _ = AnthropicErrorClassifier.classify(status: status, body: bytes)
@@ -66,6 +60,15 @@ enum ResponseFuzzing {
         _ = OpenAIPassthrough.usage(inResponse: bytes)
         _ = OpenAIProviderCodec.errorCode(inBody: bytes)
         _ = OpenAIProviderCodec.errorMessage(inBody: bytes)
+    }
+
+    private static func reencode(_ response: CanonicalResponse) {
+        _ = OpenAIChatResponseEncoder.encode(response, created: 0)
+        _ = AnthropicMessagesResponseEncoder.encode(response)
+        if let usage = response.usage {
+            precondition(usage.promptTokens >= 0 && usage.completionTokens >= 0, "negative usage")
+            precondition(usage.totalTokens <= 2 * TokenUsage.maximumCount, "unbounded usage")
+        }
     }
 }
 

@@ -18,7 +18,7 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 let arguments = CommandLine.arguments
 guard arguments.count >= 2, let target = FuzzTarget.named(arguments[1]) else {
     let names = FuzzTarget.all.map { "  \($0.name)  \($0.summary)" }.joined(separator: "\n")
-    fputs("usage: llmgw-fuzz TARGET [libFuzzer options] [CORPUS...]\ntargets:\n\(names)\n", stderr)
+    print("usage: llmgw-fuzz TARGET [libFuzzer options] [CORPUS...]\ntargets:\n\(names)")
     exit(2)
 }
 selected = target

@@ -18,6 +18,14 @@ final class GatewayProcess: @unchecked Sendable {
     var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
     var statePath: String { directory.path + "/state" }
     var isRunning: Bool { process.isRunning }
+    /// Peak resident set size of the server so far (`VmHWM`), in bytes.
+    var peakResidentBytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
+    }
 
     /// Writes the configuration `yaml(directory, socketPath)` returns, runs `prepare` (for
     /// `llmgw keys create`, before the server holds the state), then starts the server.
