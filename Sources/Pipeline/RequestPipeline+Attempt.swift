@@ -220,12 +220,7 @@ extension RequestPipeline {
                 recorder.record(status: status, error: error)
             }
         } else {
-            let answer = try await collect(response, recorder: recorder, exchange: &exchange)
-            guard (try? JSONScanner.validate(answer)) != nil else {
-                // A 200 that is not JSON (an HTML error page, a truncated body) is no answer.
-                let attempt = recorder.record(status: response.status, error: "HTTP 200 with a body that is not JSON")
-                throw .failed(attempt, .transient, timeout: false)
-            }
+            let answer = try await collectJSON(response, recorder: recorder, exchange: &exchange)
             await deliver(
                 answer,
                 status: response.status,

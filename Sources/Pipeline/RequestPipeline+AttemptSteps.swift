@@ -73,6 +73,22 @@ extension RequestPipeline {
         }
     }
 
+    /// Reads a whole answer that is passed through as it came: it must be JSON. A 2xx that is not
+    /// (an HTML error page, a truncated or event-stream body) is a failed attempt, never relayed or cached.
+    func collectJSON(
+        _ response: UpstreamResponse,
+        recorder: AttemptRecorder,
+        exchange: inout Exchange
+    ) async throws(AttemptFailure) -> [UInt8] {
+        let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+        guard (try? JSONScanner.validate(answer)) != nil else {
+            let attempt = recorder.record(
+                status: response.status, error: "HTTP \(response.status) with a body that is not JSON")
+            throw .failed(attempt, .transient, timeout: false)
+        }
+        return answer
+    }
+
     /// The error body of a non-2xx answer (what could be read of it).
     func errorBody(_ response: UpstreamResponse, exchange: inout Exchange) async -> [UInt8] {
         (try? await exchange.waiting { () async throws(UpstreamFailure) in

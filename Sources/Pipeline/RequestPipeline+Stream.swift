@@ -49,7 +49,7 @@ extension RequestPipeline {
                 return
             }
             guard let chunk else { break }
-            let output = relay.push(chunk)
+            let rawOutput = relay.push(chunk)
             if relay.oversizedEvent {
                 // An upstream that never ends its event (no newline): stop reading, whatever it costs.
                 response.body.cancel()
@@ -63,7 +63,9 @@ extension RequestPipeline {
                 response.body.cancel()
                 throw .failed(attemptRecord(status, "in-band error before any output"), .transient, timeout: false)
             }
-            guard !output.isEmpty else { continue }
+            guard !rawOutput.isEmpty else { continue }
+            // An in-band error event may echo what the provider received, the key included.
+            let output = relay.sawError ? scrubBody(rawOutput) : rawOutput
             exchange.capture(output)
             do {
                 if !committed { try await commit(&exchange) }
@@ -85,7 +87,8 @@ extension RequestPipeline {
         }
         // A complete answer: release a preamble still held (an empty completion), then the
         // translator's closing chunks.
-        let closing = (relay.committed ? [] : relay.releasePreamble()) + tail
+        let unscrubbed = (relay.committed ? [] : relay.releasePreamble()) + tail
+        let closing = relay.sawError ? scrubBody(unscrubbed) : unscrubbed
         if !closing.isEmpty {
             exchange.capture(closing)
             do {

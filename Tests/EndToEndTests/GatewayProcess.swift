@@ -101,10 +101,16 @@ final class GatewayProcess: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func stop() async {
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s), keeping its files.
+    func terminate() async {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Stops the server and removes its directory.
+    func stop() async {
+        await terminate()
         try? FileManager.default.removeItem(at: directory)
     }
 }
