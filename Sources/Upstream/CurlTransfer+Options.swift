@@ -143,9 +143,11 @@ extension CurlTransfer {
     static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
-        guard !milliseconds.overflow else { return Int.max }
+        guard !milliseconds.overflow else { return seconds < 0 ? 1 : Int.max }
+        let total = milliseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        guard !total.overflow else { return Int.max }
         // 0 would mean "no timeout" to libcurl.
-        return max(1, Int(milliseconds.partialValue + attoseconds / 1_000_000_000_000_000))
+        return max(1, Int(total.partialValue))
     }
 
     static func seconds(_ duration: Duration) -> Int {
