@@ -90,4 +90,3 @@ import Testing
         #expect(text { $0.double(.infinity, decimals: 6) } == "null")
     }
 }
-
