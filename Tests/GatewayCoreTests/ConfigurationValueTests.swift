@@ -132,3 +132,20 @@ import Testing
         #expect(!ConfigurationValue.exceedsMaximumSize("ten"))
     }
 }
+
+@Suite struct ConfigurationNumberBoundsTests {
+    private func errors(target: String) -> String {
+        renderedErrors(
+            "providers:\n  openai: { kind: openai }\nmodels:\n  - name: smart\n    targets: [{ provider: openai, model: m, \(target) }]\n"
+        )
+    }
+
+    @Test func absurdWeightsAndPricesAreRefusedWithTheirPath() {
+        #expect(
+            errors(target: "weight: 1e308").contains("models[0].targets[0].weight: expected a positive number up to"))
+        #expect(errors(target: "weight: .inf").contains("weight"))
+        #expect(errors(target: "price: { input: 1e300 }").contains("models[0].targets[0].price.input"))
+        #expect(errors(target: "rpm: 9223372036854775807").contains("models[0].targets[0].rpm"))
+        #expect(errors(target: "weight: 3, price: { input: 2.5, output: 10 }").isEmpty)
+    }
+}

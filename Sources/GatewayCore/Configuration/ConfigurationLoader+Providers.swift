@@ -79,13 +79,15 @@ extension ConfigurationLoader {
     }
 
     static func weight(_ text: String) -> Double? {
-        guard let value = Double(text), value > 0, value.isFinite else { return nil }
+        // Bounded so the sum of a model's weights stays finite (a random draw needs a finite range).
+        guard let value = Double(text), value > 0, value <= 1_000_000 else { return nil }
         return value
     }
 
     /// A price in USD per million tokens: a non-negative decimal number.
     static func usdRate(_ text: String) -> Double? {
-        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
+        // At most $1,000,000 per million tokens: prices times token counts stay far from overflow.
+        guard let value = Double(text), value >= 0, value <= 1_000_000 else { return nil }
         return value
     }
 
@@ -153,12 +155,12 @@ extension ConfigurationLoader {
                 target.expectOnly(["provider", "model", "rpm", "tpm", "price", "weight", "timeouts"])
                 var targetTimeouts = TimeoutOverrides()
                 target.section("timeouts") { targetTimeouts = timeouts($0) }
-                let weight = target.value("weight", expected: "a positive number", Self.weight)
+                let weight = target.value("weight", expected: "a positive number up to 1000000", Self.weight)
                 var price: ModelPrice?
                 target.section("price") { section in
                     section.expectOnly(["input", "cached_input", "output"])
                     section.require("input", "output")
-                    let rate = { (key: String) in section.value(key, expected: "USD per million tokens", Self.usdRate) }
+                    let rate = { (key: String) in section.value(key, expected: "USD per million tokens (0 to 1000000)", Self.usdRate) }
                     if let input = rate("input"), let output = rate("output") {
                         price = ModelPrice(input: input, cachedInput: rate("cached_input"), output: output)
                     }
