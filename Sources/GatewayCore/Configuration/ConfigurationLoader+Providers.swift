@@ -160,7 +160,9 @@ extension ConfigurationLoader {
                 target.section("price") { section in
                     section.expectOnly(["input", "cached_input", "output"])
                     section.require("input", "output")
-                    let rate = { (key: String) in section.value(key, expected: "USD per million tokens (0 to 1000000)", Self.usdRate) }
+                    let rate = { (key: String) in
+                        section.value(key, expected: "USD per million tokens (0 to 1000000)", Self.usdRate)
+                    }
                     if let input = rate("input"), let output = rate("output") {
                         price = ModelPrice(input: input, cachedInput: rate("cached_input"), output: output)
                     }
