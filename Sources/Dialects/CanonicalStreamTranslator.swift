@@ -49,6 +49,7 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
     private var decoder = Decoder()
     private var encoder: Encoder
     private var preamble: [UInt8] = []
+    private var preambleEvents = 0
     public private(set) var committed = false
     public private(set) var sawError = false
     public private(set) var sawDone = false
@@ -100,8 +101,17 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
                 committed = true
                 output += preamble + bytes
                 preamble = []
-            } else {
+            } else if !bytes.isEmpty {
                 preamble += bytes
+                preambleEvents += 1
+                // Bounded like the relays' preamble: past it the stream is released anyway.
+                if preambleEvents > OpenAIStreamRelay.maximumPreambleEvents
+                    || preamble.count > OpenAIStreamRelay.maximumPreambleBytes
+                {
+                    committed = true
+                    output += preamble
+                    preamble = []
+                }
             }
         }
         return output
