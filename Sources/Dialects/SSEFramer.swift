@@ -58,11 +58,9 @@ public struct SSEFramer: Sendable {
         var index = scanFrom
         var eventStart = 0
         while index < buffer.count {
+            index = Self.nextTerminator(in: buffer, from: index)
+            guard index < buffer.count else { break }
             let byte = buffer[index]
-            guard byte == 0x0A || byte == 0x0D else {
-                index += 1
-                continue
-            }
             var lineEnd = index + 1
             if byte == 0x0D {
                 // A CR at the end of the buffer may be the first half of CRLF: wait for more.
@@ -103,6 +101,22 @@ public struct SSEFramer: Sendable {
             scanFrom = 0
         }
         return events
+    }
+
+    /// The index of the first CR or LF at or after `start`, or `bytes.count`. A tight loop over
+    /// the raw buffer: this is where a long line spends its time.
+    private static func nextTerminator(in bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return start }
+            var pointer = base + start
+            let end = base + buffer.count
+            while pointer < end {
+                let byte = pointer.pointee
+                if byte == 0x0A || byte == 0x0D { break }
+                pointer += 1
+            }
+            return pointer - base
+        }
     }
 
     /// Anything left unterminated when the stream ends (a cut stream), as raw bytes.

@@ -171,6 +171,14 @@ import Testing
         // The gateway never asked for compression.
         #expect(!requestHeads.all.isEmpty)
         #expect(!requestHeads.all.contains { $0.lowercased().contains("accept-encoding") })
+        // Each was stopped by the cap or check meant for it, not by a timeout.
+        let log = gateway.stdout()
+        for reason in [
+            "too_large: response head over", "too_large: response body over", "stream event over 16777216 bytes",
+            "compressed body that was not asked for", "HTTP 200 with a body that is not JSON", "total_timeout",
+        ] {
+            #expect(log.contains(reason), "no attempt failed with \(reason)")
+        }
         // Bounded buffers: 100 MiB bodies, endless headers and a 16 MiB line never pile up.
         if let peak = gateway.peakResidentBytes { #expect(peak < 600 * 1024 * 1024, "peak RSS \(peak)") }
         await gateway.stop()
