@@ -135,3 +135,16 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (`scripts/fuzz`): declared only with LLMGW_FUZZ=1, and built with
+// `-sanitize=fuzzer,address` in their own scratch path, so a plain `swift build` never links them.
+if Context.environment["LLMGW_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CLibFuzzer"),
+        .executableTarget(
+            name: "llmgw-fuzz",
+            dependencies: ["CLibFuzzer", "GatewayCore", "Dialects", "Pipeline", "Upstream"],
+            swiftSettings: strict
+        ),
+    ]
+}

@@ -24,6 +24,7 @@ public enum AzureProviderCodec {
             method: "POST",
             url: url(path: path, deployment: deployment, provider: provider),
             unixSocket: provider.unixSocket,
+            proxy: provider.proxy,
             headers: headers,
             body: body,
             timeouts: timeouts

@@ -9,6 +9,8 @@ public protocol CanonicalStreamDecoder: Sendable {
     /// The provider ended the answer properly.
     var isComplete: Bool { get }
     var usage: TokenUsage? { get }
+    /// One event passed the framing cap (`SSEFramer.maximumEventBytes`).
+    var oversizedEvent: Bool { get }
 }
 
 /// A client dialect's stream encoder: canonical events in, the client's SSE bytes out.
@@ -47,6 +49,7 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
     private var decoder = Decoder()
     private var encoder: Encoder
     private var preamble: [UInt8] = []
+    private var preambleEvents = 0
     public private(set) var committed = false
     public private(set) var sawError = false
     public private(set) var sawDone = false
@@ -56,6 +59,7 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
     }
 
     public var usage: TokenUsage? { decoder.usage }
+    public var oversizedEvent: Bool { decoder.oversizedEvent }
 
     public mutating func push(_ chunk: [UInt8]) -> [UInt8] {
         translate(decoder.push(chunk))
@@ -97,8 +101,17 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
                 committed = true
                 output += preamble + bytes
                 preamble = []
-            } else {
+            } else if !bytes.isEmpty {
                 preamble += bytes
+                preambleEvents += 1
+                // Bounded like the relays' preamble: past it the stream is released anyway.
+                if preambleEvents > OpenAIStreamRelay.maximumPreambleEvents
+                    || preamble.count > OpenAIStreamRelay.maximumPreambleBytes
+                {
+                    committed = true
+                    output += preamble
+                    preamble = []
+                }
             }
         }
         return output

@@ -22,13 +22,16 @@ extension JSONScanner {
         while index < range.upperBound {
             let byte = bytes[index]
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            // Accumulated with the sign applied, so `Int.min` itself fits.
+            let digit = Int(byte - UInt8(ascii: "0"))
             let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            let (sum, overflow2) =
+                negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
             guard !overflow1, !overflow2 else { return nil }
             value = sum
             index += 1
         }
-        return negative ? -value : value
+        return value
     }
 
     /// Encodes `text` as a JSON string literal, quotes included.

@@ -68,12 +68,17 @@ public enum OpenAIPassthrough {
                     .badRequest, "max_tokens: Field required (a positive integer)", param: "max_tokens")
             }
         }
+        try checkMembers(body, scan: scan)
+        try checkIntegers(body, scan: scan, endpoint: endpoint)
         var stream = false
         if let streamMember = scan.member("stream"), streamMember.kind != .null {
             guard streamMember.kind == .bool else {
                 throw GatewayError(.badRequest, "'stream' must be a boolean", param: "stream")
             }
             stream = body[streamMember.valueRange.lowerBound] == UInt8(ascii: "t")
+            if stream && (endpoint == .embeddings || endpoint == .countTokens) {
+                throw GatewayError(.badRequest, "'stream' is not supported on this endpoint", param: "stream")
+            }
         }
         var wantsUsage = false
         if let options = scan.member("stream_options"), options.kind == .object,
@@ -84,6 +89,83 @@ public enum OpenAIPassthrough {
         }
         return OpenAIRequestSummary(
             endpoint: endpoint, model: model, stream: stream, clientWantsStreamUsage: wantsUsage, scan: scan)
+    }
+
+    /// The JSON kinds allowed for well-known optional members (null is always allowed). Members
+    /// not listed pass through unchecked; nested values are the translators' or the provider's.
+    public static let memberKinds: [String: Set<JSONObjectScan.Kind>] = [
+        "temperature": [.number], "top_p": [.number], "presence_penalty": [.number],
+        "frequency_penalty": [.number], "logprobs": [.bool], "parallel_tool_calls": [.bool], "store": [.bool],
+        "user": [.string], "reasoning_effort": [.string], "service_tier": [.string], "encoding_format": [.string],
+        "tools": [.array], "stop_sequences": [.array], "response_format": [.object], "metadata": [.object],
+        "stream_options": [.object], "thinking": [.object], "logit_bias": [.object],
+        "tool_choice": [.string, .object], "stop": [.string, .array], "system": [.string, .array],
+        "input": [.string, .array],
+    ]
+
+    /// Rejects invalid UTF-8, duplicate top-level members (the gateway and the provider could
+    /// read different values) and well-known members of the wrong kind.
+    private static func checkMembers(_ body: [UInt8], scan: JSONObjectScan) throws(GatewayError) {
+        if let offset = JSONScanner.firstInvalidUTF8(body) {
+            throw GatewayError(.badRequest, "The request body is not valid UTF-8 (at byte \(offset)).")
+        }
+        var seen = Set<String>()
+        for member in scan.members {
+            guard seen.insert(member.name).inserted else {
+                throw GatewayError(
+                    .badRequest, "The request body has the member '\(member.name)' more than once.", param: member.name)
+            }
+            if let kinds = memberKinds[member.name], member.kind != .null, !kinds.contains(member.kind) {
+                let names = kinds.map { "\($0)" }.sorted().joined(separator: " or ")
+                throw GatewayError(.badRequest, "'\(member.name)' must be of type \(names)", param: member.name)
+            }
+        }
+    }
+
+    /// Integer members the gateway reads (the token reservation, the translators) or that bound
+    /// the work asked of a provider, with the range each must be in. A client sending
+    /// `max_tokens: 9223372036854775807` ("no limit") gets a 400 naming the field, never a
+    /// value that overflows later arithmetic.
+    public static let boundedIntegers: [(name: String, range: ClosedRange<Int>)] = [
+        ("max_tokens", 1...TokenUsage.maximumCount),
+        ("max_completion_tokens", 1...TokenUsage.maximumCount),
+        ("max_output_tokens", 1...TokenUsage.maximumCount),
+        ("n", 1...128),
+        ("top_k", 0...TokenUsage.maximumCount),
+        ("top_logprobs", 0...20),
+        ("seed", Int(Int64.min)...Int(Int64.max)),
+        ("dimensions", 1...65_536),
+    ]
+
+    /// Each present, non-null member of `boundedIntegers` must be a plain JSON integer (no
+    /// fraction, no exponent) within its range.
+    private static func checkIntegers(
+        _ body: [UInt8], scan: JSONObjectScan, endpoint: Endpoint
+    ) throws(GatewayError) {
+        for (name, range) in boundedIntegers {
+            guard let member = scan.member(name), member.kind != .null else { continue }
+            guard member.kind == .number, let value = JSONScanner.integer(body, at: member.valueRange),
+                range.contains(value)
+            else {
+                let bounds =
+                    range.upperBound == Int.max
+                    ? "a 64-bit integer" : "an integer from \(range.lowerBound) to \(range.upperBound)"
+                throw GatewayError(.badRequest, "'\(name)' must be \(bounds)", param: name)
+            }
+        }
+        if endpoint == .messages || endpoint == .countTokens,
+            let thinking = scan.member("thinking"), thinking.kind == .object,
+            let thinkingScan = try? JSONScanner.scanObject(body, in: thinking.valueRange),
+            let budget = thinkingScan.member("budget_tokens"), budget.kind != .null
+        {
+            guard budget.kind == .number, let value = JSONScanner.integer(body, at: budget.valueRange),
+                (1...TokenUsage.maximumCount).contains(value)
+            else {
+                throw GatewayError(
+                    .badRequest, "'thinking.budget_tokens' must be an integer from 1 to \(TokenUsage.maximumCount)",
+                    param: "thinking")
+            }
+        }
     }
 
     /// The body to send upstream: `model` replaced by `upstreamModel`; for streams,

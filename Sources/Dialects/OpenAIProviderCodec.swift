@@ -19,6 +19,7 @@ public enum OpenAIProviderCodec {
             method: "POST",
             url: provider.baseURL + path,
             unixSocket: provider.unixSocket,
+            proxy: provider.proxy,
             headers: headers,
             body: body,
             timeouts: timeouts

@@ -9,6 +9,8 @@ import GatewayCore
 /// A pure state machine: feed it upstream chunks, send what it returns.
 public struct OpenAIStreamRelay: StreamTranslator {
     private var framer = SSEFramer()
+    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
+    public var oversizedEvent: Bool { framer.overflowed }
     private let forwardUsageChunk: Bool
     public private(set) var usage: TokenUsage?
     public private(set) var sawDone = false

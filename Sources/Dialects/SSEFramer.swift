@@ -21,31 +21,46 @@ public struct SSEEvent: Sendable, Equatable {
 /// line terminator, so bytes are buffered until a blank line ends an event. Lines end with
 /// `\n`, `\r\n` or `\r`. Comment lines (`:`) and fields other than `event`/`data` are kept in
 /// `raw` and otherwise ignored.
+///
+/// Each byte is examined once: a push resumes scanning where the previous one stopped, so a
+/// long line arriving in small chunks costs linear time. An event may hold at most
+/// `maximumEventBytes`; past that (an upstream that never sends a newline) the framer stops,
+/// drops what it holds and reports `overflowed`, and every later push returns nothing.
 public struct SSEFramer: Sendable {
+    /// The default cap on one event, terminators included.
+    public static let defaultMaximumEventBytes = 16 * 1024 * 1024
+
+    public let maximumEventBytes: Int
     private var buffer: [UInt8] = []
-    /// Start of the event being collected in `buffer`.
+    /// Start of the line being collected in `buffer`.
+    private var lineStart = 0
+    /// Where scanning for a line terminator resumes (everything before it has been examined).
     private var scanFrom = 0
     private var eventName: String?
     private var data: [UInt8] = []
     private var hasData = false
+    /// The event being collected passed `maximumEventBytes`; the stream cannot be framed further.
+    public private(set) var overflowed = false
+    /// Bytes examined for line terminators so far (each byte once; tests check that).
+    private(set) var scannedByteCount = 0
 
-    public init() {}
+    public init(maximumEventBytes: Int = SSEFramer.defaultMaximumEventBytes) {
+        self.maximumEventBytes = max(1, maximumEventBytes)
+    }
 
     /// Bytes received but not yet part of a complete event.
     public var pendingByteCount: Int { buffer.count }
 
     public mutating func push(_ chunk: [UInt8]) -> [SSEEvent] {
+        guard !overflowed else { return [] }
         buffer.append(contentsOf: chunk)
         var events: [SSEEvent] = []
-        var lineStart = scanFrom
         var index = scanFrom
         var eventStart = 0
         while index < buffer.count {
+            index = Self.nextTerminator(in: buffer, from: index)
+            guard index < buffer.count else { break }
             let byte = buffer[index]
-            guard byte == 0x0A || byte == 0x0D else {
-                index += 1
-                continue
-            }
             var lineEnd = index + 1
             if byte == 0x0D {
                 // A CR at the end of the buffer may be the first half of CRLF: wait for more.
@@ -70,20 +85,45 @@ public struct SSEFramer: Sendable {
             index = lineEnd
             lineStart = lineEnd
         }
-        // Keep only the unfinished event; fields of complete lines are already parsed, so restart
-        // scanning at the first unfinished line.
+        scannedByteCount += index - scanFrom
+        // Keep only the unfinished event; fields of its complete lines are already parsed.
         if eventStart > 0 {
             buffer.removeFirst(eventStart)
             lineStart -= eventStart
+            index -= eventStart
         }
-        scanFrom = lineStart
+        scanFrom = index
+        if buffer.count > maximumEventBytes {
+            overflowed = true
+            buffer = []
+            data = []
+            lineStart = 0
+            scanFrom = 0
+        }
         return events
+    }
+
+    /// The index of the first CR or LF at or after `start`, or `bytes.count`. A tight loop over
+    /// the raw buffer: this is where a long line spends its time.
+    private static func nextTerminator(in bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return start }
+            var pointer = base + start
+            let end = base + buffer.count
+            while pointer < end {
+                let byte = pointer.pointee
+                if byte == 0x0A || byte == 0x0D { break }
+                pointer += 1
+            }
+            return pointer - base
+        }
     }
 
     /// Anything left unterminated when the stream ends (a cut stream), as raw bytes.
     public mutating func finish() -> [UInt8] {
         defer {
             buffer = []
+            lineStart = 0
             scanFrom = 0
             eventName = nil
             data = []

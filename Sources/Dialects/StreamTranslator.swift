@@ -17,4 +17,7 @@ public protocol StreamTranslator: Sendable {
     /// The provider ended the answer properly (OpenAI `[DONE]`, Anthropic `message_stop`).
     var sawDone: Bool { get }
     var usage: TokenUsage? { get }
+    /// One provider event passed the framing cap (`SSEFramer.maximumEventBytes`): the attempt
+    /// must stop, as the stream cannot be read further.
+    var oversizedEvent: Bool { get }
 }

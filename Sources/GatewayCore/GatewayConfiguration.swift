@@ -210,6 +210,8 @@ public struct ProviderConfiguration: Sendable, Equatable {
     public var apiVersion: String?
     /// Reach the provider through this Unix socket instead of TCP (a local vLLM, the offline mock).
     public var unixSocket: String?
+    /// An explicit HTTP(S) proxy (`proxy:`). Environment proxies (`https_proxy`, …) are never used.
+    public var proxy: String?
     /// Per-provider timeouts; unset fields fall back to the global `timeouts`.
     public var timeouts: TimeoutOverrides
 
@@ -220,9 +222,11 @@ public struct ProviderConfiguration: Sendable, Equatable {
         apiKey: SecretReference? = nil,
         apiVersion: String? = nil,
         unixSocket: String? = nil,
+        proxy: String? = nil,
         timeouts: TimeoutOverrides = .init()
     ) {
         self.name = name
+        self.proxy = proxy
         self.kind = kind
         self.baseURL = baseURL
         self.apiKey = apiKey

@@ -96,6 +96,12 @@ public struct JSONWriter: Sendable {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (value * scale).rounded()
+        guard abs(scaled) < 9e18 else {
+            // Too large for fixed decimals in an Int: the shortest round-trip form (`1e+300`).
+            bytes.append(contentsOf: String(value).utf8)
+            needsComma = true
+            return
+        }
         let negative = scaled < 0
         var units = Int(abs(scaled))
         if negative && units != 0 { bytes.append(UInt8(ascii: "-")) }

@@ -28,3 +28,28 @@ public struct RetryPolicy: Sendable, Equatable {
         self.deadline = deadline
     }
 }
+
+extension RetryPolicy {
+    /// The longest wait a provider's hint is taken for. Longer hints (`retry-after: 1e20`, `inf`,
+    /// a Gemini `retryDelay: "1e300s"`) are read as this, which is past any `retry_after_cap`, so
+    /// the request moves on instead of waiting.
+    public static let maximumProviderDelay: Duration = .seconds(86_400)
+
+    /// A provider's wait hint in seconds as a `Duration` within `0...maximumProviderDelay`: nil
+    /// for a negative number, NaN or text that is not a number; +infinity and huge values cap.
+    public static func providerDelay(seconds: Double) -> Duration? {
+        guard !seconds.isNaN, seconds >= 0 else { return nil }
+        let cap = Double(maximumProviderDelay.components.seconds)
+        guard seconds < cap else { return maximumProviderDelay }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+
+    /// `retry-after-ms` (milliseconds) or `retry-after` (seconds) header text, bounded as above.
+    public static func providerDelay(headerMilliseconds text: String) -> Duration? {
+        Double(text.trimmingWhitespace()).flatMap { providerDelay(seconds: $0 / 1000) }
+    }
+
+    public static func providerDelay(headerSeconds text: String) -> Duration? {
+        Double(text.trimmingWhitespace()).flatMap { providerDelay(seconds: $0) }
+    }
+}

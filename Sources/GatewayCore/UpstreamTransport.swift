@@ -14,6 +14,9 @@ public struct UpstreamRequest: Sendable {
     public var url: String
     /// Connect through this Unix socket instead of resolving the URL's host.
     public var unixSocket: String?
+    /// Send through this HTTP(S) proxy (`http://host:port`). Without one the transport connects
+    /// directly and ignores `https_proxy`, `http_proxy`, `ALL_PROXY` and `NO_PROXY`.
+    public var proxy: String?
     /// Header names and values, in order. The transport adds none of its own except
     /// `Content-Length` / `Host`; it removes `Expect`.
     public var headers: [(name: String, value: String)]
@@ -24,6 +27,7 @@ public struct UpstreamRequest: Sendable {
         method: String = "POST",
         url: String,
         unixSocket: String? = nil,
+        proxy: String? = nil,
         headers: [(name: String, value: String)],
         body: [UInt8],
         timeouts: TimeoutConfiguration
@@ -31,6 +35,7 @@ public struct UpstreamRequest: Sendable {
         self.method = method
         self.url = url
         self.unixSocket = unixSocket
+        self.proxy = proxy
         self.headers = headers
         self.body = body
         self.timeouts = timeouts

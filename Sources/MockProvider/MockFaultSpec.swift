@@ -114,9 +114,10 @@ public struct MockFaultSpec: Sendable, Equatable {
             ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9),
         ]
         for unit in units where text.hasSuffix(unit.suffix) {
-            guard let number = Double(text.dropLast(unit.suffix.count)), number >= 0, number.isFinite else {
-                return nil
-            }
+            // Bounded so the conversion to whole nanoseconds cannot trap (at most about 292 years).
+            guard let number = Double(text.dropLast(unit.suffix.count)), number >= 0,
+                number * unit.nanoseconds < 9e18
+            else { return nil }
             return .nanoseconds(Int64(number * unit.nanoseconds))
         }
         return nil

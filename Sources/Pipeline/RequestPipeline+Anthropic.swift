@@ -45,7 +45,7 @@ extension RequestPipeline {
             }
             return
         }
-        let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+        let answer = try await collectJSON(response, recorder: recorder, exchange: &exchange)
         await deliver(
             answer,
             status: response.status,

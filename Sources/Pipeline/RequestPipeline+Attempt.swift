@@ -236,7 +236,7 @@ extension RequestPipeline {
                 recorder.record(status: status, error: error)
             }
         } else {
-            let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+            let answer = try await collectJSON(response, recorder: recorder, exchange: &exchange)
             await deliver(
                 answer,
                 status: response.status,
@@ -281,15 +281,14 @@ extension RequestPipeline {
         }
     }
 
-    /// `retry-after-ms`, then `retry-after` in seconds.
+    /// `retry-after-ms`, then `retry-after` in seconds; absurd values (`1e20`, `inf`) are capped
+    /// and negative ones ignored (`RetryPolicy.providerDelay`).
     static func retryAfter(_ response: UpstreamResponse) -> Duration? {
-        if let text = response.header("retry-after-ms"), let millis = Double(text), millis >= 0 {
-            return .milliseconds(Int64(millis))
+        if let text = response.header("retry-after-ms"), let delay = RetryPolicy.providerDelay(headerMilliseconds: text)
+        {
+            return delay
         }
-        if let text = response.header("retry-after"), let seconds = Double(text), seconds >= 0 {
-            return .milliseconds(Int64(seconds * 1000))
-        }
-        return nil
+        return response.header("retry-after").flatMap(RetryPolicy.providerDelay(headerSeconds:))
     }
 
     static func truncate(_ text: String, to limit: Int = 200) -> String {

@@ -33,11 +33,17 @@ extension RequestPipeline {
         recorder: AttemptRecorder,
         exchange: inout Exchange
     ) async throws(AttemptFailure) -> UpstreamResponse {
-        do {
+        do throws(UpstreamFailure) {
             let response = try await exchange.waiting { () async throws(UpstreamFailure) in
                 try await transport.send(request)
             }
             exchange.lastHeadMicros = Int64((ContinuousClock.now - recorder.started) / .microseconds(1))
+            // The gateway never asks for compression (no Accept-Encoding), so it never inflates
+            // anything: an encoded body would reach the client as garbage, or be a decompression bomb.
+            if let encoding = response.header("content-encoding")?.lowercased(), encoding != "identity" {
+                response.body.cancel()
+                throw UpstreamFailure(.other, "the provider sent a compressed body that was not asked for")
+            }
             return response
         } catch {
             throw .failed(
@@ -65,6 +71,22 @@ extension RequestPipeline {
                 timeout: error.isTimeout
             )
         }
+    }
+
+    /// Reads a whole answer that is passed through as it came: it must be JSON. A 2xx that is not
+    /// (an HTML error page, a truncated or event-stream body) is a failed attempt, never relayed or cached.
+    func collectJSON(
+        _ response: UpstreamResponse,
+        recorder: AttemptRecorder,
+        exchange: inout Exchange
+    ) async throws(AttemptFailure) -> [UInt8] {
+        let answer = try await collect(response, recorder: recorder, exchange: &exchange)
+        guard (try? JSONScanner.validate(answer)) != nil else {
+            let attempt = recorder.record(
+                status: response.status, error: "HTTP \(response.status) with a body that is not JSON")
+            throw .failed(attempt, .transient, timeout: false)
+        }
+        return answer
     }
 
     /// The error body of a non-2xx answer (what could be read of it).

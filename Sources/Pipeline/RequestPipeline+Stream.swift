@@ -59,13 +59,23 @@ extension RequestPipeline {
                 return
             }
             guard let chunk else { break }
-            let output = relay.push(chunk)
+            let rawOutput = relay.push(chunk)
+            if relay.oversizedEvent {
+                // An upstream that never ends its event (no newline): stop reading, whatever it costs.
+                response.body.cancel()
+                let reason = "stream event over \(SSEFramer.defaultMaximumEventBytes) bytes"
+                guard committed else { throw .failed(attemptRecord(status, reason), .unavailable, timeout: false) }
+                await cutStream(reason: reason, outcome: "stream_cut", exchange: &exchange, writer: writer)
+                return
+            }
             if !committed && relay.sawError {
                 // The provider reported an error before any real output: fail over invisibly.
                 response.body.cancel()
                 throw .failed(attemptRecord(status, "in-band error before any output"), .transient, timeout: false)
             }
-            guard !output.isEmpty else { continue }
+            guard !rawOutput.isEmpty else { continue }
+            // An in-band error event may echo what the provider received, the key included.
+            let output = relay.sawError ? scrubBody(rawOutput) : rawOutput
             relayedEvents = relayedEvents.addingSaturating(Self.eventCount(output))
             if exchange.respondingModel == nil { exchange.respondingModel = Self.modelNamed(in: output) }
             exchange.capture(output)
@@ -89,7 +99,8 @@ extension RequestPipeline {
         }
         // A complete answer: release a preamble still held (an empty completion), then the
         // translator's closing chunks.
-        let closing = (relay.committed ? [] : relay.releasePreamble()) + tail
+        let unscrubbed = (relay.committed ? [] : relay.releasePreamble()) + tail
+        let closing = relay.sawError ? scrubBody(unscrubbed) : unscrubbed
         if !closing.isEmpty {
             exchange.capture(closing)
             do {

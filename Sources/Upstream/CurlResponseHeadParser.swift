@@ -1,18 +1,41 @@
 /// Assembles the response head from the lines libcurl hands to its header callback, one line per
 /// call, each with its line ending. Informational (1xx) heads are skipped; the first final head
 /// completes it. Trailers after that are not this parser's business.
+///
+/// What a provider may send is bounded: at most `maximumBytes` of head lines in all (informational
+/// heads included) and `maximumHeaderCount` headers in the final head. Past either, the parser
+/// answers `.tooLarge` and the transfer is abandoned.
 struct CurlResponseHeadParser {
     enum Event: Equatable {
         case needMore
         /// A final head is complete.
         case complete
+        /// The head passed `maximumBytes` or `maximumHeaderCount`.
+        case tooLarge
     }
 
+    static let defaultMaximumBytes = 256 * 1024
+    static let defaultMaximumHeaderCount = 256
+
+    let maximumBytes: Int
+    let maximumHeaderCount: Int
     private(set) var status: Int?
     /// Lower-cased names, values without surrounding whitespace, in order.
     private(set) var headers: [(name: String, value: String)] = []
+    /// Head bytes received so far, line endings and informational heads included.
+    private(set) var byteCount = 0
+
+    init(
+        maximumBytes: Int = CurlResponseHeadParser.defaultMaximumBytes,
+        maximumHeaderCount: Int = CurlResponseHeadParser.defaultMaximumHeaderCount
+    ) {
+        self.maximumBytes = maximumBytes
+        self.maximumHeaderCount = maximumHeaderCount
+    }
 
     mutating func parse(line: UnsafeRawBufferPointer) -> Event {
+        byteCount += line.count
+        guard byteCount <= maximumBytes else { return .tooLarge }
         var bytes = line[...]
         while let last = bytes.last, last == UInt8(ascii: "\r") || last == UInt8(ascii: "\n") {
             bytes = bytes.dropLast()
@@ -40,6 +63,7 @@ struct CurlResponseHeadParser {
             return .needMore
         }
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return .needMore }
+        guard headers.count < maximumHeaderCount else { return .tooLarge }
         let name = String(decoding: bytes[..<colon], as: UTF8.self).lowercased()
         let value = String(decoding: Self.trimmed(bytes[(colon + 1)...]), as: UTF8.self)
         headers.append((name: name, value: value))
@@ -53,8 +77,10 @@ struct CurlResponseHeadParser {
         var digits = 0
         for byte in line[(space + 1)...] {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
-            code = code * 10 + Int(byte - UInt8(ascii: "0"))
             digits += 1
+            // More than three digits is no status code (and would overflow soon enough).
+            guard digits <= 3 else { return nil }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
         }
         return digits == 3 ? code : nil
     }

@@ -36,6 +36,7 @@ extension CurlTransfer {
         if let socket = request.unixSocket {
             try set(CURLOPT_UNIX_SOCKET_PATH, string: socket)
         }
+        try configureProxy(request.proxy)
         // HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise (and always for plain http).
         try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
         // A burst to a new host waits for the first connection's ALPN answer and then multiplexes
@@ -52,6 +53,23 @@ extension CurlTransfer {
 
         try configureMethodAndBody(request)
         try configureHeaders(request.headers)
+    }
+
+    /// libcurl reads `https_proxy`, `http_proxy`, `ALL_PROXY` and `NO_PROXY` from the environment
+    /// unless told otherwise: an empty `CURLOPT_PROXY` turns that off, so only a provider's explicit
+    /// `proxy:` is ever used (`http://` or `https://`, as validated at load). Through a proxy, every
+    /// request is tunnelled with `CONNECT`, and that answer's head (`200 Connection
+    /// established`) is kept from the header callback, so the status and headers seen are the
+    /// provider's own.
+    private func configureProxy(_ proxy: String?) throws(UpstreamFailure) {
+        try set(CURLOPT_PROXY, string: proxy ?? "")
+        // An empty no-proxy list overrides `NO_PROXY` too: the configuration alone decides.
+        try set(CURLOPT_NOPROXY, string: "")
+        guard proxy != nil else { return }
+        // Tunnel plain http:// too, so every answer arrives the same way and its head is the
+        // provider's own. (Inside the tunnel http:// is still cleartext: `llmgw check` warns.)
+        try set(CURLOPT_HTTPPROXYTUNNEL, 1)
+        try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
     }
 
     private func configureMethodAndBody(_ request: UpstreamRequest) throws(UpstreamFailure) {
@@ -125,9 +143,11 @@ extension CurlTransfer {
     static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
-        guard !milliseconds.overflow else { return Int.max }
+        guard !milliseconds.overflow else { return seconds < 0 ? 1 : Int.max }
+        let total = milliseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        guard !total.overflow else { return Int.max }
         // 0 would mean "no timeout" to libcurl.
-        return max(1, Int(milliseconds.partialValue + attoseconds / 1_000_000_000_000_000))
+        return max(1, Int(total.partialValue))
     }
 
     static func seconds(_ duration: Duration) -> Int {

@@ -23,6 +23,8 @@ final class CurlTransfer {
     private(set) var pausedForBackPressure = false
     private var headParser = CurlResponseHeadParser()
     private var headDelivered = false
+    /// Why the transfer was stopped while its head was read (a head over the parser's caps).
+    private var headFailure: UpstreamFailure?
     private(set) var firstByteDeadline: ContinuousClock.Instant?
     private(set) var idleDeadline: ContinuousClock.Instant?
 
@@ -104,6 +106,12 @@ final class CurlTransfer {
             return line.count
         case .complete:
             return deliverHead(status: headParser.status ?? 0) ? line.count : 0
+        case .tooLarge:
+            headFailure = UpstreamFailure(
+                .tooLarge,
+                "response head over \(headParser.maximumBytes) bytes or \(headParser.maximumHeaderCount) headers"
+            )
+            return 0
         }
     }
 
@@ -139,6 +147,10 @@ final class CurlTransfer {
 
     /// libcurl reported the transfer done with `code`; tells the waiting side.
     func finish(_ code: CURLcode) {
+        if let headFailure {
+            exchange.finished(.failure(headFailure))
+            return
+        }
         guard !aborted else { return }
         if code == CURLE_OK {
             if !headDelivered {

@@ -13,11 +13,28 @@ struct Check: AsyncParsableCommand {
         do {
             let configuration = try GatewayConfiguration.load(contentsOf: path)
             _ = try SecretResolver().resolveKeys(of: configuration)
-            for warning in await BudgetCheck.warnings(configuration) { printToStandardError("warning: \(warning)") }
+            for warning in Self.warnings(configuration) { printToStandardError("\(path): warning: \(warning)") }
+            for warning in await BudgetCheck.warnings(configuration) {
+                printToStandardError("\(path): warning: \(warning)")
+            }
             print("\(path): ok (\(configuration.providers.count) providers, \(configuration.models.count) models)")
         } catch {
             printToStandardError(String(describing: error))
             throw ExitCode(1)
+        }
+    }
+}
+
+extension Check {
+    /// Problems that do not stop the gateway: a provider key sent in cleartext (`http://`) to a host
+    /// that is not this one, where anything on the path (or a proxy) can read it.
+    static func warnings(_ configuration: GatewayConfiguration) -> [String] {
+        configuration.providers.compactMap { provider in
+            guard provider.apiKey != nil, provider.unixSocket == nil,
+                provider.baseURL.lowercased().hasPrefix("http://"),
+                let host = ConfigurationValue.host(ofURL: provider.baseURL), !ConfigurationValue.isLoopback(host)
+            else { return nil }
+            return "providers.\(provider.name): api_key is sent over plain http:// to \(host); use https://"
         }
     }
 }

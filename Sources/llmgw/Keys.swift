@@ -142,11 +142,16 @@ struct Teams: AsyncParsableCommand {
 
 enum CLILimits {
     static func parse(rpm: Int?, tpm: Int?, budgetUSD: Double?, budgetPeriod: String) throws -> LimitSettings {
-        if let rpm, rpm <= 0 { throw ValidationError("--rpm must be positive") }
-        if let tpm, tpm <= 0 { throw ValidationError("--tpm must be positive") }
+        // The same bounds as a target's rpm/tpm in the configuration; a budget of at most a
+        // billion dollars keeps micro-USD arithmetic far from overflowing.
+        let maximum = Int(Int32.max)
+        if let rpm, !(1...maximum).contains(rpm) { throw ValidationError("--rpm must be from 1 to \(maximum)") }
+        if let tpm, !(1...maximum).contains(tpm) { throw ValidationError("--tpm must be from 1 to \(maximum)") }
         var budget: Budget?
         if let budgetUSD {
-            guard budgetUSD > 0 else { throw ValidationError("--budget-usd must be positive") }
+            guard budgetUSD > 0, budgetUSD <= 1e9 else {
+                throw ValidationError("--budget-usd must be positive and at most 1000000000")
+            }
             guard let period = BudgetPeriod(rawValue: budgetPeriod) else {
                 throw ValidationError("--budget-period must be day or month")
             }

@@ -54,3 +54,20 @@ import Testing
         #expect(GeminiProviderCodec.error(status: 400, body: precondition).kind == .upstreamBilling)
     }
 }
+
+@Suite struct GeminiRetryDelayBoundsTests {
+    @Test(arguments: [
+        ("1e300s", RetryPolicy.maximumProviderDelay), ("infs", RetryPolicy.maximumProviderDelay),
+        ("47s", Duration.seconds(47)), ("0.5s", .milliseconds(500)),
+    ])
+    func retryDelayIsCapped(text: String, expected: Duration) {
+        let detail: [String: Any] = ["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": text]
+        #expect(GeminiErrorClassifier.retryDelay(detail) == expected)
+    }
+
+    @Test(arguments: ["-5s", "nans", "5", "s"])
+    func unreadableRetryDelaysAreIgnored(text: String) {
+        let detail: [String: Any] = ["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": text]
+        #expect(GeminiErrorClassifier.retryDelay(detail) == nil)
+    }
+}

@@ -94,3 +94,66 @@ import Testing
         #expect(usage == TokenUsage(promptTokens: 82, completionTokens: 17, cachedPromptTokens: 64, reasoningTokens: 0))
     }
 }
+
+@Suite struct OpenAIPassthroughBoundsTests {
+    private func refusal(_ json: String, endpoint: OpenAIPassthrough.Endpoint = .chatCompletions) -> GatewayError? {
+        do {
+            _ = try OpenAIPassthrough.inspect(Array(json.utf8), endpoint: endpoint)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test(arguments: [
+        "9223372036854775807", "18446744073709551616", "1e17", "1e400", "-1", "0", "1.5", "100.0", "\"100\"", "true",
+        "2147483648",
+    ])
+    func maxTokensOutsideTheBoundedRangeIsABadRequest(value: String) {
+        for name in ["max_tokens", "max_completion_tokens"] {
+            let error = refusal(#"{"model":"m","messages":[{"role":"user","content":"x"}],"\#(name)":\#(value)}"#)
+            #expect(error?.code == .badRequest, "\(name): \(value)")
+            #expect(error?.param == name)
+        }
+        let anthropic = refusal(
+            #"{"model":"m","max_tokens":\#(value),"messages":[{"role":"user","content":"x"}]}"#, endpoint: .messages)
+        #expect(anthropic?.code == .badRequest)
+    }
+
+    @Test func boundedIntegersInRangePass() {
+        #expect(
+            refusal(#"{"model":"m","messages":[1],"max_tokens":2147483647,"n":1,"seed":-9223372036854775808}"#) == nil)
+        #expect(refusal(#"{"model":"m","messages":[1],"max_tokens":null,"temperature":null}"#) == nil)
+    }
+
+    @Test func wrongKindsOfWellKnownMembersAreBadRequests() {
+        for member in [
+            #""temperature":"hot""#, #""top_p":[1]"#, #""stream_options":true"#, #""tools":{}"#, #""stop":1"#,
+            #""user":5"#, #""logprobs":"yes""#, #""tool_choice":3"#,
+        ] {
+            let error = refusal(#"{"model":"m","messages":[1],\#(member)}"#)
+            #expect(error?.code == .badRequest, "\(member)")
+        }
+    }
+
+    @Test func duplicateTopLevelMembersAreBadRequests() {
+        let error = refusal(#"{"model":"m","messages":[1],"model":"other"}"#)
+        #expect(error?.code == .badRequest)
+        #expect(error?.param == "model")
+    }
+
+    @Test func invalidUTF8IsABadRequest() {
+        var body = Array(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#.utf8)
+        body.insert(0xC3, at: body.count - 5)  // a lead byte without its continuation
+        #expect(throws: GatewayError.self) { try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions) }
+        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            #expect(JSONScanner.firstInvalidUTF8(Array("ab".utf8) + bad) == 2)
+        }
+        #expect(JSONScanner.firstInvalidUTF8(Array("héllo €𝄞".utf8)) == nil)
+    }
+
+    @Test func thinkingBudgetIsBounded() {
+        let body = #"{"model":"m","max_tokens":5,"messages":[1],"thinking":{"type":"enabled","budget_tokens":1e18}}"#
+        #expect(refusal(body, endpoint: .messages)?.code == .badRequest)
+    }
+}

@@ -385,3 +385,24 @@ import Testing
         #expect(!translator.committed)
     }
 }
+
+@Suite struct CanonicalStreamTranslatorPreambleTests {
+    /// A provider that sends preamble-only events forever (here Gemini thought parts with no text,
+    /// only a signature, for an Anthropic client) cannot make the translator hold unbounded bytes
+    /// back: past the preamble bounds it is released.
+    @Test func anEndlessPreambleIsReleasedAtItsBound() {
+        var translator = CanonicalStreamTranslator<GeminiStreamDecoder, AnthropicEventEncoder>(
+            encoder: AnthropicEventEncoder(model: "m"))
+        let chunk = Array(
+            (#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"","thought":true,"#
+                + #""thoughtSignature":"c2lnbmF0dXJl"}]},"index":0}]}"# + "\n\n").utf8)
+        // The first events are held back as preamble…
+        #expect(translator.push(chunk).isEmpty)
+        #expect(!translator.committed)
+        // …but not forever.
+        var released = 0
+        for _ in 0..<2_000 where !translator.committed { released += translator.push(chunk).count }
+        #expect(translator.committed)
+        #expect(released > 0)
+    }
+}

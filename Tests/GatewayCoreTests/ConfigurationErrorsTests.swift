@@ -40,6 +40,17 @@ import Testing
             "listen:\n  max_body_bytes: 10 megs\n",
             "config.yaml:2: listen.max_body_bytes: expected a size like 512KiB, 10MiB, 1MB or a number of bytes"
         ),
+        (
+            "listen:\n  read_timeout: 1000000000000000000000s\n",
+            "config.yaml:2: listen.read_timeout: must be at most 3650d"
+        ),
+        ("listen:\n  idle_timeout: 99999999999d\n", "config.yaml:2: listen.idle_timeout: must be at most 3650d"),
+        ("cache:\n  ttl: 3651d\n", "config.yaml:2: cache.ttl: must be at most 3650d"),
+        ("listen:\n  max_body_bytes: 2048GiB\n", "config.yaml:2: listen.max_body_bytes: must be at most 1TiB"),
+        (
+            "listen:\n  max_body_bytes: 99999999999999999999999\n",
+            "config.yaml:2: listen.max_body_bytes: must be at most 1TiB"
+        ),
         ("listen: /tmp/x\n", "config.yaml:1: listen: expected a mapping"),
         (
             "auth:\n  mode: open\n",
@@ -82,7 +93,7 @@ import Testing
                 config.yaml:4: providers.az.base_url: required (no default for kind azure)
                 config.yaml:4: providers.az.api_version: required (for kind azure, e.g. "2024-10-21")
                 config.yaml:5: providers.bad name: invalid provider name (letters, digits, '_', '.' and '-' only)
-                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, timeouts)
+                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts)
                 config.yaml:6: providers.local.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.api_key: env: needs a variable name

@@ -114,3 +114,38 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigurationValueBoundsTests {
+    @Test func durationsStopAtTheMaximum() {
+        #expect(ConfigurationValue.duration("3650d") == ConfigurationValue.maximumDuration)
+        #expect(ConfigurationValue.duration("3651d") == nil)
+        #expect(ConfigurationValue.exceedsMaximumDuration("3651d"))
+        #expect(ConfigurationValue.duration("1" + String(repeating: "0", count: 400) + "s") == nil)
+        #expect(!ConfigurationValue.exceedsMaximumDuration("soon"))
+    }
+
+    @Test func sizesStopAtTheMaximum() {
+        #expect(ConfigurationValue.size("1024GiB") == ConfigurationValue.maximumSize)
+        #expect(ConfigurationValue.size("1025GiB") == nil)
+        #expect(ConfigurationValue.exceedsMaximumSize("1025GiB"))
+        #expect(ConfigurationValue.exceedsMaximumSize("99999999999999999999"))
+        #expect(!ConfigurationValue.exceedsMaximumSize("ten"))
+    }
+}
+
+@Suite struct ConfigurationNumberBoundsTests {
+    private func errors(target: String) -> String {
+        renderedErrors(
+            "providers:\n  openai: { kind: openai }\nmodels:\n  - name: smart\n    targets: [{ provider: openai, model: m, \(target) }]\n"
+        )
+    }
+
+    @Test func absurdWeightsAndPricesAreRefusedWithTheirPath() {
+        #expect(
+            errors(target: "weight: 1e308").contains("models[0].targets[0].weight: expected a positive number up to"))
+        #expect(errors(target: "weight: .inf").contains("weight"))
+        #expect(errors(target: "price: { input: 1e300 }").contains("models[0].targets[0].price.input"))
+        #expect(errors(target: "rpm: 9223372036854775807").contains("models[0].targets[0].rpm"))
+        #expect(errors(target: "weight: 3, price: { input: 2.5, output: 10 }").isEmpty)
+    }
+}

@@ -82,4 +82,11 @@ import Testing
             }
                 == "[\(Int.min),0,\(Int.max)]")
     }
+
+    @Test func hugeFixedDecimalNumbersNeverTrap() {
+        #expect(text { $0.double(1e300, decimals: 6) } == "1e+300")
+        #expect(text { $0.double(-9.3e12, decimals: 6) } == "-9300000000000.0")
+        #expect(text { $0.double(9e11, decimals: 6) } == "900000000000")
+        #expect(text { $0.double(.infinity, decimals: 6) } == "null")
+    }
 }

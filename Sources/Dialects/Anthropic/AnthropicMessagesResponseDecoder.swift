@@ -75,7 +75,8 @@ struct AnthropicUsage: Sendable, Equatable {
 
     var tokenUsage: TokenUsage {
         TokenUsage(
-            promptTokens: input + cacheRead + cacheCreation,
+            // Each count is bounded before the sum, so a negative one cannot cancel the others.
+            promptTokens: TokenUsage.bounded(input) + TokenUsage.bounded(cacheRead) + TokenUsage.bounded(cacheCreation),
             completionTokens: output,
             cachedPromptTokens: cacheRead,
             cacheCreationPromptTokens: cacheCreation

@@ -30,6 +30,7 @@ public enum AnthropicProviderCodec {
             method: "POST",
             url: messagesURL(baseURL: provider.baseURL),
             unixSocket: provider.unixSocket,
+            proxy: provider.proxy,
             headers: headers,
             body: body,
             timeouts: timeouts
@@ -60,6 +61,7 @@ public enum AnthropicProviderCodec {
             method: "POST",
             url: messagesURL(baseURL: provider.baseURL, path: path),
             unixSocket: provider.unixSocket,
+            proxy: provider.proxy,
             headers: headers,
             body: body,
             timeouts: timeouts

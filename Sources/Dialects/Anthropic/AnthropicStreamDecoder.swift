@@ -28,6 +28,8 @@ public struct AnthropicStreamDecoder: Sendable {
     }
 
     private var framer = SSEFramer()
+    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
+    public var oversizedEvent: Bool { framer.overflowed }
     private var state = State.streaming
     private var blocks: [Int: Block] = [:]
     private var toolCallCount = 0

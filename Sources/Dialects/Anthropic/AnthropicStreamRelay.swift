@@ -9,6 +9,8 @@ import GatewayCore
 /// A pure state machine: feed it upstream chunks, send what it returns.
 public struct AnthropicStreamRelay: StreamTranslator {
     private var framer = SSEFramer()
+    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
+    public var oversizedEvent: Bool { framer.overflowed }
     private var decoder = AnthropicStreamDecoder()
     private var preamble: [UInt8] = []
     private var preambleEvents = 0

@@ -52,9 +52,9 @@ enum GeminiErrorClassifier {
     static func retryDelay(_ detail: [String: Any]) -> Duration? {
         guard (detail["@type"] as? String)?.hasSuffix("google.rpc.RetryInfo") == true,
             let text = detail["retryDelay"] as? String, text.hasSuffix("s"),
-            let seconds = Double(text.dropLast()), seconds.isFinite, seconds >= 0
+            let seconds = Double(text.dropLast())
         else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        return RetryPolicy.providerDelay(seconds: seconds)
     }
 
     static func isContextLength(_ message: String) -> Bool {

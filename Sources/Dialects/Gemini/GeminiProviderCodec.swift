@@ -27,6 +27,7 @@ public enum GeminiProviderCodec {
             method: "POST",
             url: url(baseURL: provider.baseURL, model: request.model, stream: request.stream),
             unixSocket: provider.unixSocket,
+            proxy: provider.proxy,
             headers: headers,
             body: body,
             timeouts: timeouts

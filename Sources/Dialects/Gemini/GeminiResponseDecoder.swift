@@ -87,7 +87,7 @@ struct GeminiUsage: Sendable, Equatable {
     var tokenUsage: TokenUsage {
         TokenUsage(
             promptTokens: prompt,
-            completionTokens: candidates + thoughts,
+            completionTokens: TokenUsage.bounded(candidates) + TokenUsage.bounded(thoughts),
             cachedPromptTokens: cached,
             reasoningTokens: thoughts
         )

@@ -24,6 +24,8 @@ public struct GeminiStreamDecoder: Sendable {
     }
 
     private var framer = SSEFramer()
+    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
+    public var oversizedEvent: Bool { framer.overflowed }
     private var state = State.streaming
     private var started = false
     private var toolCallCount = 0

@@ -38,6 +38,8 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
     }
 
     private var framer = SSEFramer()
+    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
+    public var oversizedEvent: Bool { framer.overflowed }
     private var state = State.streaming
     private var started = false
     private var finished = false

@@ -24,7 +24,7 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "timeouts"])
+        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts"])
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -40,6 +40,8 @@ extension ConfigurationLoader {
         let apiKey = reader.string("api_key").flatMap { secretReference($0, reader.child("api_key")!) }
         let apiVersion = reader.string("api_version")
         let socket = reader.string("socket")
+        let proxy = reader.value(
+            "proxy", expected: "an http:// or https:// proxy URL with a host", ConfigurationValue.baseURL)
         var timeouts = TimeoutOverrides()
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
@@ -50,7 +52,7 @@ extension ConfigurationLoader {
         guard let url, kind != .azure || apiVersion != nil else { return nil }
         return ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
-            timeouts: timeouts)
+            proxy: proxy, timeouts: timeouts)
     }
 
     /// Never echoes the text: it may be a literal key.
@@ -77,13 +79,15 @@ extension ConfigurationLoader {
     }
 
     static func weight(_ text: String) -> Double? {
-        guard let value = Double(text), value > 0, value.isFinite else { return nil }
+        // Bounded so the sum of a model's weights stays finite (a random draw needs a finite range).
+        guard let value = Double(text), value > 0, value <= 1_000_000 else { return nil }
         return value
     }
 
     /// A price in USD per million tokens: a non-negative decimal number.
     static func usdRate(_ text: String) -> Double? {
-        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
+        // At most $1,000,000 per million tokens: prices times token counts stay far from overflow.
+        guard let value = Double(text), value >= 0, value <= 1_000_000 else { return nil }
         return value
     }
 
@@ -151,12 +155,14 @@ extension ConfigurationLoader {
                 target.expectOnly(["provider", "model", "rpm", "tpm", "price", "weight", "timeouts"])
                 var targetTimeouts = TimeoutOverrides()
                 target.section("timeouts") { targetTimeouts = timeouts($0) }
-                let weight = target.value("weight", expected: "a positive number", Self.weight)
+                let weight = target.value("weight", expected: "a positive number up to 1000000", Self.weight)
                 var price: ModelPrice?
                 target.section("price") { section in
                     section.expectOnly(["input", "cached_input", "output"])
                     section.require("input", "output")
-                    let rate = { (key: String) in section.value(key, expected: "USD per million tokens", Self.usdRate) }
+                    let rate = { (key: String) in
+                        section.value(key, expected: "USD per million tokens (0 to 1000000)", Self.usdRate)
+                    }
                     if let input = rate("input"), let output = rate("output") {
                         price = ModelPrice(input: input, cachedInput: rate("cached_input"), output: output)
                     }

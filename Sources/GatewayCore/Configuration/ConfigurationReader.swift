@@ -153,7 +153,9 @@ struct ConfigReader {
     }
 
     func duration(_ key: String) -> Duration? {
-        value(key, expected: "a duration like 500ms, 30s, 5m, 1h or 1d", ConfigurationValue.duration)
+        bounded(key, expected: "a duration like 500ms, 30s, 5m, 1h or 1d", ConfigurationValue.duration) { text in
+            ConfigurationValue.exceedsMaximumDuration(text) ? "must be at most 3650d" : nil
+        }
     }
 
     /// A file mode in octal (`"0600"`, `"0660"`): the owner may read and write, nothing may
@@ -169,7 +171,9 @@ struct ConfigReader {
     }
 
     func size(_ key: String) -> Int? {
-        value(key, expected: "a size like 512KiB, 10MiB, 1MB or a number of bytes", ConfigurationValue.size)
+        bounded(key, expected: "a size like 512KiB, 10MiB, 1MB or a number of bytes", ConfigurationValue.size) { text in
+            ConfigurationValue.exceedsMaximumSize(text) ? "must be at most 1TiB" : nil
+        }
     }
 
     /// One of an enumeration's raw values; the error lists them all.
@@ -182,6 +186,19 @@ struct ConfigReader {
             return nil
         }
         return choice
+    }
+
+    /// Like `value`, but when `parse` fails, `tooLarge` may give a more precise message for a
+    /// value that is well formed but out of bounds.
+    func bounded<T>(
+        _ key: String, expected: String, _ parse: (String) -> T?, tooLarge: (String) -> String?
+    ) -> T? {
+        guard let value = child(key), let text = value.scalarText(expected: expected) else { return nil }
+        guard let parsed = parse(text) else {
+            value.fail(tooLarge(text) ?? "expected \(expected)")
+            return nil
+        }
+        return parsed
     }
 
     /// A scalar converted by `parse`; `expected` completes the message `expected …` on failure.

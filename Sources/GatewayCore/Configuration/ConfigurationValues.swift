@@ -1,8 +1,28 @@
 /// The scalar formats of the configuration file, as pure functions (also usable for CLI flags such
 /// as `--expires 30d`). Each returns nil for text it does not accept.
 public enum ConfigurationValue {
-    /// `500ms`, `30s`, `5m`, `1h`, `1d`, or a bare number of seconds (`30`, `1.5`). Never negative.
+    /// The longest duration accepted anywhere (3650 days): long enough for any timeout, TTL or key
+    /// expiry, short enough that no conversion (NIO `TimeAmount` nanoseconds, epoch milliseconds)
+    /// can overflow.
+    public static let maximumDuration: Duration = .seconds(3650 * 86_400)
+    /// The largest size accepted anywhere (1 TiB).
+    public static let maximumSize = 1 << 40
+
+    /// `500ms`, `30s`, `5m`, `1h`, `1d`, or a bare number of seconds (`30`, `1.5`). Never negative,
+    /// never over `maximumDuration`.
     public static func duration(_ text: String) -> Duration? {
+        guard let milliseconds = durationMilliseconds(text),
+            milliseconds <= Double(maximumDuration / .milliseconds(1))
+        else { return nil }
+        return .milliseconds(Int64(milliseconds))
+    }
+
+    /// Text that reads as a duration but is longer than `maximumDuration`.
+    public static func exceedsMaximumDuration(_ text: String) -> Bool {
+        durationMilliseconds(text).map { $0 > Double(maximumDuration / .milliseconds(1)) } ?? false
+    }
+
+    private static func durationMilliseconds(_ text: String) -> Double? {
         let trimmed = text.trimmingWhitespace()
         let units: [(suffix: String, milliseconds: Double)] = [
             ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
@@ -17,13 +37,26 @@ public enum ConfigurationValue {
         }
         guard let value = decimal(number) else { return nil }
         let milliseconds = (value * scale).rounded()
-        guard milliseconds < Double(Int64.max) else { return nil }
-        return .milliseconds(Int64(milliseconds))
+        return milliseconds.isFinite ? milliseconds : nil
     }
 
     /// `512KiB`, `10MiB`, `1GiB` (powers of 1024), `1KB`, `1MB`, `1GB` (powers of 1000), `100B`, or a
-    /// bare number of bytes. Zero and negative sizes are rejected.
+    /// bare number of bytes. Zero, negative and sizes over `maximumSize` are rejected.
     public static func size(_ text: String) -> Int? {
+        guard let bytes = unboundedSize(text), bytes <= maximumSize else { return nil }
+        return bytes
+    }
+
+    /// Text that reads as a size but is larger than `maximumSize` (or than any integer).
+    public static func exceedsMaximumSize(_ text: String) -> Bool {
+        guard let bytes = unboundedSize(text) else {
+            let digits = text.trimmingWhitespace().prefix { $0.isASCIIDigit }
+            return digits.count > 18
+        }
+        return bytes > maximumSize
+    }
+
+    private static func unboundedSize(_ text: String) -> Int? {
         let trimmed = text.trimmingWhitespace()
         let units: [(suffix: String, bytes: Int)] = [
             ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
@@ -40,7 +73,7 @@ public enum ConfigurationValue {
             return nil
         }
         let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
-        return overflow ? nil : bytes
+        return overflow ? Int.max : bytes
     }
 
     /// Permission bits in octal: `0660`, `660`, `0o660`. YAML may type `0660` as a number; callers pass
@@ -100,6 +133,18 @@ public enum ConfigurationValue {
         var url = Substring(trimmed)
         while url.hasSuffix("/") && url.count > scheme.count + authority.count { url = url.dropLast() }
         return String(url)
+    }
+
+    /// The host of an `http(s)://` URL, without brackets or port (`::1`, `127.0.0.1`, `api.x.com`).
+    public static func host(ofURL text: String) -> String? {
+        guard let schemeEnd = text.range(of: "://") else { return nil }
+        let authority = text[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last else { return nil }
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            return String(hostPort[hostPort.index(after: hostPort.startIndex)..<close]).lowercased()
+        }
+        let host = hostPort.prefix { $0 != ":" }
+        return host.isEmpty ? nil : host.lowercased()
     }
 
     /// A provider name: `[A-Za-z0-9_.-]+`.

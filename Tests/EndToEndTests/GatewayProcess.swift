@@ -1,0 +1,116 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One `llmgw serve` process on a configuration a test writes itself (the shared `GatewayHarness`
+/// has one fixed configuration). Its stdout and stderr go to files the test can search.
+final class GatewayProcess: @unchecked Sendable {
+    let directory: URL
+    let socketPath: String
+    let configPath: String
+    let environment: [String: String]
+    private let process = Process()
+    private let stdoutPath: URL
+    private let stderrPath: URL
+
+    var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+    var statePath: String { directory.path + "/state" }
+    var isRunning: Bool { process.isRunning }
+    /// Peak resident set size of the server so far (`VmHWM`), in bytes.
+    var peakResidentBytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
+    }
+
+    /// Writes the configuration `yaml(directory, socketPath)` returns, runs `prepare` (for
+    /// `llmgw keys create`, before the server holds the state), then starts the server.
+    init(
+        environment: [String: String] = [:],
+        yaml: (_ directory: URL, _ socketPath: String) -> String,
+        prepare: (GatewayProcess) throws -> Void = { _ in }
+    ) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "llmgw-gp-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socketPath = directory.path + "/gw.sock"
+        configPath = directory.path + "/llmgw.yaml"
+        var merged = ProcessInfo.processInfo.environment
+        for (name, value) in environment { merged[name] = value }
+        self.environment = merged
+        stdoutPath = directory.appendingPathComponent("stdout.log")
+        stderrPath = directory.appendingPathComponent("stderr.log")
+        try yaml(directory, socketPath).write(toFile: configPath, atomically: true, encoding: .utf8)
+        try prepare(self)
+        _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        process.executableURL = try GatewayHarness.executable("llmgw")
+        process.arguments = ["serve", "--config", configPath]
+        process.environment = merged
+        process.standardOutput = try FileHandle(forWritingTo: stdoutPath)
+        process.standardError = try FileHandle(forWritingTo: stderrPath)
+        try process.run()
+        for _ in 0..<200 {
+            if let connection = try? RawConnection(path: socketPath) {
+                connection.close()
+                return
+            }
+            guard process.isRunning else {
+                throw UnixHTTPClient.Failure(description: "llmgw exited early: \(stderr())\(stdout())")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw UnixHTTPClient.Failure(description: "llmgw did not listen on \(socketPath)")
+    }
+
+    /// Runs `llmgw ARGS --config <this config>`; returns (status, stdout, stderr).
+    func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let cli = Process()
+        cli.executableURL = try GatewayHarness.executable("llmgw")
+        cli.arguments = arguments + ["--config", configPath]
+        cli.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        cli.standardOutput = output
+        cli.standardError = errors
+        try cli.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        cli.waitUntilExit()
+        return (cli.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    func stdout() -> String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
+    func stderr() -> String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Every database of the state as `mdb_dump -a -p` prints it.
+    func stateDump() throws -> String {
+        let dump = Process()
+        dump.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
+        dump.arguments = ["-a", "-p", statePath]
+        let output = Pipe()
+        dump.standardOutput = output
+        dump.standardError = FileHandle.nullDevice
+        try dump.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        dump.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s), keeping its files.
+    func terminate() async {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Stops the server and removes its directory.
+    func stop() async {
+        await terminate()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
