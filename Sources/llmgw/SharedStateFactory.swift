@@ -23,8 +23,14 @@ enum SharedStateFactory {
                 timeout: state.lockTimeout
             )
         } catch {
-            guard error.code == .pidInUse else { throw error }
-            PIDSupervisor.continueInFreshPID(reason: error.message)
+            if error.code == .pidInUse { PIDSupervisor.continueInFreshPID(reason: error.message) }
+            if error.message.contains("Permission denied") {
+                throw StoreError(
+                    error.code,
+                    error.message + " — the state files belong to another user: run every sidecar of the host as "
+                        + "the uid that owns \(state.path) (state files are owner-only, see state.mode)")
+            }
+            throw error
         }
     }
 
