@@ -25,6 +25,7 @@ final class GatewayHarness: @unchecked Sendable {
     let stdoutPath: URL
     let stderrPath: URL
     var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+    var configPath: String { directory.appendingPathComponent("llmgw.yaml").path }
     /// With `Options.stalledStdout`: the gateway's stdout, unread until the test reads it.
     var stdoutPipe: Pipe?
 
