@@ -12,6 +12,7 @@ struct LLMGW: AsyncParsableCommand {
     /// starting must not kill it.
     static func main() async {
         ProcessHardening.ignoreSignalsUntilHandled()
+        ProcessHardening.flushLogAtExit()
         await main(nil)
     }
 }

@@ -38,4 +38,10 @@ enum ProcessHardening {
     static func flushLog() {
         LineWriter.standardOutput.flush(timeout: .seconds(2))
     }
+
+    /// Log lines are written by a thread of their own: make every `exit` (ArgumentParser exits on
+    /// errors without returning) wait for them, for at most two seconds.
+    static func flushLogAtExit() {
+        atexit { LineWriter.standardOutput.flush(timeout: .seconds(2)) }
+    }
 }
