@@ -48,6 +48,10 @@ import Testing
             }
             for _ in 0..<200 where gateway.mock.stats.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
             gateway.signal(SIGTERM)
+            // The drain has begun once the socket file is gone; the answer (4 s late) comes after.
+            for _ in 0..<300 where FileManager.default.fileExists(atPath: gateway.socketPath) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let response = try UnixHTTPClient.parse(try await raw)
             #expect(response.status == 200)
             #expect(response.header("connection") == "close")
