@@ -160,6 +160,7 @@ public final class LineWriter: @unchecked Sendable {
         return json.bytes + [0x0A]
     }
 
+    @discardableResult
     private func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -101,7 +101,7 @@ import Testing
             let (winner, loser) = first.process.isRunning ? (first, second) : (second, first)
             #expect(winner.process.isRunning)
             #expect(!loser.process.isRunning)
-            loser.process.waitUntilExit()
+            try await blocking { loser.process.waitUntilExit() }
             #expect(loser.process.terminationStatus != 0)
             #expect(loser.output().contains("already listening"), "\(loser.output())")
             try await waitUntilAnswering(gateway.directory.path + "/twin.sock", process: winner.process)
@@ -118,10 +118,13 @@ import Testing
             defer { stopGateway(started) }
             // Reload requests while the gateway starts (from its first log line until it listens),
             // before the reload handler is installed.
-            for _ in 0..<500 where !started.output().contains("\"starting\"") { usleep(2000) }
-            for _ in 0..<200 where (try? RawConnection(path: gateway.directory.path + "/hup.sock"))?.close() == nil {
-                kill(started.process.processIdentifier, SIGHUP)
-                usleep(2000)
+            let hupSocket = gateway.directory.path + "/hup.sock"
+            try await blocking {
+                for _ in 0..<500 where !started.output().contains("\"starting\"") { usleep(2000) }
+                for _ in 0..<200 where (try? RawConnection(path: hupSocket))?.close() == nil {
+                    kill(started.process.processIdentifier, SIGHUP)
+                    usleep(2000)
+                }
             }
             try await waitUntilAnswering(gateway.directory.path + "/hup.sock", process: started.process)
             #expect(started.process.isRunning)
@@ -147,7 +150,7 @@ import Testing
 }
 
 /// A gateway process started by a test besides the harness's own.
-struct StartedGateway {
+struct StartedGateway: @unchecked Sendable {  // Process is thread-safe for what the tests use
     let process: Process
     let outputPath: String
 
@@ -170,10 +173,9 @@ func startGateway(configPath: String) throws -> StartedGateway {
     return StartedGateway(process: process, outputPath: outputPath)
 }
 
+/// Asks the gateway to stop (SIGTERM) without waiting: it drains and exits on its own.
 func stopGateway(_ gateway: StartedGateway) {
-    guard gateway.process.isRunning else { return }
-    kill(gateway.process.processIdentifier, SIGTERM)
-    gateway.process.waitUntilExit()
+    if gateway.process.isRunning { kill(gateway.process.processIdentifier, SIGTERM) }
 }
 
 func waitUntilAnswering(_ socketPath: String, process: Process) async throws {

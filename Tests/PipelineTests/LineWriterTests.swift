@@ -8,27 +8,11 @@ import Testing
 #endif
 
 @Suite struct LineWriterTests {
-    /// Reads `descriptor` to its end on a thread of its own.
-    private static func readAll(_ descriptor: Int32) async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var all: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
-                    if count <= 0 { break }
-                    all += buffer[..<count]
-                }
-                continuation.resume(returning: all)
-            }
-        }
-    }
-
     private func lines(_ bytes: [UInt8]) -> [String] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    @Test func writesWholeLinesInOrder() async throws {
+    @Test func writesWholeLinesInOrder() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
         let writer = LineWriter(descriptor: ends[1], capacityBytes: 1 << 20)
@@ -36,7 +20,7 @@ import Testing
         #expect(writer.flush())
         writer.shutdown()
         close(ends[1])
-        let written = lines(await Self.readAll(ends[0]))
+        let written = lines(PipeReader(ends[0]).wait())
         close(ends[0])
         #expect(written == (0..<1000).map { "line \($0)" })
         #expect(writer.droppedLines == 0)
@@ -44,7 +28,7 @@ import Testing
 
     /// Nobody reads the pipe: writing never blocks; what does not fit is dropped, counted, and
     /// reported in the log as soon as the reader comes back.
-    @Test func aStalledReaderNeverBlocksAndDropsAreReported() async throws {
+    @Test func aStalledReaderNeverBlocksAndDropsAreReported() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
         // Fill the pipe first, so that the writer's first write blocks.
@@ -58,12 +42,11 @@ import Testing
         for _ in 0..<5000 { writer.write(line: line) }  // 1 MB: far more than the pipe and the queue hold
         #expect(writer.droppedLines > 0)
         #expect(!writer.flush(timeout: .milliseconds(100)), "the reader is stalled: nothing can drain")
-        let readEnd = ends[0]
-        let reading = Task { await Self.readAll(readEnd) }
+        let reading = PipeReader(ends[0])  // a thread of its own: flush below blocks this one
         #expect(writer.flush(timeout: .seconds(10)))
         writer.shutdown()
         close(ends[1])
-        let written = lines(await reading.value)
+        let written = lines(reading.wait())
         close(ends[0])
         let delivered = written.filter { $0.hasPrefix("xxx") }.count
         let reports = written.filter { $0.contains("\"msg\":\"log lines dropped\"") }
@@ -74,5 +57,31 @@ import Testing
         #expect(!reports.isEmpty)
         #expect(delivered + reported.reduce(0, +) == 5000, "every line is either written or counted")
         #expect(reported.reduce(0, +) == writer.droppedLines)
+    }
+}
+
+/// Reads a descriptor to its end on a thread started at once (never on the cooperative pool, which
+/// the blocking `flush` calls of these tests may occupy).
+final class PipeReader: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `bytes` is written by the reader thread before `done` is
+    // signalled and read only after `wait` has seen the signal.
+    private var bytes: [UInt8] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ descriptor: Int32) {
+        Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
+                if count <= 0 { break }
+                bytes += buffer[..<count]
+            }
+            done.signal()
+        }
+    }
+
+    func wait() -> [UInt8] {
+        done.wait()
+        return bytes
     }
 }
