@@ -71,14 +71,16 @@ extension GatewayServer {
                 try await refuse(head, with: refusal, parts: &parts, outbound: outbound, accepted: accepted)
                 return
             }
-            guard registry.beginRequest(limit: configuration.maxInFlight) else {
+            // Health probes are never refused for load: an overloaded gateway is still alive.
+            let probe = Self.isProbe(head)
+            guard probe || registry.beginRequest(limit: configuration.maxInFlight) else {
                 let overloaded = GatewayError(
                     .unavailable, "The gateway is at its limit of requests in flight; retry shortly.",
                     retryAfterSeconds: 1)
                 try await refuse(head, with: overloaded, parts: &parts, outbound: outbound, accepted: accepted)
                 return
             }
-            defer { registry.endRequest() }
+            defer { if !probe { registry.endRequest() } }
             let body: [UInt8]
             switch try await readBody(head: head, parts: &parts, outbound: outbound, accepted: accepted) {
             case .complete(let bytes): body = bytes
@@ -103,11 +105,22 @@ extension GatewayServer {
         var parts = inbound.makeAsyncIterator()
         while let part = try await parts.next() {
             guard case .head(let head) = part else { continue }
+            if Self.isProbe(head) {
+                let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: false) { true }
+                let request = makeRequest(head: head, body: [], receivedAt: .now, peer: accepted.peer)
+                await pipeline.handle(request, writer: writer)
+                return
+            }
             let error = GatewayError(
                 .unavailable, "The gateway is at its limit of open connections; retry shortly.", retryAfterSeconds: 1)
             try await refuse(head, with: error, parts: &parts, outbound: outbound, accepted: accepted)
             return
         }
+    }
+
+    /// `GET /healthz` and `GET /readyz`: answered even over the connection and in-flight limits.
+    private static func isProbe(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET && (head.uri == "/healthz" || head.uri == "/readyz")
     }
 
     private enum BodyResult {

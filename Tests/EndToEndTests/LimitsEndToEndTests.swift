@@ -30,6 +30,7 @@ import Testing
             #expect(anthropic.header("retry-after") == "1")
             #expect(try isAnthropicError(anthropic))
             #expect(gateway.mock.stats.requests == 1, "refused requests never reached the provider")
+            #expect(try await client.get("/healthz").status == 200, "probes are not refused for load")
             holder.close()  // frees the slot once the gateway sees the hang-up
             var status = 0
             for _ in 0..<50 where status != 200 {
@@ -50,6 +51,7 @@ import Testing
             #expect(refused.status == 503)
             #expect(refused.header("retry-after") == "1")
             #expect(refused.header("connection") == "close")
+            #expect(try await gateway.client.get("/healthz").status == 200, "probes are not refused for load")
             for connection in idle { connection.close() }
             try await Task.sleep(for: .milliseconds(200))
             #expect(
