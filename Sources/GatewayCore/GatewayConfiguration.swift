@@ -59,6 +59,19 @@ public struct ListenConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration
     /// On SIGTERM, how long in-flight requests may run before they are cut (`listen.drain_timeout`).
     public var drainTimeout: Duration
+    /// Group the socket file is given (`listen.socket_group`, a name or a number); nil keeps the process's.
+    public var socketGroup: String?
+    /// Open client connections at most (`listen.max_connections`); more are answered 503 and closed.
+    public var maxConnections = 1024
+    /// Requests being served at once at most, over every connection (`listen.max_in_flight`); more get 503.
+    public var maxInFlight = 512
+    /// Largest request head, request line and headers together (`listen.max_header_bytes`); larger is a 431.
+    public var maxHeaderBytes = 64 * 1024
+    /// Longest a response write may wait for a client that does not read (`listen.write_timeout`).
+    public var writeTimeout: Duration = .seconds(30)
+    /// Browser origins allowed on the TCP listener (`listen.allowed_origins`); requests with any other
+    /// `Origin` are refused.
+    public var allowedOrigins: [String] = []
 
     public init(
         socket: String = "/run/llmgw.sock",
@@ -156,6 +169,10 @@ public struct AuthConfiguration: Sendable, Equatable {
     }
 
     public var mode: Mode
+    /// `auth.peer.allow_uids` / `allow_gids`: with `mode: peer`, callers whose uid or gid is listed are
+    /// served and others get 403. Both empty: every local peer is served (identified, not authorized).
+    public var peerAllowedUIDs: [UInt32] = []
+    public var peerAllowedGIDs: [UInt32] = []
 
     public init(mode: Mode = .none) {
         self.mode = mode
@@ -369,6 +386,10 @@ public struct LogConfiguration: Sendable, Equatable {
     public var level: String
     /// Include prompts and completions in access lines (off by default).
     public var includeBodies: Bool
+    /// Lines waiting for a slow stdout, in bytes (`log.queue_bytes`); past it lines are dropped and counted.
+    public var queueBytes = 8 * 1024 * 1024
+    /// Let a crash write a core dump (`log.core_dumps`). Off by default: a core holds provider keys and prompts.
+    public var coreDumps = false
 
     public init(level: String = "info", includeBodies: Bool = false) {
         self.level = level

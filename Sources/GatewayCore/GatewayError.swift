@@ -12,6 +12,7 @@ public struct GatewayError: Error, Sendable, Equatable {
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"
+        case unsupportedMediaType = "unsupported_media_type"
         case rateLimited = "rate_limited"
         case budgetExceeded = "budget_exceeded"
         case upstreamError = "upstream_error"
@@ -43,6 +44,7 @@ public struct GatewayError: Error, Sendable, Equatable {
         case .notFound: 404
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
         case .rateLimited, .budgetExceeded: 429
         case .upstreamError: 502
         case .timeout: 504
@@ -54,7 +56,8 @@ public struct GatewayError: Error, Sendable, Equatable {
     /// OpenAI's `error.type` for this error.
     public var openAIType: String {
         switch code {
-        case .badRequest, .notFound, .methodNotAllowed, .payloadTooLarge, .forbidden: "invalid_request_error"
+        case .badRequest, .notFound, .methodNotAllowed, .payloadTooLarge, .forbidden, .unsupportedMediaType:
+            "invalid_request_error"
         case .unauthorized: "authentication_error"
         case .rateLimited: "rate_limit_exceeded"
         case .budgetExceeded: "budget_exceeded"
@@ -70,6 +73,7 @@ public struct GatewayError: Error, Sendable, Equatable {
         case .rateLimited: "rate_limit_exceeded"
         case .budgetExceeded: "budget_exceeded"
         case .payloadTooLarge: "request_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
         case .timeout: "timeout"
         case .upstreamError: "upstream_error"
         default: nil
@@ -79,7 +83,7 @@ public struct GatewayError: Error, Sendable, Equatable {
     /// The access log `outcome` (DESIGN.md §6).
     public var outcome: String {
         switch code {
-        case .badRequest, .methodNotAllowed, .payloadTooLarge: "bad_request"
+        case .badRequest, .methodNotAllowed, .payloadTooLarge, .unsupportedMediaType: "bad_request"
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
         case .notFound: "not_found"

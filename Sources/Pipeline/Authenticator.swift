@@ -4,6 +4,10 @@ import GatewayCore
 /// Stage 2: who is calling. Virtual keys arrive as `Authorization: Bearer sk-llmgw-…` or
 /// `x-api-key: sk-llmgw-…`; the secret is hashed and compared in constant time with the stored
 /// hash. Errors never echo the presented key.
+///
+/// `mode: peer` identifies the Unix-socket caller by its kernel credentials (SO_PEERCRED); by
+/// itself it authorizes every local process that can open the socket. `auth.peer.allow_uids` /
+/// `allow_gids` restrict it: a caller whose uid or gid is in neither list gets 403.
 struct Authenticator {
     struct Identity {
         /// `key:<id>`, `peer:uid=N` or `anonymous`.
@@ -12,7 +16,16 @@ struct Authenticator {
     }
 
     let mode: AuthConfiguration.Mode
+    let allowedUIDs: Set<UInt32>
+    let allowedGIDs: Set<UInt32>
     let keys: (any KeyStore)?
+
+    init(configuration: AuthConfiguration, keys: (any KeyStore)?) {
+        self.mode = configuration.mode
+        self.allowedUIDs = Set(configuration.peerAllowedUIDs)
+        self.allowedGIDs = Set(configuration.peerAllowedGIDs)
+        self.keys = keys
+    }
 
     func identify(_ request: GatewayRequest, nowMillis: Int64) async throws(GatewayError) -> Identity {
         let peer = request.peer.map { "peer:uid=\($0.uid)" }
@@ -20,17 +33,26 @@ struct Authenticator {
         case .none:
             return Identity(caller: peer ?? "anonymous", key: nil)
         case .peer:
-            guard let peer else {
+            guard let peer, let credentials = request.peer else {
                 throw GatewayError(
                     .unauthorized,
                     "This gateway identifies callers by their Unix-socket credentials; connect through the socket."
                 )
+            }
+            guard allows(credentials) else {
+                throw GatewayError(.forbidden, "This process (uid \(credentials.uid)) may not use this gateway.")
             }
             return Identity(caller: peer, key: nil)
         case .keys:
             let record = try await virtualKey(request, nowMillis: nowMillis)
             return Identity(caller: "key:\(record.publicID)", key: record)
         }
+    }
+
+    /// True when no allow-list is configured, or the peer's uid or gid is on it.
+    func allows(_ peer: PeerCredentials) -> Bool {
+        if allowedUIDs.isEmpty && allowedGIDs.isEmpty { return true }
+        return allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid)
     }
 
     private func virtualKey(_ request: GatewayRequest, nowMillis: Int64) async throws(GatewayError)

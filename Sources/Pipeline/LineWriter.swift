@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -6,36 +7,177 @@ import Synchronization
     import Darwin
 #endif
 
-/// Writes whole lines to a file descriptor (stdout by default), one `write` per line under a lock,
-/// so lines from concurrent requests never interleave. Shared by the access log and the
+/// Writes whole lines to a file descriptor (stdout by default) from a dedicated thread, so a slow or
+/// stalled reader of the log never stalls a request: `write(line:)` only appends to a bounded queue.
+/// Lines from concurrent requests never interleave (each batch is written in order, whole lines only).
+///
+/// When the queue is full (`capacityBytes` waiting), new lines are dropped and counted; as soon as the
+/// writer gets through again it writes one `log lines dropped` line with the count, so no line is ever
+/// lost silently. `droppedLines` is the running total for metrics. Shared by the access log and the
 /// operational log.
-public final class LineWriter: Sendable {
+public final class LineWriter: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: every `var` below is read and written only with `mutex` held.
     private let descriptor: Int32
-    private let lock = Mutex<Void>(())
+    private var capacityBytes: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Signalled when a line is queued or the writer is asked to stop.
+    private let work = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when everything queued has been written.
+    private let idle = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var queue: [[UInt8]] = []
+    /// Bytes queued or being written.
+    private var pendingBytes = 0
+    private var writing = false
+    private var droppedSinceReport = 0
+    private var stopping = false
+    private let dropped = Atomic<Int>(0)
 
-    public init(descriptor: Int32 = 1) {
+    /// - Parameter capacityBytes: the most bytes that may wait for the descriptor (`log.queue_bytes`).
+    public init(descriptor: Int32 = 1, capacityBytes: Int = 8 * 1024 * 1024) {
         self.descriptor = descriptor
+        self.capacityBytes = capacityBytes
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(work, nil)
+        pthread_cond_init(idle, nil)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let created = pthread_create(
+            &thread, nil,
+            { context in
+                let writer = Unmanaged<LineWriter>.fromOpaque(context!).takeRetainedValue()
+                writer.run()
+                return nil
+            }, context)
+        precondition(created == 0, "cannot start the log writer thread")
+        pthread_detach(thread)
     }
 
     public static let standardOutput = LineWriter(descriptor: 1)
 
-    /// Writes `line` followed by a newline.
+    /// Changes how many bytes may wait for the descriptor (`log.queue_bytes`).
+    public func setCapacity(bytes: Int) {
+        locked { capacityBytes = bytes }
+    }
+
+    /// Lines dropped so far because the queue was full or the descriptor failed.
+    public var droppedLines: Int { dropped.load(ordering: .relaxed) }
+
+    /// Queues `line` followed by a newline. Never blocks on the descriptor.
     public func write(line: [UInt8]) {
         var bytes = line
         bytes.append(0x0A)
-        lock.withLock { _ in
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
+        locked {
+            guard !stopping, pendingBytes + bytes.count <= capacityBytes else {
+                droppedSinceReport += 1
+                dropped.add(1, ordering: .relaxed)
+                return
+            }
+            pendingBytes += bytes.count
+            queue.append(bytes)
+            pthread_cond_signal(work)
+        }
+    }
+
+    /// Waits until every queued line is written, or `timeout` has passed. Returns true when drained.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(2)) -> Bool {
+        let deadline = Self.realtime(after: timeout)
+        return locked {
+            var deadline = deadline
+            while !queue.isEmpty || writing || droppedSinceReport > 0 {
+                if pthread_cond_timedwait(idle, mutex, &deadline) == ETIMEDOUT { return false }
+            }
+            return true
+        }
+    }
+
+    /// Writes what is queued (up to `timeout`) and ends the writer thread; later lines are dropped.
+    public func shutdown(timeout: Duration = .seconds(2)) {
+        flush(timeout: timeout)
+        locked {
+            stopping = true
+            pthread_cond_signal(work)
+        }
+    }
+
+    private func run() {
+        while let (batch, count) = nextBatch() {
+            var offset = 0
+            var failed = false
+            batch.withUnsafeBytes { raw in
                 while offset < raw.count {
                     let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                     if written < 0 {
                         if errno == EINTR || errno == EAGAIN { continue }
-                        return  // stdout gone: nothing sensible left to do with a log line
+                        failed = true  // the descriptor is gone: the lines cannot be written anywhere
+                        return
                     }
                     offset += written
                 }
             }
+            if failed { dropped.add(count, ordering: .relaxed) }
+            locked {
+                pendingBytes -= batch.count
+                writing = false
+                if queue.isEmpty && droppedSinceReport == 0 { pthread_cond_broadcast(idle) }
+            }
         }
+        locked { pthread_cond_broadcast(idle) }
+    }
+
+    /// The queued lines as one buffer (plus a report of dropped lines), or nil once stopping.
+    private func nextBatch() -> ([UInt8], count: Int)? {
+        locked {
+            while queue.isEmpty && droppedSinceReport == 0 && !stopping { pthread_cond_wait(work, mutex) }
+            if queue.isEmpty && droppedSinceReport == 0 { return nil }
+            var batch: [UInt8] = []
+            batch.reserveCapacity(pendingBytes + 160)
+            for line in queue { batch.append(contentsOf: line) }
+            let count = queue.count
+            queue.removeAll(keepingCapacity: true)
+            if droppedSinceReport > 0 {
+                // Lines were dropped after the ones in this batch were queued: report them after.
+                let report = Self.dropReport(dropped: droppedSinceReport, total: dropped.load(ordering: .relaxed))
+                batch.append(contentsOf: report)
+                pendingBytes += report.count
+                droppedSinceReport = 0
+            }
+            writing = true
+            return (batch, count)
+        }
+    }
+
+    static func dropReport(dropped: Int, total: Int) -> [UInt8] {
+        var json = JSONWriter()
+        json.object { json in
+            json.field("ts", Timestamp.now())
+            json.field("level", "warning")
+            json.field("msg", "log lines dropped")
+            json.field("logger", "llmgw.log")
+            json.field("dropped", dropped)
+            json.field("dropped_total", total)
+        }
+        return json.bytes + [0x0A]
+    }
+
+    @discardableResult
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    private static func realtime(after duration: Duration) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let (seconds, attoseconds) = duration.components
+        var nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        var total = Int(now.tv_sec) + Int(seconds)
+        if nanoseconds >= 1_000_000_000 {
+            total += 1
+            nanoseconds -= 1_000_000_000
+        }
+        return timespec(tv_sec: total, tv_nsec: nanoseconds)
     }
 }
 

@@ -26,6 +26,8 @@ extension RequestPipeline {
         }
         let status = response.status
         let contentType = "text/event-stream"
+        let registration = streams.register(response.body)
+        defer { streams.unregister(registration) }
 
         func commit(_ exchange: inout Exchange) async throws {
             committed = true
@@ -45,6 +47,10 @@ extension RequestPipeline {
             } catch {
                 response.body.cancel()
                 settleUsage(&exchange)
+                if committed && streams.isCutting {
+                    await cutStream(Self.shutdownCut, exchange: &exchange, writer: writer)
+                    return
+                }
                 if error.kind == .cancelled {
                     exchange.record.outcome = "client_closed"
                     exchange.record.status = committed ? status : 499
@@ -55,17 +61,23 @@ extension RequestPipeline {
                     throw .failed(
                         attemptRecord(status, error.description), Self.classify(error), timeout: error.isTimeout)
                 }
-                await cutStream(reason: error.description, outcome: "stream_cut", exchange: &exchange, writer: writer)
+                await cutStream(reason: error.description, exchange: &exchange, writer: writer)
                 return
             }
-            guard let chunk else { break }
+            guard let chunk else {
+                if committed && streams.isCutting && !relay.sawDone {
+                    await cutStream(Self.shutdownCut, exchange: &exchange, writer: writer)
+                    return
+                }
+                break
+            }
             let rawOutput = relay.push(chunk)
             if relay.oversizedEvent {
                 // An upstream that never ends its event (no newline): stop reading, whatever it costs.
                 response.body.cancel()
                 let reason = "stream event over \(SSEFramer.defaultMaximumEventBytes) bytes"
                 guard committed else { throw .failed(attemptRecord(status, reason), .unavailable, timeout: false) }
-                await cutStream(reason: reason, outcome: "stream_cut", exchange: &exchange, writer: writer)
+                await cutStream(reason: reason, exchange: &exchange, writer: writer)
                 return
             }
             if !committed && relay.sawError {
@@ -118,7 +130,7 @@ extension RequestPipeline {
                 throw .failed(attemptRecord(status, "stream ended before any event"), .transient, timeout: false)
             }
             await cutStream(
-                reason: "provider closed the stream early", outcome: "stream_cut", exchange: &exchange, writer: writer)
+                reason: "provider closed the stream early", exchange: &exchange, writer: writer)
             return
         }
         if relay.sawError { exchange.record.outcome = "stream_cut" }
@@ -157,13 +169,26 @@ extension RequestPipeline {
     /// terminator (`[DONE]`, `message_stop`).
     private func cutStream(
         reason: String,
-        outcome: String,
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async {
-        exchange.record.outcome = outcome
+        await cutStream(
+            GatewayError(.upstreamError, "The provider's stream failed midway: \(reason)."),
+            reason: reason, exchange: &exchange, writer: writer)
+    }
+
+    /// What a stream still running when the drain timeout ends is cut with.
+    static let shutdownCut = GatewayError(
+        .unavailable, "The gateway is shutting down; the stream was cut before its end.", retryAfterSeconds: 1)
+
+    private func cutStream(
+        _ error: GatewayError,
+        reason: String = "gateway shutting down",
+        exchange: inout Exchange,
+        writer: some ResponseWriter
+    ) async {
+        exchange.record.outcome = "stream_cut"
         exchange.record.errorMessage = reason
-        let error = GatewayError(.upstreamError, "The provider's stream failed midway: \(reason).")
         let event = exchange.client.streamErrorEvent(error)
         do {
             try await exchange.waiting {

@@ -30,6 +30,7 @@ public final class RequestPipeline: Sendable {
     let state: SharedState?
     let authenticator: Authenticator
     let draining = Atomic<Bool>(false)
+    let streams = StreamRegistry()
     let startedAtEpochSeconds: Int
     /// The wall clock for limits, budgets, circuits and cache expiry (injected in tests).
     let clock: any WallClock
@@ -52,7 +53,7 @@ public final class RequestPipeline: Sendable {
         self.prices = prices
         self.retryPolicy = configuration.retry
         self.state = state
-        self.authenticator = Authenticator(mode: configuration.auth.mode, keys: state?.keys)
+        self.authenticator = Authenticator(configuration: configuration.auth, keys: state?.keys)
         self.router = Router(configuration: configuration)
         self.keyring = keyring
         self.transport = transport
@@ -64,6 +65,12 @@ public final class RequestPipeline: Sendable {
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.
     public func beginDraining() {
         draining.store(true, ordering: .relaxed)
+    }
+
+    /// The drain timeout ran out: every stream still being relayed ends now with its dialect's
+    /// in-band error event (no `[DONE]`, no `message_stop`), and its upstream transfer is aborted.
+    public func cutStreams() {
+        streams.cutAll()
     }
 
     public func handle(_ request: GatewayRequest, writer: some ResponseWriter) async {

@@ -4,35 +4,123 @@ import NIOHTTP1
 import Pipeline
 
 extension GatewayServer {
+    typealias RequestParts = NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
+    typealias ResponseParts = NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+
     /// Serves one connection: reads requests in order (keep-alive), hands each to the pipeline,
     /// and cancels the pipeline's work as soon as the client disconnects. Errors stay with the
     /// connection; one bad peer never affects another.
+    ///
+    /// Everything per connection is set up once here, nothing per request: the watch on the
+    /// connection's close is one child task for the connection's lifetime, so a keep-alive
+    /// connection serving a million requests holds no more than one serving one.
     func serve(_ accepted: AcceptedConnection) async {
         let channel = accepted.channel.channel
-        registry.register(channel)
+        let admitted = registry.register(channel, limit: configuration.maxConnections)
         defer { registry.remove(channel) }
         do {
             try await accepted.channel.executeThenClose { inbound, outbound in
-                var parts = inbound.makeAsyncIterator()
-                while let part = try await parts.next() {
-                    guard case .head(let head) = part else { continue }
-                    registry.setBusy(channel, true)
-                    let receivedAt = ContinuousClock.now
-                    let body: [UInt8]
-                    switch try await readBody(head: head, parts: &parts, outbound: outbound) {
-                    case .complete(let bytes): body = bytes
-                    case .rejected: return
+                try await Self.cancellingOnClose(channel) {
+                    if admitted {
+                        try await self.serveRequests(inbound, outbound, accepted: accepted)
+                    } else {
+                        try await self.refuseConnection(inbound, outbound, accepted: accepted)
                     }
-                    let keepAlive = head.isKeepAlive && !registry.isDraining
-                    let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: keepAlive)
-                    let request = makeRequest(head: head, body: body, receivedAt: receivedAt, peer: accepted.peer)
-                    await handleCancellingOnClose(request, writer: writer, channel: channel)
-                    guard writer.isComplete, keepAlive, registry.setBusy(channel, false) else { return }
                 }
             }
         } catch {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Runs `body` and cancels it the moment `channel` closes (the client hung up, a timeout fired,
+    /// shutdown cut it), so an abandoned request stops its upstream transfer at once.
+    private static func cancellingOnClose(
+        _ channel: any Channel,
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
+            group.addTask { await waitForClose(of: channel) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Returns when `channel` closes, or at once when the task is cancelled (the connection's
+    /// work ended first and `executeThenClose` is about to close it gracefully).
+    private static func waitForClose(of channel: any Channel) async {
+        let (closed, continuation) = AsyncStream<Never>.makeStream()
+        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        for await _ in closed {}
+    }
+
+    private func serveRequests(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>,
+        _ outbound: ResponseParts,
+        accepted: AcceptedConnection
+    ) async throws {
+        let channel = accepted.channel.channel
+        let registry = self.registry
+        var parts = inbound.makeAsyncIterator()
+        while let part = try await parts.next() {
+            guard case .head(let head) = part else { continue }
+            registry.setBusy(channel, true)
+            let receivedAt = ContinuousClock.now
+            if let refusal = frontDoor.refusal(for: head, overTCP: !accepted.unixSocket) {
+                try await refuse(head, with: refusal, parts: &parts, outbound: outbound, accepted: accepted)
+                return
+            }
+            // Health probes are never refused for load: an overloaded gateway is still alive.
+            let probe = Self.isProbe(head)
+            guard probe || registry.beginRequest(limit: configuration.maxInFlight) else {
+                let overloaded = GatewayError(
+                    .unavailable, "The gateway is at its limit of requests in flight; retry shortly.",
+                    retryAfterSeconds: 1)
+                try await refuse(head, with: overloaded, parts: &parts, outbound: outbound, accepted: accepted)
+                return
+            }
+            defer { if !probe { registry.endRequest() } }
+            let body: [UInt8]
+            switch try await readBody(head: head, parts: &parts, outbound: outbound, accepted: accepted) {
+            case .complete(let bytes): body = bytes
+            case .rejected: return
+            }
+            let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: head.isKeepAlive) {
+                registry.isDraining
+            }
+            let request = makeRequest(head: head, body: body, receivedAt: receivedAt, peer: accepted.peer)
+            await pipeline.handle(request, writer: writer)
+            guard writer.isComplete, writer.keptAlive, registry.setBusy(channel, false) else { return }
+        }
+    }
+
+    /// A connection over `listen.max_connections`: its first request is answered 503 (in the
+    /// client's dialect, with `retry-after`) and the connection is closed.
+    private func refuseConnection(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>,
+        _ outbound: ResponseParts,
+        accepted: AcceptedConnection
+    ) async throws {
+        var parts = inbound.makeAsyncIterator()
+        while let part = try await parts.next() {
+            guard case .head(let head) = part else { continue }
+            if Self.isProbe(head) {
+                let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: false) { true }
+                let request = makeRequest(head: head, body: [], receivedAt: .now, peer: accepted.peer)
+                await pipeline.handle(request, writer: writer)
+                return
+            }
+            let error = GatewayError(
+                .unavailable, "The gateway is at its limit of open connections; retry shortly.", retryAfterSeconds: 1)
+            try await refuse(head, with: error, parts: &parts, outbound: outbound, accepted: accepted)
+            return
+        }
+    }
+
+    /// `GET /healthz` and `GET /readyz`: answered even over the connection and in-flight limits.
+    private static func isProbe(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET && (head.uri == "/healthz" || head.uri == "/readyz")
     }
 
     private enum BodyResult {
@@ -42,19 +130,19 @@ extension GatewayServer {
     }
 
     /// Reads the request body up to `maxBodyBytes`; past it, answers 413 and closes the
-    /// connection after a lingering read: the rest of the body is read and discarded (bounded by
-    /// `read_timeout` and by four times the limit) so that a client still sending can read the
-    /// answer instead of meeting a reset.
+    /// connection after a lingering read.
     private func readBody(
         head: HTTPRequestHead,
-        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        parts: inout RequestParts,
+        outbound: ResponseParts,
+        accepted: AcceptedConnection
     ) async throws -> BodyResult {
         let limit = configuration.maxBodyBytes
         let declared = head.headers.first(name: "content-length").flatMap { Int($0) }
+        let tooLarge = GatewayError(
+            .payloadTooLarge, "Request body is larger than the limit of \(configuration.maxBodyBytes) bytes.")
         if let declared, declared > limit {
-            try await rejectTooLarge(head: head, outbound: outbound)
-            if declared <= 4 * limit { try await discardBody(&parts, upTo: 4 * limit) }
+            try await refuse(head, with: tooLarge, parts: &parts, outbound: outbound, accepted: accepted)
             return .rejected
         }
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -66,8 +154,7 @@ extension GatewayServer {
             switch part {
             case .body(let buffer):
                 guard body.count + buffer.readableBytes <= limit else {
-                    try await rejectTooLarge(head: head, outbound: outbound)
-                    try await discardBody(&parts, upTo: 3 * limit)
+                    try await refuse(head, with: tooLarge, parts: &parts, outbound: outbound, accepted: accepted)
                     return .rejected
                 }
                 body.append(contentsOf: buffer.readableBytesView)
@@ -80,34 +167,32 @@ extension GatewayServer {
         return .rejected  // the client went away mid-body
     }
 
-    /// Reads and drops request parts until the end of the request or `limit` bytes.
-    private func discardBody(
-        _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        upTo limit: Int
+    /// Answers a request the server refuses before the pipeline sees it (403 from the front door,
+    /// 413, 415, 503 over a limit) with `connection: close`, then reads and drops what is left of the
+    /// request — at most four times the body limit, within `read_timeout` — so that a client still sending
+    /// can read the answer instead of meeting a reset.
+    private func refuse(
+        _ head: HTTPRequestHead,
+        with error: GatewayError,
+        parts: inout RequestParts,
+        outbound: ResponseParts,
+        accepted: AcceptedConnection
     ) async throws {
+        let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: false) { true }
+        let request = makeRequest(head: head, body: [], receivedAt: .now, peer: accepted.peer)
+        await pipeline.reject(request, with: error, writer: writer)
+        let declared = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
+        guard declared <= 4 * configuration.maxBodyBytes else { return }
         var discarded = 0
         while let part = try await parts.next() {
             switch part {
             case .body(let buffer):
                 discarded += buffer.readableBytes
-                if discarded > limit { return }
+                if discarded > 4 * configuration.maxBodyBytes { return }
             case .end, .head:
                 return
             }
         }
-    }
-
-    private func rejectTooLarge(
-        head: HTTPRequestHead,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
-    ) async throws {
-        let error = GatewayError(
-            .payloadTooLarge,
-            "Request body is larger than the limit of \(configuration.maxBodyBytes) bytes."
-        )
-        let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: false)
-        let request = makeRequest(head: head, body: [], receivedAt: .now, peer: nil)
-        await pipeline.reject(request, with: error, writer: writer)
     }
 
     private func makeRequest(
@@ -127,16 +212,5 @@ extension GatewayServer {
             receivedAt: receivedAt,
             peer: peer
         )
-    }
-
-    /// Runs the pipeline in a task that is cancelled the moment the connection closes, so an
-    /// abandoned request stops its upstream transfer at once.
-    private func handleCancellingOnClose(_ request: GatewayRequest, writer: NIOResponseWriter, channel: any Channel)
-        async
-    {
-        let pipeline = self.pipeline
-        let task = Task { await pipeline.handle(request, writer: writer) }
-        channel.closeFuture.whenComplete { _ in task.cancel() }
-        await task.value
     }
 }

@@ -12,14 +12,18 @@ import ServiceLifecycle
 
 /// The HTTP/1.1 front of the gateway: listens on the Unix socket (and optionally loopback TCP),
 /// turns each request into a `GatewayRequest` for the pipeline, and drains gracefully: on
-/// SIGTERM it stops accepting, closes idle connections, lets in-flight requests and streams
-/// finish for up to `drainTimeout`, then removes the socket file.
+/// SIGTERM it stops accepting, removes its socket file (a successor may start at once), closes idle
+/// connections, lets in-flight requests and streams finish for up to `drainTimeout` (responses say
+/// `connection: close`), then ends the streams still running with their dialect's in-band error
+/// event and closes what is left.
 public final class GatewayServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     struct AcceptedConnection: Sendable {
         let channel: Connection
         let peer: PeerCredentials?
+        /// False on the loopback TCP listener.
+        let unixSocket: Bool
     }
 
     let configuration: ListenConfiguration
@@ -27,6 +31,7 @@ public final class GatewayServer: Service {
     let logger: Logger
     private let group: any EventLoopGroup
     let registry = ConnectionRegistry()
+    let frontDoor: FrontDoorPolicy
 
     public init(
         configuration: ListenConfiguration,
@@ -35,16 +40,17 @@ public final class GatewayServer: Service {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
+        self.frontDoor = FrontDoorPolicy(configuration: configuration)
         self.pipeline = pipeline
         self.logger = logger
         self.group = group
     }
 
     public func run() async throws {
-        let listeners = try await bindListeners()
-        let socketPath = configuration.socket
-        defer { UnixSocketFile.remove(socketPath) }
-        var endpoints = ["unix:\(socketPath)"]
+        let socketFile = try UnixSocketFile.claim(configuration.socket)
+        defer { socketFile.release() }
+        let listeners = try await bindListeners(socketFile)
+        var endpoints = ["unix:\(socketFile.path)"]
         if let tcp = configuration.tcp { endpoints.append("tcp:\(tcp)") }
         logger.info("listening", metadata: ["endpoints": .array(endpoints.map { .string($0) })])
 
@@ -67,31 +73,39 @@ public final class GatewayServer: Service {
             logger.info("draining", metadata: ["open_connections": "\(registry.count)"])
             pipeline.beginDraining()
             for listener in listeners { listener.channel.close(promise: nil) }
+            socketFile.release()
             registry.beginDraining()
             Task {
                 try? await Task.sleep(for: drainTimeout)
-                if registry.count > 0 {
-                    logger.warning(
-                        "drain timeout reached, closing connections", metadata: ["open": "\(registry.count)"])
-                    registry.closeAll()
+                guard registry.count > 0 else { return }
+                logger.warning(
+                    "drain timeout reached, cutting streams and closing connections",
+                    metadata: ["open": "\(registry.count)", "in_flight": "\(registry.requestsInFlight)"])
+                // Streams end with their dialect's in-band error event; give the writes a moment.
+                pipeline.cutStreams()
+                for _ in 0..<20 where registry.requestsInFlight > 0 {
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
+                registry.closeAll()
             }
         }
         logger.info("stopped")
     }
 
-    private func bindListeners() async throws -> [NIOAsyncChannel<AcceptedConnection, Never>] {
+    private func bindListeners(_ socketFile: UnixSocketFile) async throws -> [NIOAsyncChannel<
+        AcceptedConnection, Never
+    >] {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        try UnixSocketFile.prepare(configuration.socket)
         var listeners = [
-            try await bootstrap.bind(unixDomainSocketPath: configuration.socket) { channel in
-                self.initialize(channel, unixSocket: true)
+            try await socketFile.bind(mode: configuration.socketMode, group: configuration.socketGroup) {
+                try await bootstrap.bind(unixDomainSocketPath: socketFile.path) { channel in
+                    self.initialize(channel, unixSocket: true)
+                }
             }
         ]
-        try UnixSocketFile.setMode(configuration.socket, mode: configuration.socketMode)
         if let tcp = configuration.tcp {
             do {
                 listeners.append(
@@ -101,7 +115,6 @@ public final class GatewayServer: Service {
                 )
             } catch {
                 listeners[0].channel.close(promise: nil)
-                UnixSocketFile.remove(configuration.socket)
                 throw error
             }
         }
@@ -122,16 +135,24 @@ public final class GatewayServer: Service {
         }
         let readTimeout = TimeAmount(configuration.readTimeout)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
-        return peer.flatMapThrowing { peer in
+        let writeTimeout = TimeAmount(configuration.writeTimeout)
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = configuration.maxHeaderBytes
+        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+        limits.maxHeaderFieldCount = 1000
+        return peer.flatMapThrowing { [limits] peer in
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: true,
-                withErrorHandling: true
+                withErrorHandling: false,
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits
             )
+            try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())
             try channel.pipeline.syncOperations.addHandler(
-                RequestTimeoutHandler(readTimeout: readTimeout, idleTimeout: idleTimeout)
+                RequestTimeoutHandler(readTimeout: readTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout)
             )
             let connection = try Connection(wrappingChannelSynchronously: channel)
-            return AcceptedConnection(channel: connection, peer: peer)
+            return AcceptedConnection(channel: connection, peer: peer, unixSocket: unixSocket)
         }
     }
 
@@ -152,8 +173,11 @@ public final class GatewayServer: Service {
 
 extension TimeAmount {
     init(_ duration: Duration) {
+        // Saturating: a configured `1000000d` must not trap on every connection.
         let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflowAgain) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        self = .nanoseconds(overflow || overflowAgain ? (seconds < 0 ? .min : .max) : total)
     }
 }
 

@@ -1,20 +1,122 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
-/// The gateway's socket file: makes its directory, clears a stale socket left by a crashed
-/// process, refuses to take over a socket another live process answers on, sets its mode, and
-/// removes it on exit.
-enum UnixSocketFile {
+/// The gateway's claim on its socket path, held for as long as it listens there.
+///
+/// - `claim` makes the directory and takes an exclusive `flock` on `PATH.lock` beside the socket:
+///   of two gateways started on one path, exactly one gets it; the other stops with an error. With
+///   the lock held, a socket left at the path is stale (a crashed gateway's) and is replaced, unless
+///   some other program answers on it; a file that is not a socket is never touched.
+/// - `bind` creates the socket with its final mode (the umask is narrowed around `bind`, so there
+///   is no moment with wider permissions) and group, and records the file's device and inode.
+/// - `release` (at the start of a drain, and at exit) removes the socket only if the path still holds
+///   the file this process bound, then drops the lock, so a successor may start while this process
+///   finishes its last responses, and its socket is never deleted by the predecessor's exit.
+///
+/// The lock file stays (removing it would let two starts lock two different files).
+final class UnixSocketFile: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// Gets `path` ready for `bind`.
-    static func prepare(_ path: String) throws {
+    private struct Claim {
+        var lockDescriptor: Int32
+        /// Device, inode and change time of the socket this process bound (the change time tells a
+        /// successor's socket from ours when the file system reuses the inode number at once).
+        var bound: FileIdentity?
+    }
+
+    let path: String
+    private let claim: Mutex<Claim?>
+
+    private init(path: String, lockDescriptor: Int32) {
+        self.path = path
+        self.claim = Mutex(Claim(lockDescriptor: lockDescriptor, bound: nil))
+    }
+
+    var lockPath: String { Self.lockPath(for: path) }
+
+    static func lockPath(for path: String) -> String { path + ".lock" }
+
+    /// Takes the path for this process (see the type's comment).
+    static func claim(_ path: String) throws -> UnixSocketFile {
         try makeParentDirectory(of: path)
+        let lock = lockPath(for: path)
+        let descriptor = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot open the lock file \(lock): \(errorText())")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let text = errorText()
+            close(descriptor)
+            throw Failure(
+                description: busy
+                    ? "another llmgw is already listening on \(path) (it holds \(lock)); refusing to start"
+                    : "cannot lock \(lock): \(text)"
+            )
+        }
+        do {
+            try removeStaleSocket(path)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        return UnixSocketFile(path: path, lockDescriptor: descriptor)
+    }
+
+    /// Runs `bindSocket` (which must create the socket at `path`) so that the file is born with no
+    /// more permissions than `mode` allows, then gives it `group` and exactly `mode`.
+    func bind<T>(mode: UInt32, group: String?, _ bindSocket: () async throws -> T) async throws -> T {
+        let gid = try group.map(Self.groupID)
+        // While the group is still the process's own, only the owner may connect.
+        let initial = gid == nil ? mode : mode & 0o700
+        let previous = umask(mode_t(0o777 & ~initial))
+        let result: T
+        do {
+            result = try await bindSocket()
+            umask(previous)
+        } catch {
+            umask(previous)
+            throw error
+        }
+        if let gid, lchown(path, uid_t.max, gid) != 0 {
+            throw Failure(description: "cannot give \(path) the group \(group ?? ""): \(Self.errorText())")
+        }
+        guard chmod(path, mode_t(mode)) == 0 else {
+            throw Failure(description: "cannot set mode of \(path): \(Self.errorText())")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            throw Failure(description: "the socket \(path) vanished after bind: \(Self.errorText())")
+        }
+        claim.withLock { $0?.bound = FileIdentity(info) }
+        return result
+    }
+
+    /// Removes the socket if it is still the one this process bound, and drops the lock. Idempotent.
+    func release() {
+        guard
+            let released = claim.withLock({ claim -> Claim? in
+                defer { claim = nil }
+                return claim
+            })
+        else { return }
+        var info = stat()
+        if let bound = released.bound, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK,
+            FileIdentity(info) == bound
+        {
+            unlink(path)
+        }
+        close(released.lockDescriptor)
+    }
+
+    private static func removeStaleSocket(_ path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }  // nothing there
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
@@ -27,21 +129,21 @@ enum UnixSocketFile {
             )
         }
         guard unlink(path) == 0 || errno == ENOENT else {
-            throw Failure(description: "cannot remove stale socket \(path): \(String(cString: strerror(errno)))")
+            throw Failure(description: "cannot remove stale socket \(path): \(errorText())")
         }
     }
 
-    static func setMode(_ path: String, mode: UInt32) throws {
-        guard chmod(path, mode_t(mode)) == 0 else {
-            throw Failure(description: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
+    /// A group name from the group database, or a number.
+    static func groupID(_ group: String) throws -> gid_t {
+        if let number = gid_t(group) { return number }
+        var entry = group_t()
+        var result: UnsafeMutablePointer<group_t>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        let status = getgrnam_r(group, &entry, &buffer, buffer.count, &result)
+        guard status == 0, result != nil else {
+            throw Failure(description: "listen.socket_group: no group named \(group)")
         }
-    }
-
-    static func remove(_ path: String) {
-        var info = stat()
-        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
-            unlink(path)
-        }
+        return entry.gr_gid
     }
 
     /// True when a process accepts connections on the socket at `path`.
@@ -72,8 +174,26 @@ enum UnixSocketFile {
         for component in parent.split(separator: "/") {
             current += "/" + component
             if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw Failure(description: "cannot create directory \(current): \(String(cString: strerror(errno)))")
+                throw Failure(description: "cannot create directory \(current): \(errorText())")
             }
         }
+    }
+
+    private static func errorText() -> String { String(cString: strerror(errno)) }
+}
+
+private typealias group_t = group
+
+private struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+    var changedSeconds: Int
+    var changedNanoseconds: Int
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        changedSeconds = Int(info.st_ctim.tv_sec)
+        changedNanoseconds = Int(info.st_ctim.tv_nsec)
     }
 }

@@ -7,6 +7,14 @@ struct LLMGW: AsyncParsableCommand {
         abstract: "A per-host LLM gateway sidecar: OpenAI and Anthropic APIs on a Unix socket.",
         subcommands: [Serve.self, Check.self, Keys.self, Teams.self, Usage.self, Debug.self]
     )
+
+    /// The first thing the process does: a SIGHUP (reload) that arrives while `serve` is still
+    /// starting must not kill it.
+    static func main() async {
+        ProcessHardening.ignoreSignalsUntilHandled()
+        ProcessHardening.flushLogAtExit()
+        await main(nil)
+    }
 }
 
 /// `--config FILE`, falling back to the LLMGW_CONFIG environment variable.

@@ -16,6 +16,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        ProcessHardening.ignoreSignalsUntilHandled()
+        defer { ProcessHardening.flushLog() }
         let path = try options.path()
         let bootstrapLogger = Logger(label: "llmgw") { JSONLogHandler(label: $0) }
         let configuration: GatewayConfiguration
@@ -29,8 +31,12 @@ struct Serve: AsyncParsableCommand {
         }
 
         let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        LineWriter.standardOutput.setCapacity(bytes: configuration.log.queueBytes)
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "llmgw")
+        if !configuration.log.coreDumps && !ProcessHardening.disableCoreDumps() {
+            logger.warning("cannot turn core dumps off")
+        }
         let keyring = ProviderKeyring(keys)
         let state: SharedState
         let layout: SharedStateLayout

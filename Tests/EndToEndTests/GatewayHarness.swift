@@ -25,6 +25,9 @@ final class GatewayHarness: @unchecked Sendable {
     let stdoutPath: URL
     let stderrPath: URL
     var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+    var configPath: String { directory.appendingPathComponent("llmgw.yaml").path }
+    /// With `Options.stalledStdout`: the gateway's stdout, unread until the test reads it.
+    var stdoutPipe: Pipe?
 
     private init(
         directory: URL,
@@ -48,6 +51,17 @@ final class GatewayHarness: @unchecked Sendable {
         self.stderrPath = stderrPath
     }
 
+    /// What a test changes in the configuration: extra `listen:` and `log:` keys, the `auth:` section
+    /// (YAML lines, indented by two spaces), and whether stdout goes to a pipe nobody reads.
+    struct Options {
+        var listen: [String] = []
+        var auth: [String] = ["mode: none"]
+        var log: [String] = []
+        var drainTimeout = "10s"
+        /// stdout is a pipe that is only read when the test calls `stdoutPipe` (a stalled log reader).
+        var stalledStdout = false
+    }
+
     /// The configuration every end-to-end test uses.
     static func configuration(
         directory: URL,
@@ -55,71 +69,78 @@ final class GatewayHarness: @unchecked Sendable {
         anthropicBaseURL: String,
         azureBaseURL: String,
         geminiBaseURL: String,
-        socketPath: String
+        socketPath: String,
+        options: Options = Options()
     ) -> String {
-        """
-        listen:
-          socket: \(socketPath)
-          max_body_bytes: 1MiB
-          drain_timeout: 10s
-        state:
-          path: \(directory.path)/state
-        auth:
-          mode: none
-        providers:
-          mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
-          down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
-          claude: { kind: anthropic, base_url: "\(anthropicBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
-          gem: { kind: gemini, base_url: "\(geminiBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
-          azure-eu: { kind: azure, base_url: "\(azureBaseURL)", api_key: "env:LLMGW_E2E_KEY", api_version: "2024-10-21" }
-        timeouts:
-          connect: 2s
-          first_byte: 2s
-        models:
-          - name: smart
-            targets: [{ provider: mock, model: gpt-4o-mini }]
-          - name: claude
-            targets: [{ provider: claude, model: claude-sonnet-4-5 }]
-          - name: azure
-            targets: [{ provider: azure-eu, model: gpt4o-prod }]
-          - name: gemini
-            targets: [{ provider: gem, model: gemini-2.5-flash }]
-          - name: gemini-throttled
-            targets: [{ provider: gem, model: "gemini-2.5-flash#status=429x1;retry_after=1" }]
-          - name: claude-first
-            targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
-          - name: embed
-            targets: [{ provider: mock, model: text-embedding-3-small }]
-          - name: broken
-            targets: [{ provider: mock, model: "gpt-4o#status=500" }]
-          - name: unreachable
-            targets: [{ provider: down, model: gpt-4o }]
-          - name: failover
-            targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: gpt-4o-mini }]
-          - name: slow
-            targets: [{ provider: mock, model: "gpt-4o#chunk_delay=200ms" }]
-          - name: hang
-            targets: [{ provider: mock, model: "gpt-4o#delay=30s" }]
-          - name: missing
-            targets: [{ provider: mock, model: "gpt-4o#status=404" }]
-          - name: flaky
-            targets: [{ provider: mock, model: "gpt-4o#status=503x2" }, { provider: mock, model: gpt-4o-mini }]
-          - name: throttled
-            targets: [{ provider: mock, model: "gpt-4o#status=429x1;retry_after=1" }]
-          - name: hangover
-            targets: [{ provider: mock, model: "gpt-4o#delay=30s" }, { provider: mock, model: gpt-4o-mini }]
-          - name: resetting
-            targets: [{ provider: mock, model: "gpt-4o#reset" }, { provider: mock, model: gpt-4o-mini }]
-          - name: preamblecut
-            targets: [{ provider: mock, model: "gpt-4o#cut=1" }, { provider: mock, model: gpt-4o-mini }]
-          - name: contentcut
-            targets: [{ provider: mock, model: "gpt-4o#cut=3" }, { provider: mock, model: gpt-4o-mini }]
-          - name: alldown
-            targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: "gpt-4o#status=500" }]
-        """
+        let indent = { (lines: [String]) in lines.map { "\n  " + $0 }.joined() }
+        return """
+            listen:
+              socket: \(socketPath)
+              max_body_bytes: 1MiB
+              drain_timeout: \(options.drainTimeout)\(indent(options.listen))
+            state:
+              path: \(directory.path)/state
+            auth:\(indent(options.auth))
+            log:
+              level: info\(indent(options.log))
+            providers:
+              mock: { kind: openai, base_url: "\(mockBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+              down: { kind: openai, base_url: "http://127.0.0.1:1/v1" }
+              claude: { kind: anthropic, base_url: "\(anthropicBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+              gem: { kind: gemini, base_url: "\(geminiBaseURL)", api_key: "env:LLMGW_E2E_KEY" }
+              azure-eu: { kind: azure, base_url: "\(azureBaseURL)", api_key: "env:LLMGW_E2E_KEY", api_version: "2024-10-21" }
+            timeouts:
+              connect: 2s
+              first_byte: 2s
+            models:
+              - name: smart
+                targets: [{ provider: mock, model: gpt-4o-mini }]
+              - name: claude
+                targets: [{ provider: claude, model: claude-sonnet-4-5 }]
+              - name: azure
+                targets: [{ provider: azure-eu, model: gpt4o-prod }]
+              - name: gemini
+                targets: [{ provider: gem, model: gemini-2.5-flash }]
+              - name: gemini-throttled
+                targets: [{ provider: gem, model: "gemini-2.5-flash#status=429x1;retry_after=1" }]
+              - name: claude-first
+                targets: [{ provider: claude, model: "claude-sonnet-4-5#status=529" }, { provider: mock, model: gpt-4o-mini }]
+              - name: embed
+                targets: [{ provider: mock, model: text-embedding-3-small }]
+              - name: broken
+                targets: [{ provider: mock, model: "gpt-4o#status=500" }]
+              - name: unreachable
+                targets: [{ provider: down, model: gpt-4o }]
+              - name: failover
+                targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: gpt-4o-mini }]
+              - name: slow
+                targets: [{ provider: mock, model: "gpt-4o#chunk_delay=200ms" }]
+              - name: hang
+                targets: [{ provider: mock, model: "gpt-4o#delay=30s" }]
+              - name: stalled
+                targets: [{ provider: mock, model: "gpt-4o#stall=3" }]
+              - name: late
+                targets: [{ provider: mock, model: "gpt-4o-mini#delay=1500ms" }]
+              - name: missing
+                targets: [{ provider: mock, model: "gpt-4o#status=404" }]
+              - name: flaky
+                targets: [{ provider: mock, model: "gpt-4o#status=503x2" }, { provider: mock, model: gpt-4o-mini }]
+              - name: throttled
+                targets: [{ provider: mock, model: "gpt-4o#status=429x1;retry_after=1" }]
+              - name: hangover
+                targets: [{ provider: mock, model: "gpt-4o#delay=30s" }, { provider: mock, model: gpt-4o-mini }]
+              - name: resetting
+                targets: [{ provider: mock, model: "gpt-4o#reset" }, { provider: mock, model: gpt-4o-mini }]
+              - name: preamblecut
+                targets: [{ provider: mock, model: "gpt-4o#cut=1" }, { provider: mock, model: gpt-4o-mini }]
+              - name: contentcut
+                targets: [{ provider: mock, model: "gpt-4o#cut=3" }, { provider: mock, model: gpt-4o-mini }]
+              - name: alldown
+                targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: "gpt-4o#status=500" }]
+            """
     }
 
-    static func start() async throws -> GatewayHarness {
+    static func start(_ options: Options = Options()) async throws -> GatewayHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -148,7 +169,8 @@ final class GatewayHarness: @unchecked Sendable {
             anthropicBaseURL: anthropic.baseURL,
             azureBaseURL: azure.baseURL,
             geminiBaseURL: gemini.baseURL,
-            socketPath: socketPath
+            socketPath: socketPath,
+            options: options
         )
         .write(to: configPath, atomically: true, encoding: .utf8)
 
@@ -162,7 +184,8 @@ final class GatewayHarness: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["LLMGW_E2E_KEY"] = providerKey
         process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: stdoutPath)
+        let stdoutPipe = options.stalledStdout ? Pipe() : nil
+        process.standardOutput = try stdoutPipe ?? FileHandle(forWritingTo: stdoutPath)
         process.standardError = try FileHandle(forWritingTo: stderrPath)
         try process.run()
         let harness = GatewayHarness(
@@ -176,6 +199,7 @@ final class GatewayHarness: @unchecked Sendable {
             stdoutPath: stdoutPath,
             stderrPath: stderrPath
         )
+        harness.stdoutPipe = stdoutPipe
         try await harness.waitUntilListening()
         return harness
     }
@@ -259,8 +283,10 @@ final class GatewayHarness: @unchecked Sendable {
 
 /// Starts a gateway (and its mock provider), runs `body`, and always stops both; then checks
 /// that the provider key never appeared in anything the gateway printed.
-func withGateway<T>(_ body: (GatewayHarness) async throws -> T) async throws -> T {
-    let harness = try await GatewayHarness.start()
+func withGateway<T>(
+    _ options: GatewayHarness.Options = .init(), _ body: (GatewayHarness) async throws -> T
+) async throws -> T {
+    let harness = try await GatewayHarness.start(options)
     do {
         let result = try await body(harness)
         await harness.stop()

@@ -191,4 +191,20 @@ final class RawConnection: @unchecked Sendable {
     func close() {
         Glibc.close(descriptor)
     }
+
+    /// Everything until the server closes the connection (or `seconds` of silence).
+    func readToEnd(timeoutSeconds seconds: Int = 30) throws -> [UInt8] {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var all: [UInt8] = []
+        while let chunk = try read(), !chunk.isEmpty { all += chunk }
+        return all
+    }
+
+    /// Closes with a reset (RST) instead of an orderly shutdown.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        Glibc.close(descriptor)
+    }
 }

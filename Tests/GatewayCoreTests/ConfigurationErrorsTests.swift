@@ -8,7 +8,8 @@ import Testing
         (
             "listen:\n  sockt: /tmp/x.sock\n",
             "config.yaml:2: listen.sockt: unknown key (expected one of: socket, socket_mode, tcp, max_body_bytes, "
-                + "read_timeout, idle_timeout, drain_timeout)"
+                + "read_timeout, idle_timeout, drain_timeout, socket_group, max_connections, max_in_flight, "
+                + "max_header_bytes, write_timeout, allowed_origins)"
         ),
         (
             "lisen:\n  socket: /x\n",
@@ -280,7 +281,7 @@ import Testing
         #expect(errors.map(\.line) == [2, 3, 9, 11])
         #expect(
             renderedErrors(yaml) == """
-                config.yaml:2: listen.sockt: unknown key (expected one of: socket, socket_mode, tcp, max_body_bytes, read_timeout, idle_timeout, drain_timeout)
+                config.yaml:2: listen.sockt: unknown key (expected one of: socket, socket_mode, tcp, max_body_bytes, read_timeout, idle_timeout, drain_timeout, socket_group, max_connections, max_in_flight, max_header_bytes, write_timeout, allowed_origins)
                 config.yaml:3: listen.tcp: 10.0.0.1 is not a loopback address (use 127.0.0.0/8, ::1 or localhost)
                 config.yaml:9: models[0].targets[0].provider: unknown provider "opnai" (known: openai)
                 config.yaml:11: cache.ttl: expected a duration like 500ms, 30s, 5m, 1h or 1d

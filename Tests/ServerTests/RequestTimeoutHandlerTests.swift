@@ -9,7 +9,7 @@ import Testing
     private func makeChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            RequestTimeoutHandler(readTimeout: .seconds(5), idleTimeout: .seconds(60))
+            RequestTimeoutHandler(readTimeout: .seconds(5), idleTimeout: .seconds(60), writeTimeout: .seconds(30))
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
@@ -41,6 +41,34 @@ import Testing
         try channel.writeOutbound(HTTPServerResponsePart.end(nil))
         channel.embeddedEventLoop.advanceTime(by: .seconds(61))
         #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test func closesAConnectionWhoseClientStopsReading() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(head)
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive, "a client that reads nothing for write_timeout loses its connection")
+    }
+
+    @Test func aClientThatReadsAgainKeepsItsConnection() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(head)
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+        #expect(channel.isActive, "the timer restarts whenever the client drains the buffer")
         _ = try? channel.finish()
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Server
@@ -34,21 +36,28 @@ import Testing
         return descriptor
     }
 
+    private func mode(_ path: String) throws -> Int? {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue
+    }
+
     @Test func createsTheParentDirectories() throws {
         let directory = try temporaryDirectory()
-        let path = directory + "/a/b/gw.sock"
-        try UnixSocketFile.prepare(path)
+        let file = try UnixSocketFile.claim(directory + "/a/b/gw.sock")
+        defer { file.release() }
         var isDirectory: ObjCBool = false
         #expect(
             FileManager.default.fileExists(atPath: directory + "/a/b", isDirectory: &isDirectory)
                 && isDirectory.boolValue)
+        #expect(FileManager.default.fileExists(atPath: directory + "/a/b/gw.sock.lock"))
     }
 
     @Test func replacesAStaleSocket() throws {
         let path = try temporaryDirectory() + "/gw.sock"
         close(bindSocket(path, listening: false))  // the file stays, nobody answers
         #expect(FileManager.default.fileExists(atPath: path))
-        try UnixSocketFile.prepare(path)
+        let file = try UnixSocketFile.claim(path)
+        defer { file.release() }
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
@@ -56,24 +65,84 @@ import Testing
         let path = try temporaryDirectory() + "/gw.sock"
         let descriptor = bindSocket(path, listening: true)
         defer { close(descriptor) }
-        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.prepare(path) }
+        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.claim(path) }
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
     @Test func neverRemovesARegularFile() throws {
         let path = try temporaryDirectory() + "/not-a-socket"
         _ = FileManager.default.createFile(atPath: path, contents: Data("keep me".utf8))
-        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.prepare(path) }
-        UnixSocketFile.remove(path)
+        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.claim(path) }
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func setsTheMode() throws {
+    @Test func onlyOneClaimOfAPathAtATime() throws {
         let path = try temporaryDirectory() + "/gw.sock"
-        let descriptor = bindSocket(path, listening: true)
+        let first = try UnixSocketFile.claim(path)
+        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.claim(path) }
+        first.release()
+        let second = try UnixSocketFile.claim(path)
+        second.release()
+    }
+
+    @Test func bindsWithTheFinalModeAndGroup() async throws {
+        let path = try temporaryDirectory() + "/gw.sock"
+        let file = try UnixSocketFile.claim(path)
+        defer { file.release() }
+        let ownGroup = String(getgid())
+        var modeDuringBind: Int?
+        let descriptor = try await file.bind(mode: 0o640, group: ownGroup) {
+            let descriptor = bindSocket(path, listening: true)
+            modeDuringBind = try mode(path)
+            return descriptor
+        }
         defer { close(descriptor) }
-        try UnixSocketFile.setMode(path, mode: 0o600)
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // Born without group bits (the group is set after bind), never wider than asked.
+        #expect(modeDuringBind == 0o600)
+        #expect(try mode(path) == 0o640)
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_gid == getgid())
+    }
+
+    @Test func bindsWithTheFinalModeWithoutAGroup() async throws {
+        let path = try temporaryDirectory() + "/gw.sock"
+        let file = try UnixSocketFile.claim(path)
+        defer { file.release() }
+        var modeDuringBind: Int?
+        let descriptor = try await file.bind(mode: 0o660, group: nil) {
+            let descriptor = bindSocket(path, listening: true)
+            modeDuringBind = try mode(path)
+            return descriptor
+        }
+        defer { close(descriptor) }
+        #expect(modeDuringBind == 0o660)
+    }
+
+    @Test func releaseLeavesASuccessorsSocketAlone() async throws {
+        let path = try temporaryDirectory() + "/gw.sock"
+        let file = try UnixSocketFile.claim(path)
+        let descriptor = try await file.bind(mode: 0o660, group: nil) { bindSocket(path, listening: false) }
+        close(descriptor)
+        // Someone else replaced the path (a successor that found our socket stale).
+        unlink(path)
+        let successor = bindSocket(path, listening: true)
+        defer { close(successor) }
+        file.release()
+        #expect(FileManager.default.fileExists(atPath: path), "the predecessor deleted its successor's socket")
+    }
+
+    @Test func releaseRemovesItsOwnSocketOnce() async throws {
+        let path = try temporaryDirectory() + "/gw.sock"
+        let file = try UnixSocketFile.claim(path)
+        let descriptor = try await file.bind(mode: 0o660, group: nil) { bindSocket(path, listening: true) }
+        defer { close(descriptor) }
+        file.release()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        file.release()
+    }
+
+    @Test func unknownGroupIsAnError() throws {
+        #expect(throws: UnixSocketFile.Failure.self) { try UnixSocketFile.groupID("no-such-group-llmgw") }
+        #expect(try UnixSocketFile.groupID("0") == 0)
     }
 }

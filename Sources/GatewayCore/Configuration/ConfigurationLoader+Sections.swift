@@ -51,9 +51,14 @@ enum ConfigurationLoader {
                     ?? configuration.limits.onStoreError
             }
             root.section("auth") { auth in
-                auth.expectOnly(["mode"])
+                auth.expectOnly(["mode", "peer"])
                 configuration.auth.mode =
                     auth.choice("mode", as: AuthConfiguration.Mode.self) ?? configuration.auth.mode
+                auth.section("peer") { peer in
+                    peer.expectOnly(["allow_uids", "allow_gids"])
+                    configuration.auth.peerAllowedUIDs = ids(peer, "allow_uids")
+                    configuration.auth.peerAllowedGIDs = ids(peer, "allow_gids")
+                }
             }
             configuration.providers = providers(root)
             root.section("cache") { cache in
@@ -72,8 +77,11 @@ enum ConfigurationLoader {
     }
 
     static func listen(_ reader: ConfigReader) -> ListenConfiguration {
-        reader.expectOnly(
-            ["socket", "socket_mode", "tcp", "max_body_bytes", "read_timeout", "idle_timeout", "drain_timeout"])
+        reader.expectOnly([
+            "socket", "socket_mode", "tcp", "max_body_bytes", "read_timeout", "idle_timeout", "drain_timeout",
+            "socket_group", "max_connections", "max_in_flight", "max_header_bytes", "write_timeout",
+            "allowed_origins",
+        ])
         var listen = ListenConfiguration()
         if let socket = reader.string("socket") {
             // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
@@ -100,7 +108,33 @@ enum ConfigurationLoader {
         listen.readTimeout = reader.duration("read_timeout") ?? listen.readTimeout
         listen.idleTimeout = reader.duration("idle_timeout") ?? listen.idleTimeout
         listen.drainTimeout = reader.duration("drain_timeout") ?? listen.drainTimeout
+        listen.socketGroup = reader.string("socket_group")
+        listen.maxConnections = reader.int("max_connections", in: 1...1_000_000) ?? listen.maxConnections
+        listen.maxInFlight = reader.int("max_in_flight", in: 1...1_000_000) ?? listen.maxInFlight
+        if let size = reader.size("max_header_bytes") {
+            if (1024...(1 << 20)).contains(size) {
+                listen.maxHeaderBytes = size
+            } else {
+                reader.child("max_header_bytes")?.fail("must be from 1KiB to 1MiB")
+            }
+        }
+        listen.writeTimeout = reader.duration("write_timeout") ?? listen.writeTimeout
+        reader.list("allowed_origins") { _, item in
+            if let origin = item.scalarText(expected: "an origin like http://localhost:3000") {
+                listen.allowedOrigins.append(origin.lowercased())
+            }
+        }
         return listen
+    }
+
+    /// A list of numeric user or group ids.
+    static func ids(_ reader: ConfigReader, _ key: String) -> [UInt32] {
+        var ids: [UInt32] = []
+        reader.list(key) { _, item in
+            guard let text = item.scalarText(expected: "a numeric id") else { return }
+            if let id = UInt32(text) { ids.append(id) } else { item.fail("expected a numeric id") }
+        }
+        return ids
     }
 
     static func retry(_ reader: ConfigReader) -> RetryPolicy {
@@ -132,7 +166,7 @@ enum ConfigurationLoader {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     static func log(_ reader: ConfigReader) -> LogConfiguration {
-        reader.expectOnly(["level", "include_bodies"])
+        reader.expectOnly(["level", "include_bodies", "queue_bytes", "core_dumps"])
         var log = LogConfiguration()
         if let level = reader.string("level") {
             if logLevels.contains(level) {
@@ -143,6 +177,8 @@ enum ConfigurationLoader {
             }
         }
         log.includeBodies = reader.bool("include_bodies") ?? log.includeBodies
+        log.queueBytes = reader.size("queue_bytes") ?? log.queueBytes
+        log.coreDumps = reader.bool("core_dumps") ?? log.coreDumps
         return log
     }
 }
