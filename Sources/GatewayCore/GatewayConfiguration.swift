@@ -93,22 +93,47 @@ public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
 
 public struct StateConfiguration: Sendable, Equatable {
     public enum Durability: String, Sendable, CaseIterable {
-        /// No fsync per commit: survives process crashes, may lose the last commits on power loss.
+        /// Volatile data (cache, counters, circuits) is not synced per commit and is wiped after a
+        /// machine crash; durable data (keys, teams, spend) is synced (`docs/design.md`).
         case relaxed
-        /// fsync on every commit.
+        /// Every commit of every database is synced.
         case full
     }
 
     /// The LMDB environment directory shared by every sidecar on the host (`state.path`).
     public var path: String
-    /// The LMDB map size (`state.map_size`, default 1 GiB): the most the state can ever hold.
+    /// The LMDB map size (`state.map_size`, default 32 GiB): the most the state can ever hold.
+    /// Only address space: the file grows with the data. Sidecars may differ; the largest wins.
     public var mapSizeBytes: Int
     public var durability: Durability
+    /// Mode of the state files (`state.mode`, default 0600: owner only); the directories get the
+    /// matching search bits. Every sidecar of a host should run as one uid.
+    public var fileMode: Int
+    /// Longest wait for the shared state (`state.lock_timeout`, default 500ms); past it,
+    /// `limits.on_store_error` decides (a peer stopped while holding the writer lock).
+    public var lockTimeout: Duration
+    /// Reader slots of the environment (`state.max_readers`, default 1024); the first opener
+    /// sizes the table, each sidecar uses at most three.
+    public var maxReaders: Int
+    /// How long daily usage lines are kept (`state.usage_retention`, default 400d).
+    public var usageRetention: Duration
 
-    public init(path: String = "/var/lib/llmgw", mapSizeBytes: Int = 1 << 30, durability: Durability = .relaxed) {
+    public init(
+        path: String = "/var/lib/llmgw",
+        mapSizeBytes: Int = 32 << 30,
+        durability: Durability = .relaxed,
+        fileMode: Int = 0o600,
+        lockTimeout: Duration = .milliseconds(500),
+        maxReaders: Int = 1024,
+        usageRetention: Duration = .seconds(400 * 86_400)
+    ) {
         self.path = path
         self.mapSizeBytes = mapSizeBytes
         self.durability = durability
+        self.fileMode = fileMode
+        self.lockTimeout = lockTimeout
+        self.maxReaders = maxReaders
+        self.usageRetention = usageRetention
     }
 }
 

@@ -5,8 +5,19 @@ import GatewayCore
 /// JSON per token, a deliberate over-estimate for English text) plus the output the request
 /// allows (`max_completion_tokens` / `max_tokens`, or `defaultOutputTokens`). Reconciled to the
 /// provider's real usage after the answer.
+///
+/// A `max_tokens` beyond `maximumOutputTokens` (clients say "no limit" with `sys.maxsize`) is
+/// reserved as `maximumOutputTokens`: no model writes more, and the reservation never
+/// overflows. The request itself goes on unchanged; the provider judges the value.
 enum AdmissionEstimate {
     static let defaultOutputTokens = 1024
+    static let maximumOutputTokens = 1 << 30
+
+    /// Prompt and output estimate summed (never overflows: both are bounded).
+    static func total(body: [UInt8]) -> Int {
+        let estimate = tokens(body: body)
+        return estimate.prompt + estimate.output
+    }
 
     static func tokens(body: [UInt8]) -> (prompt: Int, output: Int) {
         let prompt = max(1, body.count / 4)
@@ -16,7 +27,7 @@ enum AdmissionEstimate {
                 if let member = scan.member(name), let value = JSONScanner.integer(body, at: member.valueRange),
                     value > 0
                 {
-                    output = value
+                    output = min(value, maximumOutputTokens)
                     break
                 }
             }

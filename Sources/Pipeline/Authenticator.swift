@@ -14,7 +14,7 @@ struct Authenticator {
     let mode: AuthConfiguration.Mode
     let keys: (any KeyStore)?
 
-    func identify(_ request: GatewayRequest, nowMillis: Int64) throws(GatewayError) -> Identity {
+    func identify(_ request: GatewayRequest, nowMillis: Int64) async throws(GatewayError) -> Identity {
         let peer = request.peer.map { "peer:uid=\($0.uid)" }
         switch mode {
         case .none:
@@ -28,12 +28,14 @@ struct Authenticator {
             }
             return Identity(caller: peer, key: nil)
         case .keys:
-            let record = try virtualKey(request, nowMillis: nowMillis)
+            let record = try await virtualKey(request, nowMillis: nowMillis)
             return Identity(caller: "key:\(record.publicID)", key: record)
         }
     }
 
-    private func virtualKey(_ request: GatewayRequest, nowMillis: Int64) throws(GatewayError) -> VirtualKeyRecord {
+    private func virtualKey(_ request: GatewayRequest, nowMillis: Int64) async throws(GatewayError)
+        -> VirtualKeyRecord
+    {
         guard let presented = Self.presentedKey(request) else {
             throw GatewayError(
                 .unauthorized, "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'.")
@@ -42,7 +44,7 @@ struct Authenticator {
         guard let token = VirtualKeyToken(parsing: presented), let keys else { throw invalid }
         let record: VirtualKeyRecord?
         do {
-            record = try keys.key(publicID: token.publicID)
+            record = try await keys.key(publicID: token.publicID)
         } catch {
             throw GatewayError(
                 .unavailable, "The gateway's key store is unavailable; try again shortly.", retryAfterSeconds: 1)

@@ -11,15 +11,18 @@ struct BreakerRound {
     /// The target tried despite an open circuit, when all are open.
     private var forced: Int?
 
-    init(pipeline: RequestPipeline, candidates: [RouteTarget], primaryCount: Int?) {
+    init(pipeline: RequestPipeline, candidates: [RouteTarget], primaryCount: Int?) async {
         self.pipeline = pipeline
         self.candidates = candidates
         guard let store = pipeline.state?.circuits else { return }
-        let now = RequestPipeline.nowMillis()
+        let now = pipeline.nowMillis()
         let primary = candidates.prefix(primaryCount ?? candidates.count)
         var soonest: (index: Int, until: Int64)?
         for (index, target) in primary.enumerated() {
-            guard let state = try? store.state(of: target.label) else { return }
+            guard
+                let state = try? await store.state(of: target.label).clamped(
+                    nowMillis: now, policy: pipeline.configuration.circuit)
+            else { return }
             guard state.openUntilMillis != 0 else { return }  // at least one is closed or half-open
             let until = max(state.openUntilMillis, state.probeUntilMillis)
             if until <= now { return }
@@ -29,32 +32,32 @@ struct BreakerRound {
     }
 
     /// When the target's circuit is open: a description for the attempt record; nil to send.
-    mutating func skip(_ index: Int) -> String? {
+    mutating func skip(_ index: Int) async -> String? {
         guard let store = pipeline.state?.circuits, index != forced, consulted.insert(index).inserted else {
             return nil
         }
         let decision: CircuitBreaker.Decision
         do {
-            decision = try store.check(
+            decision = try await store.check(
                 candidates[index].label,
                 policy: pipeline.configuration.circuit,
-                nowMillis: RequestPipeline.nowMillis()
+                nowMillis: pipeline.nowMillis()
             )
         } catch {
             return nil  // the breaker fails open
         }
         guard case .open(let until) = decision else { return nil }
-        let seconds = max(0, (until - RequestPipeline.nowMillis() + 999) / 1000)
+        let seconds = max(0, until.addingSaturating(-pipeline.nowMillis()).addingSaturating(999) / 1000)
         return "retry in \(seconds)s"
     }
 
-    func report(_ index: Int, success: Bool) {
+    func report(_ index: Int, success: Bool) async {
         guard let store = pipeline.state?.circuits else { return }
-        try? store.record(
+        try? await store.record(
             candidates[index].label,
             success: success,
             policy: pipeline.configuration.circuit,
-            nowMillis: RequestPipeline.nowMillis()
+            nowMillis: pipeline.nowMillis()
         )
     }
 }

@@ -64,13 +64,24 @@ public enum CacheKeyBuilder {
 
     /// The key of `body` for `namespace`, `endpoint` and model `alias`, or nil when `body` is not
     /// one valid JSON object.
-    public static func key(namespace: String, model: String, endpoint: String, body: [UInt8]) -> CacheKey? {
+    /// Request headers that change the answer, part of the key with their values (absent and
+    /// empty are the same). `anthropic-version` and `anthropic-beta` select the Messages API's
+    /// behaviour (output formats, tools, thinking), so the same body may get another answer.
+    public static let varyingHeaders = ["anthropic-version", "anthropic-beta"]
+
+    public static func key(
+        namespace: String, model: String, endpoint: String, body: [UInt8], headers: [String] = []
+    ) -> CacheKey? {
         guard let scan = try? JSONScanner.scanObject(body) else { return nil }
         var latest: [String: Range<Int>] = [:]
         for member in scan.members { latest[member.name] = member.valueRange }
 
         var hasher = SHA256()
         for text in [formatVersion, namespace, endpoint, model] { hasher.add(Array(text.utf8)) }
+        if headers.contains(where: { !$0.isEmpty }) {
+            hasher.add(length: headers.count)
+            for value in headers { hasher.add(Array(value.utf8)) }
+        }
 
         let named = namedMembers.compactMap { name in latest[name].map { (name, $0) } }
         let others = latest.filter { !excludedMembers.contains($0.key) && !namedMembers.contains($0.key) }

@@ -18,6 +18,10 @@ struct Exchange {
     var lastHeadMicros: Int64?
     /// The configured price of the target that answered, when it overrides the shipped table.
     var servedPrice: ModelPrice?
+    /// The `model` the provider's answer named (Azure prices by it).
+    var respondingModel: String?
+    /// A budget applies to the caller: only targets with a price may serve it.
+    var requiresPrice = false
     /// Provider quota charges, per target label, reconciled in settle.
     var targetTickets: [(String, AdmissionTicket)] = []
     /// The cache decision, when the request uses the cache.

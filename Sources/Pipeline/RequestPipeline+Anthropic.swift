@@ -95,6 +95,9 @@ extension RequestPipeline {
         exchange.record.model = summary.model
         try authorize(model: summary.model, exchange: exchange)
         let route = try router.route(for: summary.model)
+        // Admitted like any request (rate limits and budgets); nothing is paid for, so the
+        // settlement (in `handleSimple`) gives the reservation back and counts no tokens.
+        try await admit(&exchange, targets: route.candidates)
         if let target = route.candidates.first(where: { $0.provider.kind == .anthropic }),
             await countTokensUpstream(target, summary: summary, exchange: &exchange, writer: writer)
         {
@@ -151,6 +154,7 @@ extension RequestPipeline {
             status: response.status,
             contentType: response.header("content-type") ?? "application/json",
             usage: nil,
+            estimateMissingUsage: false,
             attempt: attempt,
             exchange: &exchange,
             writer: writer

@@ -35,7 +35,7 @@ extension RequestPipeline {
         var quotaOnly = true
         var lastRefusal: (status: Int, contentType: String, body: [UInt8])?
         var random = SystemRandomNumberGenerator()
-        var breakers = BreakerRound(pipeline: self, candidates: targets, primaryCount: route.contextFallbackStart)
+        var breakers = await BreakerRound(pipeline: self, candidates: targets, primaryCount: route.contextFallbackStart)
         var action = machine.start()
         while case .attempt(let index, let delay) = action {
             if delay > .zero {
@@ -47,14 +47,23 @@ extension RequestPipeline {
                 }
             }
             let target = targets[index]
-            if let retryAfter = admitTarget(target, exchange: &exchange) {
+            if let retryAfter = await admitTarget(target, exchange: &exchange) {
                 quotaRetryAfter = min(quotaRetryAfter ?? retryAfter, retryAfter)
                 action = machine.attemptFailed(
                     .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
                 continue
             }
             quotaOnly = false
-            if let openUntil = breakers.skip(index) {
+            if exchange.requiresPrice && !isPriced(target) {
+                exchange.record.attempts.append(
+                    AttemptRecord(
+                        target: target.label, status: nil, error: "no price: skipped for a budgeted key",
+                        milliseconds: 0))
+                action = machine.attemptFailed(
+                    .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
+                continue
+            }
+            if let openUntil = await breakers.skip(index) {
                 exchange.record.attempts.append(
                     AttemptRecord(
                         target: target.label, status: nil, error: "circuit open (\(openUntil))", milliseconds: 0)
@@ -63,19 +72,26 @@ extension RequestPipeline {
                     .unavailable, now: .now, jitter: Double.random(in: 0...1, using: &random))
                 continue
             }
-            trackInFlight(target, route, delta: 1)
-            defer { trackInFlight(target, route, delta: -1) }
+            await trackInFlight(target, route, delta: 1)
+            let failure: AttemptFailure?
             do {
                 try await attemptOnce(target, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
-                recordLatency(target, route, micros: exchange.lastHeadMicros)
-                breakers.report(index, success: true)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            await trackInFlight(target, route, delta: -1)
+            guard let failure else {
+                await recordLatency(target, route, micros: exchange.lastHeadMicros)
+                await breakers.report(index, success: true)
                 machine.attemptSucceeded()
                 return
-            } catch {
-                switch error {
+            }
+            do {
+                switch failure {
                 case .failed(let attempt, let failureClass, let timeout):
                     if failureClass == .transient || failureClass == .unavailable {
-                        breakers.report(index, success: false)
+                        await breakers.report(index, success: false)
                     }
                     exchange.record.attempts.append(attempt)
                     everyFailureTimedOut = everyFailureTimedOut && timeout

@@ -125,13 +125,18 @@ extension RequestPipeline {
         status: Int,
         contentType: String,
         usage: TokenUsage?,
+        estimateMissingUsage: Bool = true,
         attempt: AttemptRecord,
         exchange: inout Exchange,
         writer: some ResponseWriter
     ) async {
         exchange.record.attempts.append(attempt)
-        exchange.record.usage = usage
+        // A success without a usage object is charged an estimate (about four bytes a token).
+        exchange.record.usage =
+            usage
+            ?? (status == 200 && estimateMissingUsage ? estimatedUsage(exchange, outputTokens: body.count / 4) : nil)
         exchange.record.status = status
+        if exchange.servedPrice == nil { exchange.respondingModel = Self.modelNamed(in: body) }
         exchange.capturedContentType = contentType
         exchange.capture(body)
         exchange.markFirstByte()
@@ -148,5 +153,22 @@ extension RequestPipeline {
         exchange.record.provider = target.provider.name
         exchange.record.upstreamModel = target.upstreamModel
         exchange.servedPrice = target.price
+    }
+}
+
+extension RequestPipeline {
+    /// The top-level `model` of a JSON answer, or of the first `data:` event of a stream.
+    static func modelNamed(in bytes: [UInt8]) -> String? {
+        var json = bytes[...]
+        if let data = bytes.firstRange(of: Array("data:".utf8)) {
+            let rest = bytes[data.upperBound...]
+            let end = rest.firstIndex(of: 0x0A) ?? rest.endIndex
+            json = rest[..<end]
+        }
+        let body = Array(json)
+        guard let scan = try? JSONScanner.scanObject(body), let member = scan.member("model"),
+            member.kind == .string
+        else { return nil }
+        return JSONScanner.string(body, at: member.valueRange)
     }
 }

@@ -34,7 +34,8 @@ extension RequestPipeline {
                 namespace: namespace,
                 model: summary.model,
                 endpoint: exchange.request.path,
-                body: exchange.request.body
+                body: exchange.request.body,
+                headers: CacheKeyBuilder.varyingHeaders.map { exchange.request.header($0) ?? "" }
             )
         else { return nil }
         return CachePlan(key: key, lookup: directive != "no-cache", ttl: ttl)
@@ -46,7 +47,7 @@ extension RequestPipeline {
         guard plan.lookup, let cache = state?.cache else { return false }
         let hit: CachedResponse?
         do {
-            hit = try cache.lookup(plan.key, nowMillis: Self.nowMillis())
+            hit = try await cache.lookup(plan.key, nowMillis: nowMillis())
         } catch {
             logger.warning("cache lookup failed", metadata: ["error": "\(error)"])
             return false
@@ -75,12 +76,12 @@ extension RequestPipeline {
     }
 
     /// Stores a complete, successful answer (never an error or a cut stream).
-    func storeInCache(_ exchange: Exchange) {
+    func storeInCache(_ exchange: Exchange) async {
         guard let plan = exchange.cachePlan, let cache = state?.cache, let body = exchange.captured,
             exchange.record.outcome == "ok", exchange.record.status == 200,
             let provider = exchange.record.provider, let upstreamModel = exchange.record.upstreamModel
         else { return }
-        let now = Self.nowMillis()
+        let now = nowMillis()
         let response = CachedResponse(
             contentType: exchange.capturedContentType ?? "application/json",
             body: body,
@@ -89,10 +90,10 @@ extension RequestPipeline {
             provider: provider,
             upstreamModel: upstreamModel,
             storedAtMillis: now,
-            expiresAtMillis: now + Int64(plan.ttl / .milliseconds(1))
+            expiresAtMillis: now.addingSaturating(plan.ttl.saturatingMillis)
         )
         do {
-            try cache.store(plan.key, response)
+            try await cache.store(plan.key, response)
         } catch {
             logger.warning("cache store failed", metadata: ["error": "\(error)"])
         }

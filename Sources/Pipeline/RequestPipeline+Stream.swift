@@ -15,6 +15,15 @@ extension RequestPipeline {
     ) async throws(AttemptFailure) {
         var relay = translator
         var committed = false
+        /// SSE events relayed to the client, for a usage estimate when the provider reports none.
+        var relayedEvents = 0
+        /// Every exit copies the usage: the provider's when it reported it, else an estimate once
+        /// output reached the client (a client that hangs up at `finish_reason`, a cut stream, a
+        /// server that ignores `include_usage` is charged what it was sent, never nothing).
+        func settleUsage(_ exchange: inout Exchange) {
+            exchange.record.usage =
+                relay.usage ?? (committed ? estimatedUsage(exchange, outputTokens: relayedEvents) : nil)
+        }
         let status = response.status
         let contentType = "text/event-stream"
 
@@ -35,6 +44,7 @@ extension RequestPipeline {
                 }
             } catch {
                 response.body.cancel()
+                settleUsage(&exchange)
                 if error.kind == .cancelled {
                     exchange.record.outcome = "client_closed"
                     exchange.record.status = committed ? status : 499
@@ -66,6 +76,8 @@ extension RequestPipeline {
             guard !rawOutput.isEmpty else { continue }
             // An in-band error event may echo what the provider received, the key included.
             let output = relay.sawError ? scrubBody(rawOutput) : rawOutput
+            relayedEvents = relayedEvents.addingSaturating(Self.eventCount(output))
+            if exchange.respondingModel == nil { exchange.respondingModel = Self.modelNamed(in: output) }
             exchange.capture(output)
             do {
                 if !committed { try await commit(&exchange) }
@@ -74,13 +86,13 @@ extension RequestPipeline {
                 // The client went away: stop paying for tokens nobody will read.
                 response.body.cancel()
                 exchange.record.outcome = "client_closed"
-                exchange.record.usage = relay.usage
+                settleUsage(&exchange)
                 return
             }
         }
 
         let tail = relay.finish()
-        exchange.record.usage = relay.usage
+        settleUsage(&exchange)
         if !committed && !relay.sawDone {
             // Only a preamble arrived before the provider closed the stream: nothing reached the client.
             throw .failed(attemptRecord(status, "stream ended before any output"), .transient, timeout: false)
@@ -121,6 +133,24 @@ extension RequestPipeline {
         } catch {
             exchange.record.outcome = "client_closed"
         }
+    }
+
+    /// Usage when the provider reported none: the prompt as admission estimated it, and
+    /// `outputTokens` (about one token per relayed event for OpenAI and Anthropic streams).
+    func estimatedUsage(_ exchange: Exchange, outputTokens: Int) -> TokenUsage {
+        let estimate = AdmissionEstimate.tokens(body: exchange.request.body)
+        return TokenUsage(promptTokens: estimate.prompt, completionTokens: min(max(1, outputTokens), estimate.output))
+    }
+
+    /// SSE events in `bytes` (each ends with a blank line).
+    static func eventCount(_ bytes: [UInt8]) -> Int {
+        var count = 0
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == 0x0A && previous == 0x0A { count += 1 }
+            if byte != 0x0D { previous = byte }
+        }
+        return count
     }
 
     /// Ends a committed stream with an in-band error event in the client's dialect and no

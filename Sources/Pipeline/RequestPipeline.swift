@@ -31,6 +31,8 @@ public final class RequestPipeline: Sendable {
     let authenticator: Authenticator
     let draining = Atomic<Bool>(false)
     let startedAtEpochSeconds: Int
+    /// The wall clock for limits, budgets, circuits and cache expiry (injected in tests).
+    let clock: any WallClock
 
     /// Largest non-stream upstream body relayed (a defence, far above any real answer).
     static let maximumUpstreamBodyBytes = 64 * 1024 * 1024
@@ -42,8 +44,10 @@ public final class RequestPipeline: Sendable {
         accessLog: any AccessLogSink,
         logger: Logger,
         prices: PriceTable = PriceTable(),
-        state: SharedState? = nil
+        state: SharedState? = nil,
+        clock: any WallClock = SystemWallClock()
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.prices = prices
         self.retryPolicy = configuration.retry
@@ -109,22 +113,22 @@ public final class RequestPipeline: Sendable {
         var exchange = Exchange(request: request)
         do {
             // 2. identify
-            try identify(&exchange)
+            try await identify(&exchange)
             let summary = try OpenAIPassthrough.inspect(request.body, endpoint: endpoint)
             exchange.record.model = summary.model
             exchange.record.stream = summary.stream
             try authorize(model: summary.model, exchange: exchange)
             // 5. route (resolved before admission: the first target prices the reservation)
-            let route = balanced(try router.route(for: summary.model), body: request.body)
+            let route = await balanced(try router.route(for: summary.model), body: request.body)
             // 3. admit
-            try admit(&exchange, targets: route.candidates)
+            try await admit(&exchange, targets: route.candidates)
             // 4. cache: a hit skips 6–7
             exchange.cachePlan = cachePlan(exchange, summary: summary, endpoint: endpoint)
             exchange.record.cache = exchange.cachePlan == nil ? "bypass" : "miss"
             if let plan = exchange.cachePlan {
                 exchange.captured = []
                 if await serveFromCache(plan, exchange: &exchange, writer: writer) {
-                    settle(&exchange)
+                    await settle(&exchange)
                     finish(&exchange)
                     return
                 }
@@ -135,7 +139,7 @@ public final class RequestPipeline: Sendable {
             await respond(with: error, exchange: &exchange, writer: writer)
         }
         // 8. settle: price the real usage, reconcile the reservation, add to the usage totals.
-        settle(&exchange)
+        await settle(&exchange)
         // 9. log
         finish(&exchange)
     }
@@ -148,13 +152,15 @@ public final class RequestPipeline: Sendable {
     ) async {
         var exchange = Exchange(request: request)
         do {
-            try identify(&exchange)
+            try await identify(&exchange)
             try await body(&exchange)
         } catch let error as GatewayError {
             await respond(with: error, exchange: &exchange, writer: writer)
         } catch {
             await respond(with: GatewayError(.internalError, "Internal error."), exchange: &exchange, writer: writer)
         }
+        // Settles whatever was admitted (count_tokens), on every path.
+        await settle(&exchange)
         finish(&exchange)
     }
 
@@ -188,7 +194,7 @@ extension RequestPipeline {
     /// usual headers and access-log line.
     public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
         var exchange = Exchange(request: request)
-        try? identify(&exchange)
+        try? await identify(&exchange)
         await respond(with: error, exchange: &exchange, writer: writer)
         finish(&exchange)
     }

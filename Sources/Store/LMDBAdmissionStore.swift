@@ -7,14 +7,14 @@ import GatewayCore
 /// GCRA state (`rpm/…`, `tpm/…`) lives in `limits`; budget spend (`budget/…`) and usage totals
 /// (`usage/…`) in `spend`. Values are little-endian Int64s.
 public final class LMDBAdmissionStore: AdmissionStore {
-    private let environment: LMDBEnvironment
+    private let executor: LMDBExecutor
     private let limits: LMDBDatabase
     private let spend: LMDBDatabase
 
-    public init(environment: LMDBEnvironment) {
-        self.environment = environment
-        self.limits = environment.database("limits")
-        self.spend = environment.database("spend")
+    public init(executor: LMDBExecutor) {
+        self.executor = executor
+        self.limits = executor.environment.database("limits")
+        self.spend = executor.environment.database("spend")
     }
 
     private struct Table: CounterTable {
@@ -35,22 +35,17 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func admit(_ request: AdmissionRequest) throws -> AdmissionDecision {
-        do {
-            return try environment.withWriteTransaction { transaction in
-                let table = Table(transaction: transaction, limits: limits, spend: spend)
-                let decision = try AdmissionLedger.admit(request, in: table)
-                guard case .admitted = decision else { throw Refused(decision: decision) }
-                return decision
-            }
-        } catch let refused as Refused {
-            // A refusal aborts the transaction: nothing was charged.
-            return refused.decision
+    public func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision {
+        // Committed whatever the decision: a refusal charges nothing and writes only repairs.
+        try await executor.write { [limits, spend] transaction in
+            try AdmissionLedger.admit(request, in: Table(transaction: transaction, limits: limits, spend: spend))
         }
     }
 
-    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws {
-        try environment.withWriteTransaction { transaction in
+    /// Detached: once queued, the settlement commits even if the writer lock is held by a stopped
+    /// peer for longer than the caller waits, so no usage is lost.
+    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
+        try await executor.writeDetached { [limits, spend] transaction in
             let table = Table(transaction: transaction, limits: limits, spend: spend)
             if let ticket {
                 try AdmissionLedger.settle(
@@ -71,8 +66,8 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws {
-        try environment.withWriteTransaction { transaction in
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
+        try await executor.writeDetached { [limits, spend] transaction in
             try AdmissionLedger.settle(
                 ticket,
                 actualTokens: actualTokens,
@@ -83,8 +78,8 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    public func usage(fromDay: String?) throws -> [UsageLine] {
-        try environment.withReadTransaction { transaction in
+    public func usage(fromDay: String?) async throws -> [UsageLine] {
+        try await executor.read { [spend] transaction in
             var lines: [UsageLine] = []
             let prefix = Array("usage/".utf8)
             try transaction.forEach(spend, from: Array("usage/\(fromDay ?? "")".utf8)) { key, value in
@@ -98,8 +93,30 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    private struct Refused: Error {
-        let decision: AdmissionDecision
+    /// Deletes usage lines of days before `day` (`YYYY-MM-DD`), at most `limit` in one write
+    /// transaction; returns how many went. Keys sort by day, so the oldest come first.
+    public func pruneUsage(before day: String, limit: Int) async throws -> Int {
+        try await Self.pruneUsage(in: executor, spend, before: day, limit: limit)
+    }
+
+    /// `pruneUsage` on any environment's spend database (the durable checkpoint too).
+    static func pruneUsage(
+        in executor: LMDBExecutor, _ spend: LMDBDatabase, before day: String, limit: Int
+    ) async throws -> Int {
+        try await executor.write { transaction in
+            var doomed: [[UInt8]] = []
+            let prefix = Array("usage/".utf8)
+            let end = Array("usage/\(day)".utf8)
+            try transaction.forEach(spend, from: prefix) { key, _ in
+                guard key.starts(with: prefix), key.lexicographicallyPrecedes(end), doomed.count < limit else {
+                    return false
+                }
+                doomed.append(key)
+                return true
+            }
+            for key in doomed { try transaction.delete(spend, key) }
+            return doomed.count
+        }
     }
 }
 

@@ -4,21 +4,23 @@ import GatewayCore
 /// when one sidecar trips a target's circuit, every sidecar on the host skips the target, and
 /// exactly one of them gets the half-open probe.
 public final class LMDBCircuitStore: CircuitStore {
-    private let environment: LMDBEnvironment
+    private let executor: LMDBExecutor
     private let health: LMDBDatabase
 
-    public init(environment: LMDBEnvironment) {
-        self.environment = environment
-        self.health = environment.database("health")
+    public init(executor: LMDBExecutor) {
+        self.executor = executor
+        self.health = executor.environment.database("health")
     }
 
-    public func check(_ target: String, policy: CircuitPolicy, nowMillis: Int64) throws -> CircuitBreaker.Decision {
+    public func check(_ target: String, policy: CircuitPolicy, nowMillis: Int64) async throws
+        -> CircuitBreaker.Decision
+    {
         // Closed circuits are the common case: decide on a read transaction, write only to claim a probe.
-        let current = try state(of: target)
+        let current = try await state(of: target).clamped(nowMillis: nowMillis, policy: policy)
         guard current.openUntilMillis != 0, nowMillis >= current.openUntilMillis else {
             return CircuitBreaker.check(current, policy: policy, nowMillis: nowMillis).0
         }
-        return try environment.withWriteTransaction { transaction in
+        return try await executor.write { [health] transaction in
             let key = Self.key(target)
             let stored =
                 try transaction.get(health, key).flatMap { CircuitState(values: Int64.unpack($0)) } ?? CircuitState()
@@ -28,9 +30,9 @@ public final class LMDBCircuitStore: CircuitStore {
         }
     }
 
-    public func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) throws {
-        if success, try state(of: target) == CircuitState() { return }  // nothing to reset
-        try environment.withWriteTransaction { transaction in
+    public func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) async throws {
+        if success, try await state(of: target) == CircuitState() { return }  // nothing to reset
+        try await executor.write { [health] transaction in
             let key = Self.key(target)
             let stored =
                 try transaction.get(health, key).flatMap { CircuitState(values: Int64.unpack($0)) } ?? CircuitState()
@@ -39,8 +41,8 @@ public final class LMDBCircuitStore: CircuitStore {
         }
     }
 
-    public func state(of target: String) throws -> CircuitState {
-        try environment.withReadTransaction { transaction in
+    public func state(of target: String) async throws -> CircuitState {
+        try await executor.read { [health] transaction in
             try transaction.get(health, Self.key(target)).flatMap { CircuitState(values: Int64.unpack($0)) }
                 ?? CircuitState()
         }

@@ -7,19 +7,35 @@ import GatewayCore
 
 /// An LMDB environment shared by every llmgw process on the host (`state.path`).
 ///
-/// Opened with `MDB_NOTLS` so read transactions are not tied to threads, and with `MDB_NOSYNC`
-/// when `durability` is `.relaxed`: commits are then atomic and consistent between processes (the
-/// map is shared memory) but the last commits before a *machine* crash may be lost — acceptable
-/// for counters and a cache, and much faster than an fsync per request. `.full` syncs every
-/// commit. A crashed *process* loses nothing either way.
+/// Opened with `MDB_NOTLS` so read transactions are not tied to threads. `durability` picks the
+/// sync policy (see `Durability`); a crashed *process* never loses a commit either way.
+///
+/// **Processes in separate PID namespaces.** LMDB keys its reader table by PID: the first read
+/// transaction of a process takes an `fcntl` lock on byte `pid` of `lock.mdb`, and
+/// `mdb_reader_check` judges a reader alive by that lock. Two live openers with the same PID
+/// number (pods) would collide, so `init` *probes* its PID before anything else: the byte must be
+/// free (the first read transaction, which takes it atomically, succeeds) and no reader slot may
+/// carry our PID (a slot left by a dead process of another namespace that we could never clear).
+/// Otherwise it throws `StoreError.Code.pidInUse`, and the process continues in a fresh PID
+/// (`PIDSupervisor`). While the environment is open the byte stays ours, so among live openers
+/// PIDs are unique and `isOpenerAlive` is a sound liveness test across namespaces.
+///
+/// **Map size.** A transaction that meets `MDB_MAP_RESIZED` (another opener grew the map past
+/// ours) adopts the new size and retries. `mdb_env_set_mapsize` may only run while no other
+/// thread of the process is inside a transaction: every transaction holds `mapLock` shared, the
+/// resize takes it exclusively (with a bounded wait).
 ///
 /// Transactions are scoped closures: a write transaction commits when its closure returns and
-/// aborts when it throws. They are synchronous and must never span an `await`.
+/// aborts when it throws. They are synchronous, must never span an `await`, and should run on
+/// `LMDBExecutor`'s threads, never on Swift's cooperative pool: LMDB's writer lock has no
+/// timeout, and a peer stopped while holding it would otherwise freeze the process.
 public final class LMDBEnvironment: @unchecked Sendable {
     public enum Durability: String, Sendable {
-        /// fsync on every commit.
+        /// fsync on every commit: nothing committed is lost even on power loss.
         case full
-        /// No fsync on commit (the OS writes the pages back); survives process crashes.
+        /// Commits are not synced one by one (`MDB_NOSYNC`); the OS writes pages back and
+        /// `sync()` flushes. A power loss may lose or damage recent state, so this is only for
+        /// volatile data that may be wiped (see `SharedStateLayout`).
         case relaxed
     }
 
@@ -29,19 +45,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
         public var maxReaders: Int
         public var durability: Durability
         public var databases: [String]
+        /// Mode of the data and lock files; the directory gets the matching search bits.
+        public var fileMode: mode_t
 
         public init(
             path: String,
-            mapSizeBytes: Int = 1 << 30,
-            maxReaders: Int = 512,
+            mapSizeBytes: Int = 32 << 30,
+            maxReaders: Int = 1024,
             durability: Durability = .relaxed,
-            databases: [String] = ["cache", "cache_expiry", "limits", "keys", "spend", "health", "meta"]
+            databases: [String] = ["cache", "cache_expiry", "limits", "keys", "spend", "health", "meta"],
+            fileMode: mode_t = 0o600
         ) {
             self.path = path
             self.mapSizeBytes = mapSizeBytes
             self.maxReaders = maxReaders
             self.durability = durability
             self.databases = databases
+            self.fileMode = fileMode
         }
     }
 
@@ -49,16 +69,27 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let env: OpaquePointer
     private let handles: [String: MDB_dbi]
     public let configuration: Configuration
+    /// Held shared by every transaction, exclusively by `mdb_env_set_mapsize`.
+    private let mapLock: UnsafeMutablePointer<pthread_rwlock_t>
+    /// A second descriptor of `lock.mdb`, for `fcntl(F_GETLK)` liveness checks. Never closed
+    /// before the environment: closing any descriptor of the file would drop our reader lock.
+    private let lockFileDescriptor: Int32
+    /// Our PID, whose reader-lock byte this process holds while the environment is open.
+    public let pid: Int32
+
+    /// How long a transaction waits for a map resize to get the process to itself.
+    static let resizeWait: Duration = .seconds(5)
 
     public init(_ configuration: Configuration) throws(StoreError) {
         self.configuration = configuration
-        if mkdir(configuration.path, 0o750) != 0 && errno != EEXIST {
-            throw StoreError(
-                .io, "cannot create state directory \(configuration.path): \(String(cString: strerror(errno)))")
-        }
+        self.pid = getpid()
+        try Self.prepareDirectory(configuration.path, fileMode: configuration.fileMode)
         var environment: OpaquePointer?
         try check(mdb_env_create(&environment), "mdb_env_create")
         guard let environment else { throw StoreError(.io, "mdb_env_create returned no environment") }
+        let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+        var lockDescriptor: Int32 = -1
         do throws(StoreError) {
             try check(mdb_env_set_mapsize(environment, configuration.mapSizeBytes), "mdb_env_set_mapsize")
             try check(mdb_env_set_maxreaders(environment, UInt32(configuration.maxReaders)), "mdb_env_set_maxreaders")
@@ -66,9 +97,14 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 mdb_env_set_maxdbs(environment, MDB_dbi(max(configuration.databases.count, 1))), "mdb_env_set_maxdbs")
             var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
             if configuration.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
-            try check(mdb_env_open(environment, configuration.path, flags, 0o640), "mdb_env_open \(configuration.path)")
-            var dead: Int32 = 0
-            try check(mdb_reader_check(environment, &dead), "mdb_reader_check")
+            try check(
+                mdb_env_open(environment, configuration.path, flags, configuration.fileMode),
+                "mdb_env_open \(configuration.path)")
+            lockDescriptor = open(configuration.path + "/lock.mdb", O_RDWR | O_CLOEXEC)
+            guard lockDescriptor >= 0 else {
+                throw StoreError(.io, "cannot open \(configuration.path)/lock.mdb: \(String(cString: strerror(errno)))")
+            }
+            try Self.claimPID(environment, pid: pid, path: configuration.path)
             var handles: [String: MDB_dbi] = [:]
             var transaction: OpaquePointer?
             try check(mdb_txn_begin(environment, nil, 0, &transaction), "mdb_txn_begin")
@@ -85,13 +121,56 @@ public final class LMDBEnvironment: @unchecked Sendable {
             self.handles = handles
         } catch {
             mdb_env_close(environment)
+            if lockDescriptor >= 0 { close(lockDescriptor) }
+            pthread_rwlock_destroy(lock)
+            lock.deallocate()
             throw error
         }
         self.env = environment
+        self.mapLock = lock
+        self.lockFileDescriptor = lockDescriptor
     }
 
     deinit {
         mdb_env_close(env)
+        close(lockFileDescriptor)
+        pthread_rwlock_destroy(mapLock)
+        mapLock.deallocate()
+    }
+
+    /// Creates the state directory owner-only (or as `fileMode` allows) and refuses a path that
+    /// is not a directory.
+    static func prepareDirectory(_ path: String, fileMode: mode_t) throws(StoreError) {
+        // Search bits wherever the files are readable: 0600 → 0700, 0660 → 0770.
+        let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
+        if mkdir(path, directoryMode) != 0 && errno != EEXIST {
+            throw StoreError(.io, "cannot create state directory \(path): \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw StoreError(.io, "state path \(path) is not a directory")
+        }
+    }
+
+    /// Makes sure no other live opener holds our PID's reader-lock byte, and that no reader slot
+    /// left by a dead process carries our PID; then takes the byte (LMDB keeps it until close).
+    private static func claimPID(_ environment: OpaquePointer, pid: Int32, path: String) throws(StoreError) {
+        var dead: Int32 = 0
+        try check(mdb_reader_check(environment, &dead), "mdb_reader_check")
+        if ReaderTable.pids(environment).contains(pid) {
+            throw StoreError(
+                .pidInUse,
+                "a reader slot of \(path) carries this process's PID \(pid) (left by a process of another PID namespace)"
+            )
+        }
+        var transaction: OpaquePointer?
+        let code = mdb_txn_begin(environment, nil, UInt32(MDB_RDONLY), &transaction)
+        if code == EAGAIN || code == EACCES {
+            throw StoreError(
+                .pidInUse, "another process using \(path) has this process's PID \(pid) (another PID namespace)")
+        }
+        try check(code, "mdb_txn_begin (read)")
+        mdb_txn_abort(transaction)
     }
 
     /// The handle of a named database opened at start.
@@ -108,11 +187,26 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return Int(dead)
     }
 
+    /// True when `pid` is this process, or another process holds that PID's reader-lock byte,
+    /// i.e. it has this environment open. Sound across PID namespaces because `init` never lets
+    /// two live openers share a PID.
+    public func isOpenerAlive(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        if pid == self.pid { return true }
+        var query = flock()
+        query.l_type = Int16(F_WRLCK)
+        query.l_whence = Int16(SEEK_SET)
+        query.l_start = off_t(pid)
+        query.l_len = 1
+        guard fcntl(lockFileDescriptor, F_GETLK, &query) == 0 else { return true }  // unsure: assume alive
+        return query.l_type != Int16(F_UNLCK)
+    }
+
     public func withReadTransaction<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
-        var transaction: OpaquePointer?
-        try check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &transaction), "mdb_txn_begin (read)")
-        defer { mdb_txn_abort(transaction) }
-        return try body(LMDBTransaction(pointer: transaction!, writable: false))
+        try withTransaction(flags: UInt32(MDB_RDONLY)) { transaction in
+            defer { mdb_txn_abort(transaction) }
+            return try body(LMDBTransaction(pointer: transaction, writable: false))
+        }
     }
 
     /// Runs `body` in a write transaction (LMDB allows one writer at a time, across processes).
@@ -143,23 +237,60 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     private func writeOnce<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
-        var transaction: OpaquePointer?
-        var code = mdb_txn_begin(env, nil, 0, &transaction)
-        if code == MDB_MAP_RESIZED {
-            // Another process grew the map: adopt its size and try again.
-            try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
-            code = mdb_txn_begin(env, nil, 0, &transaction)
+        try withTransaction(flags: 0) { transaction in
+            let result: T
+            do {
+                result = try body(LMDBTransaction(pointer: transaction, writable: true))
+            } catch {
+                mdb_txn_abort(transaction)
+                throw error
+            }
+            try check(mdb_txn_commit(transaction), "mdb_txn_commit")
+            return result
         }
-        try check(code, "mdb_txn_begin (write)")
-        let result: T
-        do {
-            result = try body(LMDBTransaction(pointer: transaction!, writable: true))
-        } catch {
-            mdb_txn_abort(transaction)
-            throw error
+    }
+
+    /// Begins a transaction under `mapLock` (shared), adopting a map grown by another opener
+    /// (`MDB_MAP_RESIZED`) first when needed, and runs `body` with it. `body` ends the
+    /// transaction.
+    private func withTransaction<T>(flags: UInt32, _ body: (OpaquePointer) throws -> T) throws -> T {
+        for _ in 0..<3 {
+            pthread_rwlock_rdlock(mapLock)
+            var transaction: OpaquePointer?
+            let code = mdb_txn_begin(env, nil, flags, &transaction)
+            if code == MDB_MAP_RESIZED {
+                pthread_rwlock_unlock(mapLock)
+                try adoptMapSize()
+                continue
+            }
+            defer { pthread_rwlock_unlock(mapLock) }
+            if code == MDB_READERS_FULL {
+                throw StoreError(
+                    .readersFull,
+                    "LMDB reader table of \(configuration.path) is full (\(configuration.maxReaders) slots): raise "
+                        + "state.max_readers and restart every sidecar (the first opener sizes the table)")
+            }
+            try check(code, flags & UInt32(MDB_RDONLY) != 0 ? "mdb_txn_begin (read)" : "mdb_txn_begin (write)")
+            return try body(transaction!)
         }
-        try check(mdb_txn_commit(transaction), "mdb_txn_commit")
-        return result
+        throw StoreError(.other(MDB_MAP_RESIZED), "the map of \(configuration.path) kept changing size")
+    }
+
+    /// Adopts the map size another process set, once no other thread is inside a transaction.
+    private func adoptMapSize() throws(StoreError) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        deadline.tv_sec += Int(Self.resizeWait.components.seconds)
+        guard pthread_rwlock_timedwrlock(mapLock, &deadline) == 0 else {
+            throw StoreError(.timeout, "timed out waiting to adopt the grown map of \(configuration.path)")
+        }
+        defer { pthread_rwlock_unlock(mapLock) }
+        try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+    }
+
+    /// Flushes the data file to disk (for `relaxed` environments, which do not sync commits).
+    public func sync() throws(StoreError) {
+        try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }
 
     /// Bytes of the map in use (pages × page size), for metrics and eviction decisions.
@@ -169,6 +300,39 @@ public final class LMDBEnvironment: @unchecked Sendable {
         try check(mdb_env_info(env, &info), "mdb_env_info")
         try check(mdb_env_stat(env, &stat), "mdb_env_stat")
         return (Int(info.me_last_pgno) + 1) * Int(stat.ms_psize)
+    }
+
+    /// The map size currently in force for this process.
+    public func mapSize() -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+}
+
+/// Reads LMDB's reader table through `mdb_reader_list` (the only public view of it).
+enum ReaderTable {
+    /// The PIDs of every occupied reader slot.
+    static func pids(_ environment: OpaquePointer) -> Set<Int32> {
+        let collector = Collector()
+        let context = Unmanaged.passUnretained(collector).toOpaque()
+        mdb_reader_list(
+            environment,
+            { message, context in
+                guard let message, let context else { return 0 }
+                let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
+                // Lines are "    pid     thread     txnid"; the first is a header.
+                let fields = String(cString: message).split(separator: " ", omittingEmptySubsequences: true)
+                if let first = fields.first, let pid = Int32(first) { collector.pids.insert(pid) }
+                return 0
+            },
+            context
+        )
+        return collector.pids
+    }
+
+    private final class Collector {
+        var pids: Set<Int32> = []
     }
 }
 

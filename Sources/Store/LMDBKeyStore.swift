@@ -4,33 +4,33 @@ import GatewayCore
 /// Virtual keys and teams in the shared `keys` database, as JSON (readable with `mdb_dump`;
 /// it holds only SHA-256 hashes of secrets). Keys: `key/<public id>`, `team/<name>`.
 public final class LMDBKeyStore: KeyStore {
-    private let environment: LMDBEnvironment
+    private let executor: LMDBExecutor
     private let database: LMDBDatabase
 
-    public init(environment: LMDBEnvironment) {
-        self.environment = environment
-        self.database = environment.database("keys")
+    public init(executor: LMDBExecutor) {
+        self.executor = executor
+        self.database = executor.environment.database("keys")
     }
 
-    public func key(publicID: String) throws -> VirtualKeyRecord? {
-        try environment.withReadTransaction { transaction in
+    public func key(publicID: String) async throws -> VirtualKeyRecord? {
+        try await executor.read { [database] transaction in
             try transaction.get(database, Array("key/\(publicID)".utf8)).map {
                 try JSONDecoder().decode(VirtualKeyRecord.self, from: Data($0))
             }
         }
     }
 
-    public func team(named name: String) throws -> TeamRecord? {
-        try environment.withReadTransaction { transaction in
+    public func team(named name: String) async throws -> TeamRecord? {
+        try await executor.read { [database] transaction in
             try transaction.get(database, Array("team/\(name)".utf8)).map {
                 try JSONDecoder().decode(TeamRecord.self, from: Data($0))
             }
         }
     }
 
-    public func insert(_ record: VirtualKeyRecord) throws {
+    public func insert(_ record: VirtualKeyRecord) async throws {
         let encoded = Array(try JSONEncoder().encode(record))
-        try environment.withWriteTransaction { transaction in
+        try await executor.write { [database] transaction in
             let key = Array("key/\(record.publicID)".utf8)
             guard try transaction.get(database, key) == nil else {
                 throw StoreError(.other(0), "a key with id \(record.publicID) already exists")
@@ -39,8 +39,8 @@ public final class LMDBKeyStore: KeyStore {
         }
     }
 
-    public func allKeys() throws -> [VirtualKeyRecord] {
-        try environment.withReadTransaction { transaction in
+    public func allKeys() async throws -> [VirtualKeyRecord] {
+        try await executor.read { [database] transaction in
             var records: [VirtualKeyRecord] = []
             let prefix = Array("key/".utf8)
             try transaction.forEach(database, from: prefix) { key, value in
@@ -52,8 +52,8 @@ public final class LMDBKeyStore: KeyStore {
         }
     }
 
-    public func revoke(publicID: String, atMillis: Int64) throws -> Bool {
-        try environment.withWriteTransaction { transaction in
+    public func revoke(publicID: String, atMillis: Int64) async throws -> Bool {
+        try await executor.write { [database] transaction in
             let key = Array("key/\(publicID)".utf8)
             guard let bytes = try transaction.get(database, key) else { return false }
             var record = try JSONDecoder().decode(VirtualKeyRecord.self, from: Data(bytes))
@@ -63,8 +63,8 @@ public final class LMDBKeyStore: KeyStore {
         }
     }
 
-    public func setTeam(_ team: TeamRecord) throws {
+    public func setTeam(_ team: TeamRecord) async throws {
         let encoded = Array(try JSONEncoder().encode(team))
-        try environment.withWriteTransaction { try $0.put(database, Array("team/\(team.name)".utf8), encoded) }
+        try await executor.write { [database] in try $0.put(database, Array("team/\(team.name)".utf8), encoded) }
     }
 }

@@ -41,7 +41,7 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     public let maxBytes: Int
     public let maxEntryBytes: Int
 
-    private let environment: LMDBEnvironment
+    private let executor: LMDBExecutor
     private let cache: LMDBDatabase
     private let expiry: LMDBDatabase
     private let meta: LMDBDatabase
@@ -51,8 +51,9 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     private static let bytesKey = Array("cache_bytes".utf8)
     private static let sweepCursorKey = Array("cache_sweep_cursor".utf8)
 
-    public init(environment: LMDBEnvironment, configuration: Configuration = .init()) {
-        self.environment = environment
+    public init(executor: LMDBExecutor, configuration: Configuration = .init()) {
+        self.executor = executor
+        let environment = executor.environment
         self.cache = environment.database("cache")
         self.expiry = environment.database("cache_expiry")
         self.meta = environment.database("meta")
@@ -67,8 +68,8 @@ public final class LMDBResponseCache: ResponseCacheBackend {
 
     static func cost(valueBytes: Int) -> Int { valueBytes + entryOverheadBytes }
 
-    public func lookup(_ key: CacheKey, nowMillis: Int64) throws -> CachedResponse? {
-        guard let bytes = try environment.withReadTransaction({ try $0.get(cache, key.digest) }) else { return nil }
+    public func lookup(_ key: CacheKey, nowMillis: Int64) async throws -> CachedResponse? {
+        guard let bytes = try await executor.read({ [cache] in try $0.get(cache, key.digest) }) else { return nil }
         guard let response = CachedResponseCoding.decode(bytes) else {
             undecodable.withLock { keys in
                 if keys.count < 1024 { keys.insert(key) }
@@ -78,7 +79,7 @@ public final class LMDBResponseCache: ResponseCacheBackend {
         return nowMillis < response.expiresAtMillis ? response : nil
     }
 
-    public func store(_ key: CacheKey, _ response: CachedResponse) throws {
+    public func store(_ key: CacheKey, _ response: CachedResponse) async throws {
         let value = CachedResponseCoding.encode(response)
         let cost = Self.cost(valueBytes: value.count)
         guard cost <= maxEntryBytes, cost <= maxBytes else { return }
@@ -86,7 +87,7 @@ public final class LMDBResponseCache: ResponseCacheBackend {
             defer { keys.removeAll() }
             return keys
         }
-        let freeSpace: (LMDBTransaction) throws -> Void = { transaction in
+        let freeSpace: @Sendable (LMDBTransaction) throws -> Void = { [self] transaction in
             // The map is full although the cache is under its cap (other databases grew, or the
             // cap is close to the map size): give back half of the cache, at least room for two
             // entries like this one.
@@ -97,7 +98,7 @@ public final class LMDBResponseCache: ResponseCacheBackend {
             try self.setTotalBytes(total, transaction)
             try self.setTotalBytes(try self.evictOldest(transaction, total: total, downTo: budget), transaction)
         }
-        try environment.withWriteTransaction(onMapFull: freeSpace) { transaction in
+        try await executor.write(onMapFull: freeSpace) { [self] transaction in
             var total = try totalBytes(transaction)
             for stale in purge where stale != key {
                 if let bytes = try transaction.get(cache, stale.digest), CachedResponseCoding.decode(bytes) == nil {
@@ -114,10 +115,10 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     }
 
     @discardableResult
-    public func sweepExpired(nowMillis: Int64, limit: Int) throws -> Int {
+    public func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int {
         guard limit > 0 else { return 0 }
         let scanBudget = max(limit * 8, 256)
-        return try environment.withWriteTransaction { transaction in
+        return try await executor.write { [self] transaction in
             // Entries are indexed by age, not expiry, so with mixed TTLs an old long-lived entry
             // may precede expired ones: scan a bounded window per call and resume where the last
             // call stopped (`cache_sweep_cursor`), wrapping to the oldest at the end.
@@ -164,13 +165,13 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     }
 
     /// The running total of entry costs (`cache_bytes`).
-    public func totalBytes() throws -> Int {
-        try environment.withReadTransaction { try totalBytes($0) }
+    public func totalBytes() async throws -> Int {
+        try await executor.read { [self] in try totalBytes($0) }
     }
 
     /// Number of entries in `cache`, expired ones included.
-    public func entryCount() throws -> Int {
-        try environment.withReadTransaction { try $0.count(cache) }
+    public func entryCount() async throws -> Int {
+        try await executor.read { [cache] in try $0.count(cache) }
     }
 
     // MARK: - Inside a write transaction

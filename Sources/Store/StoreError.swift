@@ -7,6 +7,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case mapFull
         case readersFull
         case io
+        /// Another live opener of the environment has this process's PID (another PID
+        /// namespace): continue in a fresh PID (`PIDSupervisor`).
+        case pidInUse
+        /// The state did not answer within `state.lock_timeout` (a peer holds the writer lock
+        /// and is stopped or hung, or this process's queue is saturated).
+        case timeout
         case other(Int32)
     }
 

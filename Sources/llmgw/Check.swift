@@ -14,6 +14,9 @@ struct Check: AsyncParsableCommand {
             let configuration = try GatewayConfiguration.load(contentsOf: path)
             _ = try SecretResolver().resolveKeys(of: configuration)
             for warning in Self.warnings(configuration) { printToStandardError("\(path): warning: \(warning)") }
+            for warning in await BudgetCheck.warnings(configuration) {
+                printToStandardError("\(path): warning: \(warning)")
+            }
             print("\(path): ok (\(configuration.providers.count) providers, \(configuration.models.count) models)")
         } catch {
             printToStandardError(String(describing: error))

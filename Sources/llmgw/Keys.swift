@@ -53,7 +53,7 @@ struct Keys: AsyncParsableCommand {
                 expiresAtMillis: expiresAt,
                 metadata: pairs
             )
-            try LMDBKeyStore(environment: SharedStateFactory.environment(configuration)).insert(record)
+            try await LMDBKeyStore(executor: SharedStateFactory.layout(configuration).durable).insert(record)
             print(token.text)
             printToStandardError("created key:\(token.publicID) (\(name)); the key above is shown only once")
         }
@@ -65,10 +65,10 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let store = LMDBKeyStore(environment: try SharedStateFactory.environment(try loadConfiguration(options)))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
             let now = CLIClock.nowMillis()
             print("ID            NAME                 TEAM         STATUS    RPM     TPM       BUDGET")
-            for record in try store.allKeys() {
+            for record in try await store.allKeys() {
                 let status = record.unusableReason(atMillis: now) ?? "active"
                 print(
                     [
@@ -89,8 +89,8 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key's public id.") var id: String
 
         func run() async throws {
-            let store = LMDBKeyStore(environment: try SharedStateFactory.environment(try loadConfiguration(options)))
-            guard let record = try store.key(publicID: id) else { throw ValidationError("no key with id \(id)") }
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
+            guard let record = try await store.key(publicID: id) else { throw ValidationError("no key with id \(id)") }
             print("id: \(record.publicID)\nname: \(record.name)\nteam: \(record.team ?? "-")")
             print("status: \(record.unusableReason(atMillis: CLIClock.nowMillis()) ?? "active")")
             print("models: \(record.allowedModels?.joined(separator: ",") ?? "all")")
@@ -108,8 +108,8 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key's public id.") var id: String
 
         func run() async throws {
-            let store = LMDBKeyStore(environment: try SharedStateFactory.environment(try loadConfiguration(options)))
-            guard try store.revoke(publicID: id, atMillis: CLIClock.nowMillis()) else {
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
+            guard try await store.revoke(publicID: id, atMillis: CLIClock.nowMillis()) else {
                 throw ValidationError("no key with id \(id)")
             }
             print("revoked key:\(id)")
@@ -133,8 +133,8 @@ struct Teams: AsyncParsableCommand {
 
         func run() async throws {
             let limits = try CLILimits.parse(rpm: rpm, tpm: tpm, budgetUSD: budgetUSD, budgetPeriod: budgetPeriod)
-            let store = LMDBKeyStore(environment: try SharedStateFactory.environment(try loadConfiguration(options)))
-            try store.setTeam(TeamRecord(name: name, limits: limits))
+            let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
+            try await store.setTeam(TeamRecord(name: name, limits: limits))
             print("team \(name) updated")
         }
     }

@@ -33,9 +33,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "llmgw")
         let keyring = ProviderKeyring(keys)
         let state: SharedState
-        let environment: LMDBEnvironment
+        let layout: SharedStateLayout
         do {
-            (state, environment) = try SharedStateFactory.open(configuration)
+            (state, layout) = try await SharedStateFactory.open(configuration)
         } catch {
             logger.error(
                 "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])
@@ -52,7 +52,14 @@ struct Serve: AsyncParsableCommand {
         )
         let server = GatewayServer(configuration: configuration.listen, pipeline: pipeline, logger: logger)
         let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
-        let sweeper = StateSweeper(environment: environment, cache: state.cache, logger: logger)
+        for path in SharedStateFactory.looselyReadableFiles(configuration) {
+            logger.warning(
+                "state file is readable beyond state.mode: other local users may read cached answers and spend",
+                metadata: ["file": "\(path)", "state.mode": "\(String(configuration.state.fileMode, radix: 8))"])
+        }
+        for note in layout.notes { logger.notice("shared state", metadata: ["note": "\(note)"]) }
+        let sweeper = StateSweeper(
+            layout: layout, cache: state.cache, usageRetention: configuration.state.usageRetention, logger: logger)
         logger.info(
             "starting",
             metadata: [

@@ -4,38 +4,54 @@ import Pipeline
 import ServiceLifecycle
 import Store
 
-/// Housekeeping of the shared state, every `interval`: removes expired cache entries (in small
-/// batches, so a write transaction stays short) and clears reader slots left by crashed
-/// processes (`mdb_reader_check`), which would otherwise keep LMDB from reusing pages.
+/// Housekeeping of the shared state, every `interval`: checkpoints budget spend and usage into
+/// the durable environment (`SharedStateLayout`), clears reader slots left by crashed processes
+/// (`mdb_reader_check`, which would otherwise keep LMDB from reusing pages), removes expired
+/// cache entries (in small batches, so a write transaction stays short) and usage lines older
+/// than `state.usage_retention`. All of it on the state's own threads. A final checkpoint runs
+/// at shutdown.
 struct StateSweeper: Service {
-    let environment: LMDBEnvironment
+    let layout: SharedStateLayout
     let cache: (any ResponseCacheBackend)?
+    let usageRetention: Duration
     let logger: Logger
-    var interval: Duration = .seconds(30)
+    var interval: Duration = .seconds(10)
 
     func run() async throws {
+        // The first sweep soon after start: stale readers of crashed predecessors go at once.
+        var wait: Duration = .seconds(1)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let interval = self.interval
+            let interval = wait
+            wait = self.interval
             let slept: Void? = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            guard slept != nil else { return }
-            sweepOnce()
+            guard slept != nil else { break }
+            await sweepOnce()
         }
+        _ = try? await layout.checkpointSpend(nowMillis: SystemWallClock().nowMillis())
     }
 
-    func sweepOnce() {
+    func sweepOnce() async {
+        let executor = layout.volatile
         do {
-            let cleared = try environment.clearStaleReaders()
+            let now = SystemWallClock().nowMillis()
+            try await layout.checkpointSpend(nowMillis: now)
+            let cleared = try await executor.read { [executor] _ in try executor.environment.clearStaleReaders() }
             if cleared > 0 { logger.info("cleared stale LMDB readers", metadata: ["count": "\(cleared)"]) }
             var removed = 0
             if let cache {
-                let now = Int64(Timestamp.epochMillis())
                 for _ in 0..<20 {
-                    let batch = try cache.sweepExpired(nowMillis: now, limit: 500)
+                    let batch = try await cache.sweepExpired(nowMillis: now, limit: 500)
                     removed += batch
                     if batch < 500 { break }
                 }
             }
             if removed > 0 { logger.debug("expired cache entries removed", metadata: ["count": "\(removed)"]) }
+            let cutoff = BudgetPeriod.day.identifier(atMillis: now.addingSaturating(-usageRetention.saturatingMillis))
+            let pruned = try await LMDBAdmissionStore(executor: executor).pruneUsage(before: cutoff, limit: 1000)
+            _ = try await layout.pruneCheckpoint(before: cutoff, limit: 1000)
+            if pruned > 0 {
+                logger.info("old usage lines removed", metadata: ["count": "\(pruned)", "before": "\(cutoff)"])
+            }
         } catch {
             logger.warning("state sweep failed", metadata: ["error": "\(error)"])
         }

@@ -11,8 +11,8 @@ struct Usage: AsyncParsableCommand {
     @Flag(help: "One JSON object per line instead of a table.") var json = false
 
     func run() async throws {
-        let environment = try SharedStateFactory.environment(try loadConfiguration(options))
-        let lines = try LMDBAdmissionStore(environment: environment).usage(fromDay: since)
+        let executor = try SharedStateFactory.layout(try loadConfiguration(options)).volatile
+        let lines = try await LMDBAdmissionStore(executor: executor).usage(fromDay: since)
         if json {
             for line in lines {
                 var writer = JSONWriter()

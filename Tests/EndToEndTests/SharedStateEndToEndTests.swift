@@ -75,14 +75,14 @@ import Testing
             try await Task.sleep(for: .milliseconds(30))
             kill(group.processes[0].processIdentifier, SIGKILL)
             _ = await load
-            let before = try requestsRecorded(group)
+            let before = try group.requestsRecorded()
             // The survivor keeps serving, and a new process opens the environment cleanly.
             #expect(await burst(group, key: key, sockets: [1, 1]) == [200, 200])
             try? FileManager.default.removeItem(atPath: group.socketPath(0))
             try group.startProcess(0)
             try await group.waitUntilListening(0)
             #expect(await burst(group, key: key, sockets: [0]) == [200])
-            let after = try requestsRecorded(group)
+            let after = try group.requestsRecorded()
             #expect(after >= before + 3, "a counter went backwards or lost requests")
         }
         await group.stop()
@@ -141,24 +141,5 @@ import Testing
             #expect(primaryHits() == 2)
         }
         await group.stop()
-    }
-
-    /// Every database of the environment as `mdb_dump -a` prints it (printable form).
-    private func mdbDump(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
-        process.arguments = ["-a", "-p", path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private func requestsRecorded(_ group: SidecarGroup) throws -> Int {
-        try group.cli(["usage", "--json"]).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["requests"] as? Int
-        }.reduce(0, +)
     }
 }

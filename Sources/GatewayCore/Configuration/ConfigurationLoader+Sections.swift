@@ -11,11 +11,31 @@ enum ConfigurationLoader {
             root.expectOnly(sections)
             root.section("listen") { configuration.listen = listen($0) }
             root.section("state") { state in
-                state.expectOnly(["path", "map_size", "durability"])
+                state.expectOnly([
+                    "path", "map_size", "durability", "mode", "lock_timeout", "max_readers", "usage_retention",
+                ])
                 configuration.state.path = state.string("path") ?? configuration.state.path
                 configuration.state.mapSizeBytes = state.size("map_size") ?? configuration.state.mapSizeBytes
+                if configuration.state.mapSizeBytes < 1 << 20 || configuration.state.mapSizeBytes > 1 << 44 {
+                    state.child("map_size")?.fail("must be from 1MiB to 16TiB")
+                }
                 configuration.state.durability =
                     state.choice("durability", as: StateConfiguration.Durability.self) ?? configuration.state.durability
+                configuration.state.fileMode = state.fileMode("mode") ?? configuration.state.fileMode
+                if let timeout = state.duration("lock_timeout") {
+                    if timeout < .milliseconds(1) || timeout > .seconds(60) {
+                        state.child("lock_timeout")?.fail("must be from 1ms to 60s")
+                    }
+                    configuration.state.lockTimeout = timeout
+                }
+                configuration.state.maxReaders =
+                    state.int("max_readers", in: 16...65_536) ?? configuration.state.maxReaders
+                if let retention = state.duration("usage_retention") {
+                    if retention < .seconds(86_400) || retention > .seconds(100 * 365 * 86_400) {
+                        state.child("usage_retention")?.fail("must be from 1d to 100 years")
+                    }
+                    configuration.state.usageRetention = retention
+                }
             }
             root.section("retry") { configuration.retry = retry($0) }
             root.section("circuit") { circuit in

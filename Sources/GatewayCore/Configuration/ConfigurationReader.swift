@@ -158,6 +158,18 @@ struct ConfigReader {
         }
     }
 
+    /// A file mode in octal (`"0600"`, `"0660"`): the owner may read and write, nothing may
+    /// execute.
+    func fileMode(_ key: String) -> Int? {
+        value(key, expected: "an octal file mode like \"0600\" or \"0660\" (owner rw, no execute bits)") { text in
+            let digits = text.hasPrefix("0o") ? text.dropFirst(2) : Substring(text)
+            guard (3...4).contains(digits.count), let mode = Int(digits, radix: 8), mode <= 0o777,
+                mode & 0o600 == 0o600, mode & 0o111 == 0
+            else { return nil }
+            return mode
+        }
+    }
+
     func size(_ key: String) -> Int? {
         bounded(key, expected: "a size like 512KiB, 10MiB, 1MB or a number of bytes", ConfigurationValue.size) { text in
             ConfigurationValue.exceedsMaximumSize(text) ? "must be at most 1TiB" : nil

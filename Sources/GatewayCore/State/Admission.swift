@@ -51,28 +51,45 @@ public protocol CounterTable {
 }
 
 /// Checks and charges every limit of a request against one `CounterTable` transaction: either
-/// everything is charged or nothing is (a refused request leaves no trace). Backends run this
-/// inside a single write transaction, so processes sharing the state can never over-admit.
+/// everything is charged or nothing is (a refused request charges nothing). Backends run this
+/// inside a single write transaction, so processes sharing the state can never over-admit, and
+/// commit it whatever the decision: the only write a refusal can leave is a *repair*, a TAT that
+/// lay more than a period ahead (the wall clock stepped back) brought back to one period ahead,
+/// so the key recovers after one emission interval instead of after the size of the step.
 ///
 /// Counters: `rpm/<scope>` and `tpm/<scope>` hold GCRA theoretical arrival times (µs);
 /// `budget/<scope>/<period>` holds spend in micro-USD.
 public enum AdmissionLedger {
     public static func admit(_ request: AdmissionRequest, in table: some CounterTable) throws -> AdmissionDecision {
-        let nowMicros = request.nowMillis * 1000
+        let nowMicros = request.nowMillis.multipliedSaturating(by: 1000)
         var writes: [(String, Int64)] = []
+        var repairs: [(String, Int64)] = []
+        /// The stored TAT, brought back to at most one period ahead of now.
+        func stored(_ key: String) throws -> Int64 {
+            let tat = try table.read(key) ?? 0
+            let horizon = nowMicros.addingSaturating(60_000_000)
+            guard tat > horizon else { return tat }
+            repairs.append((key, horizon))
+            return horizon
+        }
+        func refuse(_ decision: AdmissionDecision) throws -> AdmissionDecision {
+            for (key, value) in repairs { try table.write(key, value) }
+            return decision
+        }
         var ticket = AdmissionTicket(
             scopes: request.scopes,
             reservedTokens: request.estimatedTokens,
-            reservedMicroUSD: Int64((request.estimatedCostUSD * 1_000_000).rounded(.up)),
+            reservedMicroUSD: max(0, Int64(saturating: (request.estimatedCostUSD * 1_000_000).rounded(.up))),
             admittedAtMillis: request.nowMillis
         )
         for scope in request.scopes {
             if let rpm = scope.limits.requestsPerMinute {
                 let key = "rpm/\(scope.id)"
-                switch GCRA(limit: rpm).check(tat: try table.read(key) ?? 0, cost: 1, now: nowMicros) {
+                switch GCRA(limit: rpm).check(tat: try stored(key), cost: 1, now: nowMicros) {
                 case .limited(let retry):
-                    return .rateLimited(
-                        scope: scope.id, metric: "requests", limit: rpm, retryAfterMillis: (retry + 999) / 1000)
+                    return try refuse(
+                        .rateLimited(
+                            scope: scope.id, metric: "requests", limit: rpm, retryAfterMillis: (retry + 999) / 1000))
                 case .admitted(let tat, let remaining):
                     writes.append((key, tat))
                     if ticket.remainingRequests.map({ remaining < $0 }) ?? true {
@@ -83,11 +100,12 @@ public enum AdmissionLedger {
             }
             if let tpm = scope.limits.tokensPerMinute {
                 let key = "tpm/\(scope.id)"
-                let cost = min(request.estimatedTokens, tpm)
-                switch GCRA(limit: tpm).check(tat: try table.read(key) ?? 0, cost: cost, now: nowMicros) {
+                let cost = max(0, min(request.estimatedTokens, tpm))
+                switch GCRA(limit: tpm).check(tat: try stored(key), cost: cost, now: nowMicros) {
                 case .limited(let retry):
-                    return .rateLimited(
-                        scope: scope.id, metric: "tokens", limit: tpm, retryAfterMillis: (retry + 999) / 1000)
+                    return try refuse(
+                        .rateLimited(
+                            scope: scope.id, metric: "tokens", limit: tpm, retryAfterMillis: (retry + 999) / 1000))
                 case .admitted(let tat, let remaining):
                     writes.append((key, tat))
                     if ticket.remainingTokens.map({ remaining < $0 }) ?? true {
@@ -99,12 +117,13 @@ public enum AdmissionLedger {
             if let budget = scope.limits.budget {
                 let key = budgetKey(scope.id, budget.period, request.nowMillis)
                 let spent = try table.read(key) ?? 0
-                let limit = Int64((budget.usd * 1_000_000).rounded())
+                let limit = Int64(saturating: (budget.usd * 1_000_000).rounded())
                 // Admit while anything is left; the reservation itself may overshoot slightly.
                 guard spent < limit else {
-                    return .budgetExceeded(scope: scope.id, budget: budget, spentUSD: Double(spent) / 1_000_000)
+                    return try refuse(
+                        .budgetExceeded(scope: scope.id, budget: budget, spentUSD: Double(spent) / 1_000_000))
                 }
-                writes.append((key, spent + ticket.reservedMicroUSD))
+                writes.append((key, spent.addingSaturating(ticket.reservedMicroUSD)))
             }
         }
         for (key, value) in writes { try table.write(key, value) }
@@ -119,20 +138,24 @@ public enum AdmissionLedger {
         nowMillis: Int64,
         in table: some CounterTable
     ) throws {
-        let tokenDelta = actualTokens - ticket.reservedTokens
-        let costDelta = Int64((actualCostUSD * 1_000_000).rounded()) - ticket.reservedMicroUSD
+        let tokenDelta = max(0, actualTokens).addingSaturating(-ticket.reservedTokens)
+        let costDelta = max(0, Int64(saturating: (actualCostUSD * 1_000_000).rounded())).addingSaturating(
+            -ticket.reservedMicroUSD)
         for scope in ticket.scopes {
             if let tpm = scope.limits.tokensPerMinute, tokenDelta != 0 {
                 let key = "tpm/\(scope.id)"
                 if let tat = try table.read(key) {
-                    try table.write(key, GCRA(limit: tpm).adjust(tat: tat, delta: tokenDelta, now: nowMillis * 1000))
+                    try table.write(
+                        key,
+                        GCRA(limit: tpm).adjust(
+                            tat: tat, delta: tokenDelta, now: nowMillis.multipliedSaturating(by: 1000)))
                 }
             }
             if let budget = scope.limits.budget, costDelta != 0 {
                 // Charged to the period of admission (a request straddling midnight stays in it).
                 let key = budgetKey(scope.id, budget.period, ticket.admittedAtMillis)
                 let spent = try table.read(key) ?? 0
-                try table.write(key, max(0, spent + costDelta))
+                try table.write(key, max(0, spent.addingSaturating(costDelta)))
             }
         }
     }

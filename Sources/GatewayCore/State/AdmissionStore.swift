@@ -32,20 +32,53 @@ public struct UsageLine: Sendable, Equatable {
     public var completionTokens: Int64
     public var microUSD: Int64
 
-    /// The counter key: `usage/<day>/<caller>/<team>/<model>`.
-    public var key: String { "usage/\(day)/\(caller)/\(team)/\(model)" }
+    /// The counter key: `usage/<day>/<caller>/<team>/<model>`, each part with `%` and `/`
+    /// percent-encoded (team and model names may contain `/`).
+    public var key: String {
+        "usage/\(day)/\(Self.escape(caller))/\(Self.escape(team))/\(Self.escape(model))"
+    }
+
+    static func escape(_ part: String) -> String {
+        guard part.contains(where: { $0 == "%" || $0 == "/" }) else { return part }
+        var escaped = ""
+        for character in part {
+            switch character {
+            case "%": escaped += "%25"
+            case "/": escaped += "%2F"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func unescape(_ part: Substring) -> String {
+        guard part.contains("%") else { return String(part) }
+        var result = ""
+        var rest = part[...]
+        while let percent = rest.firstIndex(of: "%") {
+            result += rest[..<percent]
+            let code = rest[percent...].prefix(3)
+            switch code {
+            case "%2F": result += "/"
+            case "%25": result += "%"
+            default: result += code
+            }
+            rest = rest[rest.index(percent, offsetBy: code.count)...]
+        }
+        return result + rest
+    }
 }
 
 /// Rate limits, budgets and spend, shared by every sidecar (LMDB) or in memory for tests.
 public protocol AdmissionStore: Sendable {
     /// Checks and charges all limits of `request` atomically.
-    func admit(_ request: AdmissionRequest) throws -> AdmissionDecision
+    func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision
     /// Reconciles a ticket (when there was one) with the real usage and adds it to the totals.
-    func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) throws
+    func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws
     /// Usage totals, optionally only from `fromDay` (`YYYY-MM-DD`) on.
-    func usage(fromDay: String?) throws -> [UsageLine]
+    func usage(fromDay: String?) async throws -> [UsageLine]
     /// Corrects a ticket's reservation without adding to the usage totals (provider quotas).
-    func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) throws
+    func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws
 }
 
 extension UsageLine {
@@ -62,22 +95,23 @@ extension UsageLine {
                 completionTokens: 0,
                 microUSD: 0
             )
-        line.requests += 1
-        line.promptTokens += Int64(charge.usage.promptTokens)
-        line.completionTokens += Int64(charge.usage.completionTokens)
-        line.microUSD += Int64((charge.costUSD * 1_000_000).rounded())
+        line.requests = line.requests.addingSaturating(1)
+        line.promptTokens = line.promptTokens.addingSaturating(Int64(max(0, charge.usage.promptTokens)))
+        line.completionTokens = line.completionTokens.addingSaturating(Int64(max(0, charge.usage.completionTokens)))
+        line.microUSD = line.microUSD.addingSaturating(
+            max(0, Int64(saturating: (charge.costUSD * 1_000_000).rounded())))
         return line
     }
 
     /// Parses a counter key written by `key`.
     public init?(key: String, values: [Int64]) {
-        let parts = key.split(separator: "/", maxSplits: 4, omittingEmptySubsequences: false)
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "usage", values.count == 4 else { return nil }
         self.init(
             day: String(parts[1]),
-            caller: String(parts[2]),
-            team: String(parts[3]),
-            model: String(parts[4]),
+            caller: Self.unescape(parts[2]),
+            team: Self.unescape(parts[3]),
+            model: Self.unescape(parts[4]),
             requests: values[0],
             promptTokens: values[1],
             completionTokens: values[2],

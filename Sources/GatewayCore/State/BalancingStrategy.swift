@@ -81,8 +81,8 @@ public enum TargetOrdering {
 
 /// Shared per-target statistics for the strategies.
 public protocol TargetStatsStore: Sendable {
-    func stats(for targets: [String]) throws -> [TargetStats]
-    func recordLatency(_ target: String, micros: Int64) throws
+    func stats(for targets: [String]) async throws -> [TargetStats]
+    func recordLatency(_ target: String, micros: Int64) async throws
     /// Adds `delta` to this process's in-flight count for `target`.
-    func adjustInFlight(_ target: String, by delta: Int) throws
+    func adjustInFlight(_ target: String, by delta: Int) async throws
 }

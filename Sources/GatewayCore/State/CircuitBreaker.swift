@@ -29,6 +29,20 @@ public struct CircuitState: Sendable, Equatable {
         [windowStartMillis, failuresInWindow, openUntilMillis, probeUntilMillis, lastFailureMillis]
     }
 
+    /// The state as it can be after a wall-clock step (NTP, a VM resumed): nothing lies further
+    /// ahead of `nowMillis` than the policy allows, so a clock stepped back never keeps a circuit
+    /// open (or a probe claimed) for the size of the step.
+    public func clamped(nowMillis: Int64, policy: CircuitPolicy) -> CircuitState {
+        var state = self
+        let cooldown = CircuitBreaker.millis(policy.cooldown)
+        let horizon = nowMillis.addingSaturating(cooldown)
+        if state.openUntilMillis > horizon { state.openUntilMillis = horizon }
+        if state.probeUntilMillis > horizon { state.probeUntilMillis = horizon }
+        if state.windowStartMillis > nowMillis { state.windowStartMillis = nowMillis }
+        if state.lastFailureMillis > nowMillis { state.lastFailureMillis = nowMillis }
+        return state
+    }
+
     public init?(values: [Int64]) {
         guard values.count == 5 else { return nil }
         windowStartMillis = values[0]
@@ -56,12 +70,13 @@ public enum CircuitBreaker {
     /// Decides whether a request may go to the target now; returns the state to store.
     public static func check(_ state: CircuitState, policy: CircuitPolicy, nowMillis: Int64) -> (Decision, CircuitState)
     {
+        let state = state.clamped(nowMillis: nowMillis, policy: policy)
         guard state.openUntilMillis != 0 else { return (.closed, state) }
         if nowMillis < state.openUntilMillis { return (.open(untilMillis: state.openUntilMillis), state) }
         // Cooldown over: one probe at a time; a probe that never reported expires after a cooldown.
         if state.probeUntilMillis > nowMillis { return (.open(untilMillis: state.probeUntilMillis), state) }
         var next = state
-        next.probeUntilMillis = nowMillis + millis(policy.cooldown)
+        next.probeUntilMillis = nowMillis.addingSaturating(millis(policy.cooldown))
         return (.probe, next)
     }
 
@@ -69,39 +84,40 @@ public enum CircuitBreaker {
     public static func record(_ state: CircuitState, success: Bool, policy: CircuitPolicy, nowMillis: Int64)
         -> CircuitState
     {
-        var next = state
         if success {
             return CircuitState()
         }
+        let state = state.clamped(nowMillis: nowMillis, policy: policy)
+        var next = state
         next.lastFailureMillis = nowMillis
         if state.openUntilMillis != 0 {
             // A failed probe (or a late failure while open): open for another cooldown.
-            next.openUntilMillis = nowMillis + millis(policy.cooldown)
+            next.openUntilMillis = nowMillis.addingSaturating(millis(policy.cooldown))
             next.probeUntilMillis = 0
             return next
         }
-        if nowMillis - state.windowStartMillis > millis(policy.window) {
+        if nowMillis.addingSaturating(-state.windowStartMillis) > millis(policy.window) {
             next.windowStartMillis = nowMillis
             next.failuresInWindow = 0
         }
         next.failuresInWindow += 1
         if next.failuresInWindow >= Int64(policy.failures) {
-            next.openUntilMillis = nowMillis + millis(policy.cooldown)
+            next.openUntilMillis = nowMillis.addingSaturating(millis(policy.cooldown))
             next.probeUntilMillis = 0
         }
         return next
     }
 
     static func millis(_ duration: Duration) -> Int64 {
-        Int64(duration / .milliseconds(1))
+        max(0, duration.saturatingMillis)
     }
 }
 
 /// Where circuits live: LMDB (shared by the host's sidecars) or memory.
 public protocol CircuitStore: Sendable {
     /// Checks (and, for a probe, claims) the circuit of `target` in one transaction.
-    func check(_ target: String, policy: CircuitPolicy, nowMillis: Int64) throws -> CircuitBreaker.Decision
-    func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) throws
+    func check(_ target: String, policy: CircuitPolicy, nowMillis: Int64) async throws -> CircuitBreaker.Decision
+    func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) async throws
     /// The stored state, without changing it.
-    func state(of target: String) throws -> CircuitState
+    func state(of target: String) async throws -> CircuitState
 }

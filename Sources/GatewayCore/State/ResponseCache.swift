@@ -56,10 +56,10 @@ public struct CachedResponse: Sendable, Equatable {
 /// every error as a miss (the cache fails open).
 public protocol ResponseCacheBackend: Sendable {
     /// The entry for `key` if present and not expired at `nowMillis`.
-    func lookup(_ key: CacheKey, nowMillis: Int64) throws -> CachedResponse?
+    func lookup(_ key: CacheKey, nowMillis: Int64) async throws -> CachedResponse?
     /// Stores `response`, evicting the oldest entries when the cache would exceed its size cap.
-    func store(_ key: CacheKey, _ response: CachedResponse) throws
+    func store(_ key: CacheKey, _ response: CachedResponse) async throws
     /// Removes up to `limit` expired entries; returns how many were removed.
     @discardableResult
-    func sweepExpired(nowMillis: Int64, limit: Int) throws -> Int
+    func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int
 }

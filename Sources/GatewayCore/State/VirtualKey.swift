@@ -103,13 +103,13 @@ public struct TeamRecord: Sendable, Equatable, Codable {
 /// Where virtual keys and teams live: LMDB in production, memory in unit tests. Every lookup
 /// reads the shared state, so a revocation takes effect on the next request in every sidecar.
 public protocol KeyStore: Sendable {
-    func key(publicID: String) throws -> VirtualKeyRecord?
-    func team(named name: String) throws -> TeamRecord?
-    func insert(_ record: VirtualKeyRecord) throws
-    func allKeys() throws -> [VirtualKeyRecord]
+    func key(publicID: String) async throws -> VirtualKeyRecord?
+    func team(named name: String) async throws -> TeamRecord?
+    func insert(_ record: VirtualKeyRecord) async throws
+    func allKeys() async throws -> [VirtualKeyRecord]
     /// Marks the key revoked; returns false when there is no such key.
-    func revoke(publicID: String, atMillis: Int64) throws -> Bool
-    func setTeam(_ team: TeamRecord) throws
+    func revoke(publicID: String, atMillis: Int64) async throws -> Bool
+    func setTeam(_ team: TeamRecord) async throws
 }
 
 /// Proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's algorithm).
