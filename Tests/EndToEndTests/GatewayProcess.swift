@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ final class GatewayProcess: @unchecked Sendable {
     init(
         environment: [String: String] = [:],
         yaml: (_ directory: URL, _ socketPath: String) -> String,
-        prepare: (GatewayProcess) throws -> Void = { _ in }
+        prepare: (GatewayProcess) async throws -> Void = { _ in }
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-gp-\(UUID().uuidString.prefix(8))")
@@ -45,7 +46,7 @@ final class GatewayProcess: @unchecked Sendable {
         stdoutPath = directory.appendingPathComponent("stdout.log")
         stderrPath = directory.appendingPathComponent("stderr.log")
         try yaml(directory, socketPath).write(toFile: configPath, atomically: true, encoding: .utf8)
-        try prepare(self)
+        try await prepare(self)
         _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         process.executableURL = try GatewayHarness.executable("llmgw")
@@ -67,8 +68,25 @@ final class GatewayProcess: @unchecked Sendable {
         throw UnixHTTPClient.Failure(description: "llmgw did not listen on \(socketPath)")
     }
 
-    /// Runs `llmgw ARGS --config <this config>`; returns (status, stdout, stderr).
-    func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `llmgw ARGS --config <this config>`; returns (status, stdout, stderr). The process is
+    /// awaited on a GCD thread: blocking one of the few cooperative threads would stall every
+    /// other test in the process.
+    func cli(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await Self.offCooperativePool { try self.runCLI(arguments) }
+    }
+
+    /// Every database of the state as `mdb_dump -a -p` prints it.
+    func stateDump() async throws -> String {
+        try await Self.offCooperativePool { try self.runStateDump() }
+    }
+
+    private static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private func runCLI(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let cli = Process()
         cli.executableURL = try GatewayHarness.executable("llmgw")
         cli.arguments = arguments + ["--config", configPath]
@@ -87,8 +105,7 @@ final class GatewayProcess: @unchecked Sendable {
     func stdout() -> String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
     func stderr() -> String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
 
-    /// Every database of the state as `mdb_dump -a -p` prints it.
-    func stateDump() throws -> String {
+    private func runStateDump() throws -> String {
         let dump = Process()
         dump.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
         dump.arguments = ["-a", "-p", statePath]
@@ -112,5 +129,41 @@ final class GatewayProcess: @unchecked Sendable {
     func stop() async {
         await terminate()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Runs the heaviest end-to-end tests (corpora of thousands of requests, 100 MiB bodies) one at a
+/// time, so that together they never starve the timing-sensitive tests sharing the machine.
+actor HeavyTestGate {
+    static let shared = HeavyTestGate()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    static func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await shared.acquire()
+        do {
+            let result = try await body()
+            await shared.release()
+            return result
+        } catch {
+            await shared.release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }

@@ -102,7 +102,7 @@ import Testing
                 targets: [{ provider: remote, model: m }]
             """
         }
-        let result = try gateway.cli(["check"])
+        let result = try await gateway.cli(["check"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("providers.remote: api_key is sent over plain http:// to llm.internal.example"))
         for name in ["local", "v6", "keyless", "tls"] { #expect(!result.stderr.contains("providers.\(name):")) }
