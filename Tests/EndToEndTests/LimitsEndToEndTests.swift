@@ -41,6 +41,28 @@ import Testing
         }
     }
 
+    @Test func aClientThatStopsReadingIsDisconnectedAtTheWriteTimeout() async throws {
+        var options = GatewayHarness.Options()
+        options.listen = ["write_timeout: 1s"]
+        try await withGateway(options) { gateway in
+            // About 8 MB of embeddings: far more than the socket buffers hold.
+            let inputs = (0..<200).map { "\"text \($0)\"" }.joined(separator: ",")
+            let body = Array(#"{"model":"embed","dimensions":4096,"input":[\#(inputs)]}"#.utf8)
+            let connection = try RawConnection(path: gateway.socketPath)
+            defer { connection.close() }
+            try connection.write(
+                UnixHTTPClient.requestBytes(
+                    "POST", "/v1/embeddings", headers: [("content-type", "application/json")], body: body))
+            try await Task.sleep(for: .seconds(4))  // read nothing: the gateway's writes stall
+            let received = try await blocking { try connection.readToEnd(timeoutSeconds: 10) }
+            let response = try UnixHTTPClient.parse(received)
+            let declared = Int(response.header("content-length") ?? "") ?? 0
+            #expect(declared > 4_000_000)
+            #expect(response.body.count < declared, "the gateway gave up on the stalled client and closed")
+            try await expectServing(gateway)
+        }
+    }
+
     @Test func connectionsOverMaxConnectionsGet503AndAreClosed() async throws {
         var options = GatewayHarness.Options()
         options.listen = ["max_connections: 2"]
