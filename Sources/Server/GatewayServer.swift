@@ -72,8 +72,10 @@ public final class GatewayServer: Service {
         } onGracefulShutdown: {
             logger.info("draining", metadata: ["open_connections": "\(registry.count)"])
             pipeline.beginDraining()
-            for listener in listeners { listener.channel.close(promise: nil) }
-            socketFile.release()
+            for listener in listeners.dropFirst() { listener.channel.close(promise: nil) }
+            // NIO unlinks a Unix listener's path when it closes: release the claim (and let a
+            // successor bind) only after that, so the unlink can never hit the successor's socket.
+            listeners[0].channel.close().whenComplete { _ in socketFile.release() }
             registry.beginDraining()
             Task {
                 try? await Task.sleep(for: drainTimeout)
@@ -114,7 +116,7 @@ public final class GatewayServer: Service {
                     }
                 )
             } catch {
-                listeners[0].channel.close(promise: nil)
+                try? await listeners[0].channel.close()  // before `release` (see the drain)
                 throw error
             }
         }

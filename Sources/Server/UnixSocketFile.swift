@@ -18,7 +18,9 @@ import Synchronization
 ///   the file this process bound, then drops the lock, so a successor may start while this process
 ///   finishes its last responses, and its socket is never deleted by the predecessor's exit.
 ///
-/// The lock file stays (removing it would let two starts lock two different files).
+/// The lock file stays (removing it would let two starts lock two different files). NIO itself
+/// unlinks a Unix listener's path when the listener closes; the server releases the claim only
+/// after that close has completed.
 final class UnixSocketFile: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String

@@ -118,7 +118,7 @@ final class GatewayHarness: @unchecked Sendable {
               - name: hang
                 targets: [{ provider: mock, model: "gpt-4o#delay=30s" }]
               - name: stalled
-                targets: [{ provider: mock, model: "gpt-4o#stall=3" }]
+                targets: [{ provider: mock, model: "gpt-4o#stall=3", timeouts: { connect: 10s, first_byte: 10s } }]
               - name: late
                 targets: [{ provider: mock, model: "gpt-4o-mini#delay=1500ms" }]
               - name: missing

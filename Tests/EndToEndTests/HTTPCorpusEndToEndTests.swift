@@ -9,7 +9,7 @@ import Testing
 /// Bad input at the HTTP level, over the real Unix socket: each case gets a well-formed 4xx in the
 /// client's dialect (OpenAI's shape on `/v1/chat/completions`, Anthropic's on `/v1/messages`) or a
 /// clean close, and the gateway keeps serving with bounded memory.
-@Suite(.timeLimit(.minutes(3))) struct HTTPCorpusEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HTTPCorpusEndToEndTests {
     static let chat = Array(String.chatRequest(model: "smart").utf8)
     static let message = Array(#"{"model":"smart","max_tokens":20,"messages":[{"role":"user","content":"Hi"}]}"#.utf8)
 

@@ -6,7 +6,7 @@ import Testing
 #endif
 
 /// Drain, signals, the socket file shared by a predecessor and its successor, and core dumps.
-@Suite(.timeLimit(.minutes(2))) struct ShutdownEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ShutdownEndToEndTests {
     @Test func streamsStillRunningAtTheDrainTimeoutEndWithTheirDialectsErrorEvent() async throws {
         var options = GatewayHarness.Options()
         options.drainTimeout = "1s"
@@ -16,8 +16,9 @@ import Testing
             async let anthropic = client.post(
                 "/v1/messages",
                 json: #"{"model":"stalled","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}"#)
-            for _ in 0..<200 where gateway.mock.stats.requests < 2 { try await Task.sleep(for: .milliseconds(10)) }
-            try await Task.sleep(for: .milliseconds(300))
+            // Both streams are under way (past their first event) before the gateway is asked to stop.
+            for _ in 0..<1000 where gateway.mock.stats.requests < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(500))
             gateway.signal(SIGTERM)
             let cutOpenAI = try await openAI.text
             #expect(cutOpenAI.contains("data: {\"error\":"), "\(cutOpenAI)")
