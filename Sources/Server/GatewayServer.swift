@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import Pipeline
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -28,6 +29,8 @@ public final class GatewayServer: Service {
 
     let configuration: ListenConfiguration
     let pipeline: RequestPipeline
+    /// Connections set up but not yet handed to `serve`, finished if they never are.
+    let undelivered = UndeliveredConnections()
     let logger: Logger
     private let group: any EventLoopGroup
     let registry = ConnectionRegistry()
@@ -154,6 +157,7 @@ public final class GatewayServer: Service {
                 RequestTimeoutHandler(readTimeout: readTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout)
             )
             let connection = try Connection(wrappingChannelSynchronously: channel)
+            self.undelivered.add(connection)
             return AcceptedConnection(channel: connection, peer: peer, unixSocket: unixSocket)
         }
     }
@@ -163,12 +167,16 @@ public final class GatewayServer: Service {
             do {
                 try await listener.executeThenClose { inbound in
                     for try await accepted in inbound {
+                        undelivered.remove(accepted.channel)
                         connections.addTask { await self.serve(accepted) }
                     }
                 }
             } catch {
                 logger.debug("listener closed", metadata: ["error": "\(error)"])
             }
+            // A connection accepted as the listener closed may never reach the loop: finish and
+            // close it (NIO traps on an async channel dropped unfinished).
+            undelivered.closeAll()
         }
     }
 }
@@ -188,4 +196,39 @@ struct LinuxPeerCredentials: Sendable {
     var pid: Int32
     var uid: UInt32
     var gid: UInt32
+}
+
+/// Async channels NIO has set up for accepted connections that the accept loop has not taken
+/// yet. A connection accepted just as its listener closes is never delivered; dropping its async
+/// channel unfinished would trap, so the accept loop finishes and closes what is left, and any set
+/// up after that is closed at once.
+final class UndeliveredConnections: Sendable {
+    private let state = Mutex<(open: [ObjectIdentifier: GatewayServer.Connection], closed: Bool)>(([:], false))
+
+    func add(_ connection: GatewayServer.Connection) {
+        let closeNow = state.withLock { state -> Bool in
+            if state.closed { return true }
+            state.open[ObjectIdentifier(connection.channel)] = connection
+            return false
+        }
+        if closeNow { Self.close(connection) }
+    }
+
+    func remove(_ connection: GatewayServer.Connection) {
+        _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(connection.channel)) }
+    }
+
+    func closeAll() {
+        let left = state.withLock { state -> [GatewayServer.Connection] in
+            state.closed = true
+            defer { state.open.removeAll() }
+            return Array(state.open.values)
+        }
+        for connection in left { Self.close(connection) }
+    }
+
+    /// `executeThenClose` finishes the outbound writer and closes the channel.
+    private static func close(_ connection: GatewayServer.Connection) {
+        Task { try? await connection.executeThenClose { _, _ in } }
+    }
 }
