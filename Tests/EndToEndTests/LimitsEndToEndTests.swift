@@ -178,15 +178,7 @@ func freeLoopbackPort() throws -> Int {
         let port = Int.random(in: 20000..<30000)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        let bound = withLoopbackAddress(port: port) { bind(descriptor, $0, $1) == 0 }
         if bound { return port }
     }
     throw UnixHTTPClient.Failure(description: "no free port between 20000 and 30000")

@@ -75,15 +75,7 @@ final class ScriptedConnection: @unchecked Sendable {
     /// Connects to 127.0.0.1:`port`.
     static func connect(loopbackPort port: Int) -> ScriptedConnection? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let result = withLoopbackAddress(port: port) { Glibc.connect(descriptor, $0, $1) }
         guard result == 0 else {
             Glibc.close(descriptor)
             return nil
