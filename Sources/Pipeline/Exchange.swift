@@ -20,6 +20,8 @@ struct Exchange {
     var servedPrice: ModelPrice?
     /// The `model` the provider's answer named (Azure prices by it).
     var respondingModel: String?
+    /// The answering target has no price of its own: read `respondingModel` from its answer.
+    var pricesByRespondingModel = false
     /// A budget applies to the caller: only targets with a price may serve it.
     var requiresPrice = false
     /// Provider quota charges, per target label, reconciled in settle.

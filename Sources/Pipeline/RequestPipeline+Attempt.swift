@@ -87,29 +87,27 @@ extension RequestPipeline {
                 machine.attemptSucceeded()
                 return
             }
-            do {
-                switch failure {
-                case .failed(let attempt, let failureClass, let timeout):
-                    if failureClass == .transient || failureClass == .unavailable {
-                        await breakers.report(index, success: false)
-                    }
-                    exchange.record.attempts.append(attempt)
-                    everyFailureTimedOut = everyFailureTimedOut && timeout
-                    if Task.isCancelled || exchange.record.outcome == "client_closed" {
-                        exchange.record.outcome = "client_closed"
-                        return
-                    }
-                    action = machine.attemptFailed(
-                        failureClass, now: .now, jitter: Double.random(in: 0...1, using: &random))
-                case .final(let status, let contentType, let body, let contextLength):
-                    lastRefusal = (status, contentType, body)
-                    everyFailureTimedOut = false
-                    action = machine.attemptFailed(
-                        contextLength ? .contextLength : .fatal,
-                        now: .now,
-                        jitter: Double.random(in: 0...1, using: &random)
-                    )
+            switch failure {
+            case .failed(let attempt, let failureClass, let timeout):
+                if failureClass == .transient || failureClass == .unavailable {
+                    await breakers.report(index, success: false)
                 }
+                exchange.record.attempts.append(attempt)
+                everyFailureTimedOut = everyFailureTimedOut && timeout
+                if Task.isCancelled || exchange.record.outcome == "client_closed" {
+                    exchange.record.outcome = "client_closed"
+                    return
+                }
+                action = machine.attemptFailed(
+                    failureClass, now: .now, jitter: Double.random(in: 0...1, using: &random))
+            case .final(let status, let contentType, let body, let contextLength):
+                lastRefusal = (status, contentType, body)
+                everyFailureTimedOut = false
+                action = machine.attemptFailed(
+                    contextLength ? .contextLength : .fatal,
+                    now: .now,
+                    jitter: Double.random(in: 0...1, using: &random)
+                )
             }
         }
         if let refusal = lastRefusal, case .giveUp(let last) = action, last == .fatal || last == .contextLength {

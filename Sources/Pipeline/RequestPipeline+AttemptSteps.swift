@@ -136,7 +136,7 @@ extension RequestPipeline {
             usage
             ?? (status == 200 && estimateMissingUsage ? estimatedUsage(exchange, outputTokens: body.count / 4) : nil)
         exchange.record.status = status
-        if exchange.servedPrice == nil { exchange.respondingModel = Self.modelNamed(in: body) }
+        if exchange.pricesByRespondingModel { exchange.respondingModel = Self.modelNamed(in: body) }
         exchange.capturedContentType = contentType
         exchange.capture(body)
         exchange.markFirstByte()
@@ -153,6 +153,7 @@ extension RequestPipeline {
         exchange.record.provider = target.provider.name
         exchange.record.upstreamModel = target.upstreamModel
         exchange.servedPrice = target.price
+        exchange.pricesByRespondingModel = target.price == nil && prices.price(for: target.upstreamModel) == nil
     }
 }
 

@@ -89,7 +89,9 @@ extension RequestPipeline {
             // An in-band error event may echo what the provider received, the key included.
             let output = relay.sawError ? scrubBody(rawOutput) : rawOutput
             relayedEvents = relayedEvents.addingSaturating(Self.eventCount(output))
-            if exchange.respondingModel == nil { exchange.respondingModel = Self.modelNamed(in: output) }
+            if exchange.pricesByRespondingModel && exchange.respondingModel == nil {
+                exchange.respondingModel = Self.modelNamed(in: output)
+            }
             exchange.capture(output)
             do {
                 if !committed { try await commit(&exchange) }

@@ -27,14 +27,14 @@ import Testing
         let request = try AnthropicProviderCodec.request(
             canonical,
             provider: provider,
-            apiKey: "sk-ant-test",
+            apiKey: "test-anthropic-key",
             timeouts: TimeoutConfiguration(),
             version: "2024-01-01",
             defaultMaxTokens: 1000
         )
         #expect(request.url == "https://api.anthropic.com/v1/messages")
         let headers = Dictionary(uniqueKeysWithValues: request.headers.map { ($0.name, $0.value) })
-        #expect(headers["x-api-key"] == "sk-ant-test")
+        #expect(headers["x-api-key"] == "test-anthropic-key")
         #expect(headers["anthropic-version"] == "2024-01-01")
         #expect(headers["content-type"] == "application/json")
         let expected =

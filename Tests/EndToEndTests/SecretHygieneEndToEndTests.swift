@@ -9,13 +9,13 @@ import Testing
 /// virtual-key secret may appear anywhere.
 @Suite(.timeLimit(.minutes(3))) struct SecretHygieneEndToEndTests {
     static let providerKeys = [
-        "OPENAI": "sk-proj-openai-SECRET-1a2b3c4d5e6f",
-        "ANTHROPIC": "sk-ant-api03-SECRET-7g8h9i0j",
-        "GEMINI": "AIzaSy-SECRET-gemini-k1l2m3n4",
+        "OPENAI": "test-openai-SECRET-1a2b3c4d5e6f",
+        "ANTHROPIC": "test-anthropic-SECRET-7g8h9i0j",
+        "GEMINI": "test-gemini-SECRET-k1l2m3n4",
         "AZURE": "azure-SECRET-5o6p7q8r9s0t",
-        "ECHO_OPENAI": "sk-echo-openai-SECRET-u1v2w3",
-        "ECHO_ANTHROPIC": "sk-ant-echo-SECRET-x4y5z6",
-        "ECHO_GEMINI": "AIza-echo-SECRET-a7b8c9",
+        "ECHO_OPENAI": "test-echo-openai-SECRET-u1v2w3",
+        "ECHO_ANTHROPIC": "test-echo-anthropic-SECRET-x4y5z6",
+        "ECHO_GEMINI": "test-echo-gemini-SECRET-a7b8c9",
         "ECHO_AZURE": "echo-azure-SECRET-d0e1f2",
     ]
 

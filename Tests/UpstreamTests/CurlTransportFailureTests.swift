@@ -7,12 +7,14 @@ struct CurlTransportFailureTests {
     static let event = Array("data: {\"x\":1}\n\n".utf8)
 
     @Test func connectionRefused() async throws {
-        // A port that was just listening and is now closed.
-        let server = try await TestHTTPServer.start { _ in .hang }
-        let url = server.url("/")
-        try await server.stop()
+        // A port bound but not listening refuses connections, and stays ours for the whole test: a port that
+        // was listening and is closed again can be taken by a parallel test's server in between.
+        let port = try ClosedLoopbackPort()
+        defer { port.release() }
         try await withTransport { transport in
-            let failure = await failure { () async throws(UpstreamFailure) in _ = try await transport.send(get(url)) }
+            let failure = await failure { () async throws(UpstreamFailure) in
+                _ = try await transport.send(get("http://127.0.0.1:\(port.number)/"))
+            }
             #expect(failure?.kind == .connect)
         }
     }
