@@ -80,17 +80,17 @@ public struct GatewayError: Error, Sendable, Equatable {
         }
     }
 
-    /// The access log `outcome` (DESIGN.md §6).
-    public var outcome: String {
+    /// The access log `outcome`.
+    public var outcome: Outcome {
         switch code {
-        case .badRequest, .methodNotAllowed, .payloadTooLarge, .unsupportedMediaType: "bad_request"
-        case .unauthorized: "unauthorized"
-        case .forbidden: "forbidden"
-        case .notFound: "not_found"
-        case .rateLimited: "rate_limited"
-        case .budgetExceeded: "budget_exceeded"
-        case .upstreamError, .unavailable, .internalError: "upstream_error"
-        case .timeout: "timeout"
+        case .badRequest, .methodNotAllowed, .payloadTooLarge, .unsupportedMediaType: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .rateLimited: .rateLimited
+        case .budgetExceeded: .budgetExceeded
+        case .upstreamError, .unavailable, .internalError: .upstreamError
+        case .timeout: .timeout
         }
     }
 

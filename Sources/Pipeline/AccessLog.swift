@@ -29,9 +29,9 @@ public struct AccessRecord: Sendable {
     public var provider: String?
     public var upstreamModel: String?
     public var status = 0
-    public var outcome = "ok"
+    public var outcome = Outcome.ok
     public var stream = false
-    public var cache = "bypass"
+    public var cache = CacheStatus.bypass
     public var attempts: [AttemptRecord] = []
     public var latencyMilliseconds = 0.0
     public var ttfbMilliseconds: Double?
@@ -60,9 +60,9 @@ public struct AccessRecord: Sendable {
             json.field("provider", provider)
             json.field("upstream_model", upstreamModel)
             json.field("status", status)
-            json.field("outcome", outcome)
+            json.field("outcome", outcome.rawValue)
             json.field("stream", stream)
-            json.field("cache", cache)
+            json.field("cache", cache.rawValue)
             json.key("attempts")
             json.array { json in
                 for attempt in attempts {
@@ -88,6 +88,16 @@ public struct AccessRecord: Sendable {
         }
         return json.bytes
     }
+}
+
+/// What the response cache did for a request (`cache` in the access log, `x-llmgw-cache`).
+public enum CacheStatus: String, Sendable, Equatable {
+    /// Answered from the cache.
+    case hit
+    /// Looked up (or skipped by `no-cache`) and not found: the answer may be stored.
+    case miss
+    /// The cache does not apply (off, `no-store`, an endpoint it does not serve).
+    case bypass
 }
 
 /// Where finished access records go.

@@ -13,13 +13,27 @@ enum AdmissionEstimate {
     static let defaultOutputTokens = 1024
     static let maximumOutputTokens = 1 << 30
 
-    /// Prompt and output estimate summed (never overflows: both are bounded).
-    static func total(body: [UInt8]) -> Int {
-        let estimate = tokens(body: body)
-        return estimate.prompt + estimate.output
+    struct Tokens {
+        var prompt: Int
+        var output: Int
+
+        /// Prompt and output summed (never overflows: both are bounded).
+        var total: Int { prompt + output }
+        /// The whole reservation as usage, for pricing it.
+        var usage: TokenUsage { TokenUsage(promptTokens: prompt, completionTokens: output) }
+
+        /// Usage when the provider reported none: the prompt as estimated, and `outputTokens` (about
+        /// one token per relayed event for OpenAI and Anthropic streams), at most what was reserved.
+        func usage(outputTokens: Int) -> TokenUsage {
+            TokenUsage(promptTokens: prompt, completionTokens: min(max(1, outputTokens), output))
+        }
     }
 
-    static func tokens(body: [UInt8]) -> (prompt: Int, output: Int) {
+    static func total(body: [UInt8]) -> Int {
+        tokens(body: body).total
+    }
+
+    static func tokens(body: [UInt8]) -> Tokens {
         let prompt = max(1, body.count / 4)
         var output = defaultOutputTokens
         if let scan = try? JSONScanner.scanObject(body) {
@@ -32,6 +46,6 @@ enum AdmissionEstimate {
                 }
             }
         }
-        return (prompt, output)
+        return Tokens(prompt: prompt, output: output)
     }
 }

@@ -1,61 +1,24 @@
 import GatewayCore
 
-/// The per-request state the pipeline carries from stage to stage: the access record being built
-/// and the clocks that split latency into time in the gateway and time waiting on others.
+/// One request on its way through the stages: what the client sent, the access record being
+/// built, the headers the stages add to the answer, and the clocks that split latency into time in
+/// the gateway and time waiting on others. What a stage decides for a later one (an admission
+/// ticket, a cache plan, the answer's price) is that stage's return value, not a field here.
 struct Exchange {
     let request: GatewayRequest
     /// The dialect the client speaks, which shapes the gateway's own errors.
     let client: ClientDialect
     var record: AccessRecord
-    /// Time spent awaiting the provider (head and body) or a slow client.
-    var waitingElsewhere: Duration = .zero
-    var firstByteAt: ContinuousClock.Instant?
-    /// The caller's virtual key, in `auth.mode: keys`.
-    var key: VirtualKeyRecord?
-    /// What admission charged, reconciled in settle.
-    var ticket: AdmissionTicket?
-    /// Time from the last attempt's start to its response head, in microseconds.
-    var lastHeadMicros: Int64?
-    /// The configured price of the target that answered, when it overrides the shipped table.
-    var servedPrice: ModelPrice?
-    /// The `model` the provider's answer named (Azure prices by it).
-    var respondingModel: String?
-    /// The answering target has no price of its own: read `respondingModel` from its answer.
-    var pricesByRespondingModel = false
-    /// A budget applies to the caller: only targets with a price may serve it.
-    var requiresPrice = false
-    /// Provider quota charges, per target label, reconciled in settle.
-    var targetTickets: [(String, AdmissionTicket)] = []
-    /// The cache decision, when the request uses the cache.
-    var cachePlan: CachePlan?
-    /// What was sent to the client, kept for the cache (nil once past the size cap).
-    var captured: [UInt8]?
-    var capturedContentType: String?
-    /// Usage of the cached answer served (for the log; nothing was paid for it).
-    var cachedUsage: TokenUsage?
-    /// Headers added by the stages (rate-limit state).
+    /// Headers the stages add to every response of this request (rate-limit state).
     var extraHeaders: [(name: String, value: String)] = []
+    /// Time spent awaiting the provider (head and body) or a slow client.
+    private(set) var waitingElsewhere: Duration = .zero
+    private(set) var firstByteAt: ContinuousClock.Instant?
 
-    init(request: GatewayRequest) {
+    init(request: GatewayRequest, requestID: String) {
         self.request = request
         self.client = ClientDialect(path: request.path)
-        self.record = AccessRecord(
-            requestID: RequestID.accept(request.header("x-request-id")) ?? RequestID.generate(),
-            caller: "anonymous",
-            route: request.path
-        )
-    }
-
-    /// Keeps `bytes` for the cache while under the cap.
-    mutating func capture(_ bytes: [UInt8]) {
-        guard cachePlan != nil, var kept = captured else { return }
-        guard kept.count + bytes.count <= RequestPipeline.maximumCachedBytes else {
-            captured = nil
-            return
-        }
-        captured = nil  // avoid a copy while appending
-        kept.append(contentsOf: bytes)
-        captured = kept
+        self.record = AccessRecord(requestID: requestID, caller: "anonymous", route: request.path)
     }
 
     mutating func markFirstByte() {
@@ -82,11 +45,25 @@ struct Exchange {
         if let provider = record.provider { headers.append(("x-llmgw-provider", provider)) }
         if !record.attempts.isEmpty { headers.append(("x-llmgw-attempts", String(record.attempts.count))) }
         if record.route.hasPrefix("/v1/") && record.route != "/v1/models" {
-            headers.append(("x-llmgw-cache", record.cache))
+            headers.append(("x-llmgw-cache", record.cache.rawValue))
         }
         headers.append(contentsOf: extraHeaders)
         headers.append(("x-llmgw-overhead-us", String(overheadMicroseconds)))
         return headers
+    }
+
+    /// Sends a whole response; a client that went away is noted as `client_closed`.
+    mutating func writeComplete(
+        status: Int, headers: [(name: String, value: String)], body: [UInt8], to writer: some ResponseWriter
+    ) async {
+        record.status = status
+        markFirstByte()
+        let headers = responseHeaders(headers)
+        do {
+            try await waiting { try await writer.writeComplete(status: status, headers: headers, body: body) }
+        } catch {
+            record.outcome = .clientClosed
+        }
     }
 }
 
@@ -99,11 +76,13 @@ enum RequestID {
         return value
     }
 
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        let hex = String(high, radix: 16) + String(low, radix: 16)
+    /// The client's id when acceptable, else a fresh `req_` + 32 hex digits.
+    static func of(_ request: GatewayRequest, random: any RandomSource) -> String {
+        accept(request.header("x-request-id")) ?? generate(random)
+    }
+
+    static func generate(_ random: any RandomSource) -> String {
+        let hex = String(random.next(), radix: 16) + String(random.next(), radix: 16)
         return "req_" + String(repeating: "0", count: max(0, 32 - hex.count)) + hex
     }
 }

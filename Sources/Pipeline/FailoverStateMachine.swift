@@ -28,6 +28,25 @@ public struct FailoverStateMachine: Sendable {
         case giveUp(lastFailure: AttemptFailureClass)
     }
 
+    /// How a request that gave up is answered.
+    public enum Resolution: Sendable, Equatable {
+        /// The last attempt was the provider's refusal of the request itself: relay it.
+        case relayRefusal
+        /// Every candidate was skipped for its provider quota: 429 with the soonest room.
+        case quotaExhausted(retryAfterSeconds: Int)
+        /// Every attempt failed (504 when every one timed out, else 502).
+        case allFailed(timedOut: Bool)
+    }
+
+    /// A candidate passed over without sending anything.
+    public enum Skip: Sendable, Equatable {
+        /// At its provider quota; room again in this many seconds.
+        case quota(retryAfterSeconds: Int)
+        /// Unpriced, and a budget applies to the caller.
+        case noPrice
+        case circuitOpen
+    }
+
     private enum State {
         case idle
         case attempting(index: Int, triesOfTarget: Int)
@@ -41,6 +60,12 @@ public struct FailoverStateMachine: Sendable {
     private let startedAt: ContinuousClock.Instant
     private var state = State.idle
     private var attempts = 0
+    private var everyFailureTimedOut = true
+    private var onlyQuotaSkips = true
+    private var soonestQuotaRoom: Int?
+    private var lastWasRefusal = false
+    /// Set when the machine gave up: how to answer.
+    public private(set) var resolution: Resolution?
 
     public init(
         candidateCount: Int, contextFallbackStart: Int? = nil, policy: RetryPolicy, now: ContinuousClock.Instant
@@ -61,8 +86,36 @@ public struct FailoverStateMachine: Sendable {
         return .attempt(index: 0, delay: .zero)
     }
 
-    /// The current attempt failed; `jitter` is a random number in 0...1.
-    public mutating func attemptFailed(_ failure: AttemptFailureClass, now: ContinuousClock.Instant, jitter: Double)
+    /// The current attempt failed (`timedOut` when it was a timeout); `jitter` is a random number in 0...1.
+    public mutating func attemptFailed(
+        _ failure: AttemptFailureClass, timedOut: Bool = false, now: ContinuousClock.Instant, jitter: Double
+    ) -> Action {
+        everyFailureTimedOut = everyFailureTimedOut && timedOut
+        onlyQuotaSkips = false
+        lastWasRefusal = false
+        return step(failure, now: now, jitter: jitter)
+    }
+
+    /// The provider refused the request itself (a client error, or a context-length error).
+    public mutating func refused(contextLength: Bool, now: ContinuousClock.Instant, jitter: Double) -> Action {
+        everyFailureTimedOut = false
+        onlyQuotaSkips = false
+        lastWasRefusal = true
+        return step(contextLength ? .contextLength : .fatal, now: now, jitter: jitter)
+    }
+
+    /// The current candidate was passed over without a request: go to the next.
+    public mutating func skipped(_ skip: Skip, now: ContinuousClock.Instant, jitter: Double) -> Action {
+        if case .quota(let seconds) = skip {
+            soonestQuotaRoom = min(soonestQuotaRoom ?? seconds, seconds)
+        } else {
+            onlyQuotaSkips = false
+        }
+        lastWasRefusal = false
+        return step(.unavailable, now: now, jitter: jitter)
+    }
+
+    private mutating func step(_ failure: AttemptFailureClass, now: ContinuousClock.Instant, jitter: Double)
         -> Action
     {
         guard case .attempting(let index, let tries) = state else {
@@ -94,6 +147,13 @@ public struct FailoverStateMachine: Sendable {
         }
         guard let next, attempts < policy.maxAttempts, elapsed + next.delay < policy.deadline else {
             state = .done
+            if lastWasRefusal {
+                resolution = .relayRefusal
+            } else if onlyQuotaSkips, let soonestQuotaRoom {
+                resolution = .quotaExhausted(retryAfterSeconds: soonestQuotaRoom)
+            } else {
+                resolution = .allFailed(timedOut: everyFailureTimedOut)
+            }
             return .giveUp(lastFailure: failure)
         }
         attempts += 1

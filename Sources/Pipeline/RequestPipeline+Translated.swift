@@ -39,110 +39,6 @@ enum AnthropicDialect: TranslatingDialect {
     typealias Decoder = AnthropicStreamDecoder
 }
 
-extension RequestPipeline {
-    /// One attempt at a target whose dialect differs from the client's: the request goes through
-    /// the canonical model, the answer (JSON or stream) is translated back, and the provider's
-    /// errors are classified for failover or relayed in the client's shape.
-    func attemptTranslated<Dialect: TranslatingDialect, Client: ClientCodec>(
-        _ dialect: Dialect.Type,
-        for client: Client.Type,
-        _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
-        exchange: inout Exchange,
-        writer: some ResponseWriter
-    ) async throws(AttemptFailure) {
-        let recorder = AttemptRecorder(target: target)
-        func refuse(_ error: GatewayError) -> AttemptFailure {
-            .final(
-                status: error.status,
-                contentType: "application/json",
-                body: Client.dialect.errorBody(error),
-                contextLength: false
-            )
-        }
-        guard endpoint != .embeddings else {
-            throw refuse(
-                GatewayError(.badRequest, "Embeddings are not available from \(Dialect.name) (\(target.label)).")
-            )
-        }
-        let upstreamRequest: UpstreamRequest
-        do {
-            var canonical = try Client.decode(exchange.request.body)
-            canonical.model = target.upstreamModel
-            upstreamRequest = try Dialect.request(
-                canonical,
-                provider: target.provider,
-                apiKey: keyring.key(for: target.provider.name),
-                timeouts: target.timeouts
-            )
-        } catch {
-            throw refuse(error)
-        }
-        let response = try await send(upstreamRequest, recorder: recorder, exchange: &exchange)
-        guard (200..<300).contains(response.status) else {
-            let error = Dialect.error(
-                status: response.status, body: await errorBody(response, exchange: &exchange))
-            let refusal = ProviderRefusal(
-                label: "HTTP \(response.status) (\(Self.truncate(scrub(error.message))))",
-                failureClass: Self.classify(error, response: response),
-                status: error.status,
-                contentType: "application/json",
-                body: Client.errorBody(error)
-            )
-            throw refused(refusal, recorder: recorder, exchange: &exchange)
-        }
-        answering(target, exchange: &exchange)
-        let created = Timestamp.epochSeconds()
-        if summary.stream {
-            try await relayStream(
-                response,
-                translator: CanonicalStreamTranslator<Dialect.Decoder, Client.Encoder>(
-                    encoder: Client.streamEncoder(
-                        model: target.upstreamModel,
-                        includeUsage: summary.clientWantsStreamUsage,
-                        created: created
-                    )
-                ),
-                exchange: &exchange,
-                writer: writer
-            ) { status, error in
-                recorder.record(status: status, error: error)
-            }
-            return
-        }
-        let answer = try await collect(response, recorder: recorder, exchange: &exchange)
-        let translated: CanonicalResponse
-        do {
-            translated = try Dialect.response(answer)
-        } catch {
-            throw .failed(
-                recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
-                timeout: false)
-        }
-        await deliver(
-            Client.encode(translated, created: created, model: target.upstreamModel),
-            status: 200,
-            contentType: "application/json",
-            usage: translated.usage,
-            attempt: recorder.record(status: response.status, error: nil),
-            exchange: &exchange,
-            writer: writer
-        )
-    }
-
-    /// Failover class of a provider error translated to the canonical model.
-    static func classify(_ error: CanonicalError, response: UpstreamResponse) -> AttemptFailureClass {
-        switch error.kind {
-        case .rateLimited: .rateLimited(retryAfter: retryAfter(response) ?? error.retryAfter)
-        case .overloaded, .server, .timeout: .transient
-        case .upstreamAuthentication, .upstreamBilling: .unavailable
-        case .contextLength: .contextLength
-        case .invalidRequest, .notFound, .payloadTooLarge: .fatal
-        }
-    }
-}
-
 enum GeminiDialect: TranslatingDialect {
     static let name = "Gemini"
 
@@ -227,9 +123,11 @@ extension OpenAIShapedDialect {
     }
 }
 
-extension RequestPipeline {
-    /// The provider side of a translated exchange, by target kind.
-    static func translatingDialect(_ kind: ProviderKind) -> any TranslatingDialect.Type {
+extension ProviderKind {
+    /// The provider side of a translated exchange.
+    var translatingDialect: any TranslatingDialect.Type { Self.translatingDialect(self) }
+
+    private static func translatingDialect(_ kind: ProviderKind) -> any TranslatingDialect.Type {
         switch kind {
         case .openai: OpenAIDialect.self
         case .azure: AzureDialect.self

@@ -3,40 +3,35 @@ import GatewayCore
 import Logging
 import Synchronization
 
-/// Runs every request through the gateway, in this order (DESIGN.md §1):
+/// Runs every request through the gateway. `handleProxied` is the one orchestrator: it calls the
+/// stages (`Sources/Pipeline/Stages/`) in this order, each with its dependencies in its declaration
+/// and its decision as its return value (docs/design.md, the request's path):
 ///
 ///     1. accept     (Server) HTTP/1.1 over UDS or loopback TCP; body limit; read timeout
-///     2. identify   virtual key, or peer credentials of the Unix-socket caller
-///     3. admit      rate limits and budgets, checked and charged in one shared-state transaction
-///     4. cache      exact-match lookup; a hit skips 5–7 and still runs 8–9
-///     5. route      model alias -> ordered candidate targets
+///     2. identify   virtual key, or peer credentials of the Unix-socket caller; the model allowed
+///     3. route      model alias -> ordered candidate targets (before admission: the first target
+///                   prices the reservation)
+///     4. admit      rate limits and budgets, checked and charged in one shared-state transaction
+///     5. cache      exact-match lookup; a hit skips 6–7 and still runs 8–9
 ///     6. attempt    translate to the provider dialect, inject the key, send with libcurl;
 ///                   classify failures; fail over while nothing has reached the client
-///     7. stream     relay the response in the client's dialect
-///     8. settle     reconcile tokens and cost against real usage; store to cache; provider health
+///     7. relay      the answer in the client's dialect (a stream through `StreamRelay`)
+///     8. settle     real usage priced; reservation and provider quotas reconciled; cache store
 ///     9. log        one access-log line
-///
-/// `handle` reads top to bottom in that order. Stages 3, 4 and the cache/health parts of 8 arrive
-/// with the shared state; their places are marked.
 public final class RequestPipeline: Sendable {
-    let configuration: GatewayConfiguration
+    let identification: IdentifyStage
+    let routing: RoutingStage
+    let admission: AdmissionStage
+    let cache: CacheStage
+    let attempts: AttemptStage
+    let settlement: SettlementStage
+    let accessLog: AccessLogStage
+    let countTokens: CountTokensEndpoint
     let router: Router
-    let keyring: ProviderKeyring
-    let transport: any UpstreamTransport
-    let accessLog: any AccessLogSink
-    let logger: Logger
-    let prices: PriceTable
-    let retryPolicy: RetryPolicy
-    let state: SharedState?
-    let authenticator: Authenticator
+    let random: any RandomSource
     let draining = Atomic<Bool>(false)
     let streams = StreamRegistry()
     let startedAtEpochSeconds: Int
-    /// The wall clock for limits, budgets, circuits and cache expiry (injected in tests).
-    let clock: any WallClock
-
-    /// Largest non-stream upstream body relayed (a defence, far above any real answer).
-    static let maximumUpstreamBodyBytes = 64 * 1024 * 1024
 
     public init(
         configuration: GatewayConfiguration,
@@ -46,19 +41,36 @@ public final class RequestPipeline: Sendable {
         logger: Logger,
         prices: PriceTable = PriceTable(),
         state: SharedState? = nil,
-        clock: any WallClock = SystemWallClock()
+        clock: any WallClock = SystemWallClock(),
+        random: any RandomSource = SystemRandomSource()
     ) {
-        self.clock = clock
-        self.configuration = configuration
-        self.prices = prices
-        self.retryPolicy = configuration.retry
-        self.state = state
-        self.authenticator = Authenticator(configuration: configuration.auth, keys: state?.keys)
-        self.router = Router(configuration: configuration)
-        self.keyring = keyring
-        self.transport = transport
-        self.accessLog = accessLog
-        self.logger = logger
+        let router = Router(configuration: configuration)
+        let context = AttemptContext(transport: transport, keyring: keyring, prices: prices, streams: streams)
+        let identification = IdentifyStage(
+            authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
+        let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock)
+        let cache = CacheStage(configuration: configuration, cache: state?.cache, logger: logger, clock: clock)
+        self.router = router
+        self.random = random
+        self.identification = identification
+        self.routing = RoutingStage(router: router, prices: prices, stats: state?.stats, random: random)
+        self.admission = admission
+        self.cache = cache
+        self.attempts = AttemptStage(
+            context: context,
+            admission: admission,
+            policy: configuration.retry,
+            circuits: state?.circuits,
+            circuitPolicy: configuration.circuit,
+            stats: state?.stats,
+            clock: clock,
+            random: random
+        )
+        self.settlement = SettlementStage(
+            admission: state?.admission, cache: cache, prices: prices, logger: logger, clock: clock)
+        self.accessLog = AccessLogStage(sink: accessLog)
+        self.countTokens = CountTokensEndpoint(
+            identify: identification, router: router, admission: admission, context: context)
         self.startedAtEpochSeconds = Int(Timestamp.epochSeconds())
     }
 
@@ -82,12 +94,13 @@ public final class RequestPipeline: Sendable {
         case ("POST", "/v1/messages"):
             await handleProxied(request, endpoint: .messages, writer: writer)
         case ("POST", "/v1/messages/count_tokens"):
-            await handleSimple(request, writer: writer) { exchange in
-                try await self.countTokens(&exchange, writer: writer)
+            await handleSimple(request, writer: writer) { identity, exchange, answer throws(GatewayError) in
+                try await self.countTokens.run(identity: identity, exchange: &exchange, answer: &answer, writer: writer)
             }
         case ("GET", "/v1/models"):
-            await handleSimple(request, writer: writer) { exchange in
-                await self.listModels(writer: writer, &exchange)
+            await handleSimple(request, writer: writer) { _, exchange, _ in
+                await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: self.modelList(), to: writer)
+                return .none
             }
         case ("GET", "/healthz"):
             try? await writer.writeComplete(
@@ -101,11 +114,11 @@ public final class RequestPipeline: Sendable {
             )
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
             (_, "/v1/messages/count_tokens"):
-            await handleSimple(request, writer: writer) { _ in
+            await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
         default:
-            await handleSimple(request, writer: writer) { _ in
+            await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
             }
         }
@@ -117,61 +130,75 @@ public final class RequestPipeline: Sendable {
         endpoint: OpenAIPassthrough.Endpoint,
         writer: some ResponseWriter
     ) async {
-        var exchange = Exchange(request: request)
-        do {
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        var identity = Authenticator.Identity(caller: "anonymous", key: nil)
+        var admitted = Admission.none
+        var plan: CachePlan?
+        var answer = Answer(caching: false)
+        do throws(GatewayError) {
             // 2. identify
-            try await identify(&exchange)
+            identity = try await identification.identify(request)
+            exchange.record.caller = identity.caller
             let summary = try OpenAIPassthrough.inspect(request.body, endpoint: endpoint)
             exchange.record.model = summary.model
             exchange.record.stream = summary.stream
-            try authorize(model: summary.model, exchange: exchange)
-            // 5. route (resolved before admission: the first target prices the reservation)
-            let route = await balanced(try router.route(for: summary.model), body: request.body)
-            // 3. admit
-            try await admit(&exchange, targets: route.candidates)
-            // 4. cache: a hit skips 6–7
-            exchange.cachePlan = cachePlan(exchange, summary: summary, endpoint: endpoint)
-            exchange.record.cache = exchange.cachePlan == nil ? "bypass" : "miss"
-            if let plan = exchange.cachePlan {
-                exchange.captured = []
-                if await serveFromCache(plan, exchange: &exchange, writer: writer) {
-                    await settle(&exchange)
-                    finish(&exchange)
-                    return
-                }
+            try identification.authorize(model: summary.model, for: identity)
+            // 3. route
+            let route = try await routing.route(for: summary.model, body: request.body)
+            // 4. admit
+            admitted = try await admission.admit(key: identity.key, body: request.body, targets: route.candidates)
+            exchange.extraHeaders += admitted.headers
+            if let refusal = admitted.refusal { throw refusal }
+            // 5. cache: a hit skips 6–7
+            plan = cache.plan(for: request, model: summary.model, caller: identity.caller)
+            exchange.record.cache = plan == nil ? .bypass : .miss
+            answer = Answer(caching: plan != nil)
+            if let plan, let hit = await cache.lookup(plan) {
+                await cache.serve(hit, exchange: &exchange, writer: writer)
+                // 8. settle + 9. log
+                await settlement.settleCacheHit(
+                    &exchange.record, team: identity.key?.team, admission: admitted, usage: hit.usage)
+                accessLog.finish(exchange)
+                return
             }
-            // 6. attempt + 7. stream
-            try await attempt(route, summary: summary, endpoint: endpoint, exchange: &exchange, writer: writer)
+            // 6. attempt + 7. relay
+            try await attempts.run(
+                route, summary: summary, endpoint: endpoint, admission: admitted, exchange: &exchange,
+                answer: &answer, writer: writer)
         } catch {
-            await respond(with: error, exchange: &exchange, writer: writer)
+            await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }
-        // 8. settle: price the real usage, reconcile the reservation, add to the usage totals.
-        await settle(&exchange)
+        // 8. settle
+        await settlement.settle(
+            &exchange.record, team: identity.key?.team, admission: admitted, answer: answer, plan: plan)
         // 9. log
-        finish(&exchange)
+        accessLog.finish(exchange)
     }
 
-    /// Requests answered by the gateway itself (models list, errors for unknown routes).
+    /// Requests answered by the gateway itself (models list, count_tokens, errors for unknown
+    /// routes): identified, answered by `body`, settled (count_tokens is admitted) and logged.
     private func handleSimple(
         _ request: GatewayRequest,
         writer: some ResponseWriter,
-        _ body: (inout Exchange) async throws -> Void
+        _ body: (Authenticator.Identity, inout Exchange, inout Answer) async throws(GatewayError) -> Admission
     ) async {
-        var exchange = Exchange(request: request)
-        do {
-            try await identify(&exchange)
-            try await body(&exchange)
-        } catch let error as GatewayError {
-            await respond(with: error, exchange: &exchange, writer: writer)
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        var identity = Authenticator.Identity(caller: "anonymous", key: nil)
+        var admitted = Admission.none
+        var answer = Answer(caching: false)
+        do throws(GatewayError) {
+            identity = try await identification.identify(request)
+            exchange.record.caller = identity.caller
+            admitted = try await body(identity, &exchange, &answer)
         } catch {
-            await respond(with: GatewayError(.internalError, "Internal error."), exchange: &exchange, writer: writer)
+            await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }
-        // Settles whatever was admitted (count_tokens), on every path.
-        await settle(&exchange)
-        finish(&exchange)
+        await settlement.settle(
+            &exchange.record, team: identity.key?.team, admission: admitted, answer: answer, plan: nil)
+        accessLog.finish(exchange)
     }
 
-    private func listModels(writer: some ResponseWriter, _ exchange: inout Exchange) async {
+    private func modelList() -> [UInt8] {
         var json = JSONWriter()
         json.object { json in
             json.field("object", "list")
@@ -187,10 +214,7 @@ public final class RequestPipeline: Sendable {
                 }
             }
         }
-        exchange.record.status = 200
-        exchange.markFirstByte()
-        try? await writer.writeComplete(
-            status: 200, headers: exchange.responseHeaders(Self.jsonHeaders), body: json.bytes)
+        return json.bytes
     }
 
     static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
@@ -200,9 +224,9 @@ extension RequestPipeline {
     /// Answers a request the server refused before it was complete (body too large), with the
     /// usual headers and access-log line.
     public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
-        var exchange = Exchange(request: request)
-        try? await identify(&exchange)
-        await respond(with: error, exchange: &exchange, writer: writer)
-        finish(&exchange)
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        if let identity = try? await identification.identify(request) { exchange.record.caller = identity.caller }
+        await accessLog.respond(with: error, exchange: &exchange, writer: writer)
+        accessLog.finish(exchange)
     }
 }

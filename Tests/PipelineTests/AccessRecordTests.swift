@@ -31,7 +31,7 @@ import Testing
         #expect(RequestID.accept("has space") == nil)
         #expect(RequestID.accept(String(repeating: "x", count: 200)) == nil)
         #expect(RequestID.accept("quote\"") == nil)
-        #expect(RequestID.generate().hasPrefix("req_"))
-        #expect(RequestID.generate().count == 36)
+        #expect(RequestID.generate(SystemRandomSource()).hasPrefix("req_"))
+        #expect(RequestID.generate(SystemRandomSource()).count == 36)
     }
 }

@@ -98,7 +98,7 @@ import Testing
         let token = try makeKey(models: ["other"])
         let (writer, record) = await send(token.text)
         #expect(writer.status == 403)
-        #expect(record.outcome == "forbidden")
+        #expect(record.outcome == .forbidden)
     }
 
     @Test func requestsPerMinuteAreEnforcedWithRetryAfterAndRateLimitHeaders() async throws {
@@ -110,7 +110,7 @@ import Testing
         let (third, record) = await send(token.text)
         #expect(third.status == 429)
         #expect(Int(third.header("retry-after") ?? "") ?? 0 >= 1)
-        #expect(record.outcome == "rate_limited")
+        #expect(record.outcome == .rateLimited)
     }
 
     @Test func teamLimitsAreSharedByTheTeamsKeys() async throws {
@@ -147,6 +147,6 @@ import Testing
         let (writer, record) = await send(token.text)
         #expect(writer.status == 429)
         #expect(writer.body.contains("budget_exceeded"))
-        #expect(record.outcome == "budget_exceeded")
+        #expect(record.outcome == .budgetExceeded)
     }
 }

@@ -124,7 +124,7 @@ import Testing
             writer: RecordingWriter(failAfterParts: 2))
         #expect(writer.status == 200)
         let record = try #require(log.all.last)
-        #expect(record.outcome == "client_closed")
+        #expect(record.outcome == .clientClosed)
         let usage = try #require(record.usage, "an estimate, never nothing")
         #expect(usage.promptTokens != 9, "the provider's usage never arrived: this is the estimate")
         #expect(usage.completionTokens >= 1)

@@ -166,7 +166,7 @@ import Testing
         #expect(record.attempts.count == 3)
         #expect(writer.body.contains("primary/gpt-4o: connect"))
         #expect(writer.body.contains("backup/gpt-4o-mini: HTTP 503"))
-        #expect(record.outcome == "upstream_error")
+        #expect(record.outcome == .upstreamError)
     }
 
     @Test func allTargetsTimingOutIs504() async throws {
@@ -176,7 +176,7 @@ import Testing
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1]}"#)
         #expect(writer.status == 504)
-        #expect(record.outcome == "timeout")
+        #expect(record.outcome == .timeout)
     }
 
     @Test func streamsRelayEventsAndStripTheForcedUsageChunk() async throws {
@@ -228,7 +228,7 @@ import Testing
         #expect(writer.status == 200)
         #expect(writer.body.contains(#"data: {"error":{"#))
         #expect(!writer.body.contains("[DONE]"))
-        #expect(record.outcome == "stream_cut")
+        #expect(record.outcome == .streamCut)
         #expect(transport.requests.count == 1, "no failover once content reached the client")
     }
 
@@ -240,7 +240,7 @@ import Testing
         ])
         let (writer, record) = await run(transport, body: #"{"model":"smart","messages":[1],"stream":true}"#)
         #expect(writer.body.contains(#"data: {"error":{"#))
-        #expect(record.outcome == "stream_cut")
+        #expect(record.outcome == .streamCut)
     }
 
     @Test func aVanishedClientCancelsTheUpstreamBody() async throws {
@@ -252,7 +252,7 @@ import Testing
             writer: RecordingWriter(failAfterParts: 1)
         )
         #expect(body.wasCancelled)
-        #expect(record.outcome == "client_closed")
+        #expect(record.outcome == .clientClosed)
     }
 
     @Test func unknownModelIs404WithoutAnyAttempt() async throws {
@@ -260,6 +260,6 @@ import Testing
         let (writer, record) = await run(transport, body: #"{"model":"other","messages":[1]}"#)
         #expect(writer.status == 404)
         #expect(transport.requests.isEmpty)
-        #expect(record.outcome == "not_found")
+        #expect(record.outcome == .notFound)
     }
 }

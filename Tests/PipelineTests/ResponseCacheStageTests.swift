@@ -61,7 +61,7 @@ import Testing
         #expect(second.header("x-llmgw-cache") == "hit")
         #expect(second.body == first.body)
         #expect(transport.requests.count == 1)
-        #expect(log.all[1].outcome == "cache_hit")
+        #expect(log.all[1].outcome == .cacheHit)
         #expect(log.all[1].costUSD == 0)
         #expect(log.all[1].usage == TokenUsage(promptTokens: 5, completionTokens: 7))
     }

@@ -1,15 +1,15 @@
 import Crypto
 import GatewayCore
 
-/// Stage 2: who is calling. Virtual keys arrive as `Authorization: Bearer sk-llmgw-…` or
+/// Who is calling (the identify stage's check). Virtual keys arrive as `Authorization: Bearer sk-llmgw-…` or
 /// `x-api-key: sk-llmgw-…`; the secret is hashed and compared in constant time with the stored
 /// hash. Errors never echo the presented key.
 ///
 /// `mode: peer` identifies the Unix-socket caller by its kernel credentials (SO_PEERCRED); by
 /// itself it authorizes every local process that can open the socket. `auth.peer.allow_uids` /
 /// `allow_gids` restrict it: a caller whose uid or gid is in neither list gets 403.
-struct Authenticator {
-    struct Identity {
+struct Authenticator: Sendable {
+    struct Identity: Sendable {
         /// `key:<id>`, `peer:uid=N` or `anonymous`.
         var caller: String
         var key: VirtualKeyRecord?

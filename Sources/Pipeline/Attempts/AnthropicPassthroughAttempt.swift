@@ -1,0 +1,80 @@
+import Dialects
+import GatewayCore
+
+/// An Anthropic-dialect request to an Anthropic target: the client's body passes through with
+/// only `model` rewritten, and the answer comes back byte for byte (a stream through
+/// `AnthropicStreamRelay`, which only watches it). Errors are classified for failover as for a
+/// translated target; a refusal is relayed in Anthropic's own shape, as the provider wrote it.
+struct AnthropicPassthroughAttempt {
+    let context: AttemptContext
+
+    func run(
+        _ target: RouteTarget,
+        summary: OpenAIRequestSummary,
+        exchange: inout Exchange,
+        answer: inout Answer,
+        writer: some ResponseWriter
+    ) async throws(AttemptFailure) {
+        let recorder = AttemptRecorder(target: target)
+        let upstreamRequest = request(path: "messages", target: target, summary: summary, exchange: exchange)
+        let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
+        guard (200..<300).contains(response.status) else {
+            let body = await context.errorBody(response, exchange: &exchange)
+            let error = AnthropicProviderCodec.error(status: response.status, body: body)
+            throw context.refusal(
+                label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
+                failureClass: FailureClass.of(error, response: response),
+                status: response.status,
+                contentType: "application/json",
+                // The provider's own body when it is Anthropic's error shape (an edge proxy's
+                // 413 may not be).
+                body: Self.isAnthropicError(body) ? body : error.anthropicBody,
+                recorder: recorder,
+                exchange: &exchange
+            )
+        }
+        context.answering(recorder, exchange: &exchange, answer: &answer)
+        if summary.stream {
+            try await StreamRelay(context: context).relay(
+                response, translator: AnthropicStreamRelay(), recorder: recorder, exchange: &exchange,
+                answer: &answer, writer: writer)
+            return
+        }
+        let body = try await context.collectJSON(response, recorder: recorder, exchange: &exchange)
+        await context.deliver(
+            body,
+            status: response.status,
+            contentType: response.header("content-type") ?? "application/json",
+            usage: (try? AnthropicProviderCodec.response(body))?.usage,
+            attempt: recorder.record(status: response.status, error: nil),
+            exchange: &exchange,
+            answer: &answer,
+            writer: writer
+        )
+    }
+
+    /// The upstream request for an Anthropic-dialect client's own body: the client's
+    /// `anthropic-version` and `anthropic-beta` go along, the key is the gateway's.
+    func request(path: String, target: RouteTarget, summary: OpenAIRequestSummary, exchange: Exchange)
+        -> UpstreamRequest
+    {
+        AnthropicProviderCodec.passthroughRequest(
+            path: path,
+            body: OpenAIPassthrough.rewrite(
+                exchange.request.body, summary: summary, upstreamModel: target.upstreamModel),
+            provider: target.provider,
+            apiKey: context.keyring.key(for: target.provider.name),
+            stream: summary.stream && path == "messages",
+            timeouts: target.timeouts,
+            version: exchange.request.header("anthropic-version"),
+            beta: exchange.request.header("anthropic-beta")
+        )
+    }
+
+    static func isAnthropicError(_ body: [UInt8]) -> Bool {
+        guard let scan = try? JSONScanner.scanObject(body), let type = scan.member("type"),
+            let error = scan.member("error"), error.kind == .object
+        else { return false }
+        return JSONScanner.string(body, at: type.valueRange) == "error"
+    }
+}

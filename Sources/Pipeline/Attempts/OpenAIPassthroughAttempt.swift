@@ -1,0 +1,83 @@
+import Dialects
+import GatewayCore
+
+/// An OpenAI-dialect request to an OpenAI-compatible or Azure target: the body passes through with
+/// only the model rewritten, the answer comes back byte for byte.
+struct OpenAIPassthroughAttempt {
+    let context: AttemptContext
+
+    func run(
+        _ target: RouteTarget,
+        summary: OpenAIRequestSummary,
+        endpoint: OpenAIPassthrough.Endpoint,
+        exchange: inout Exchange,
+        answer: inout Answer,
+        writer: some ResponseWriter
+    ) async throws(AttemptFailure) {
+        let recorder = AttemptRecorder(target: target)
+        let body = OpenAIPassthrough.rewrite(
+            exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
+        let path = endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
+        let apiKey = context.keyring.key(for: target.provider.name)
+        let upstreamRequest =
+            target.provider.kind == .azure
+            ? AzureProviderCodec.request(
+                path: path,
+                body: body,
+                deployment: target.upstreamModel,
+                provider: target.provider,
+                apiKey: apiKey,
+                stream: summary.stream,
+                timeouts: target.timeouts
+            )
+            : OpenAIProviderCodec.request(
+                path: path,
+                body: body,
+                provider: target.provider,
+                apiKey: apiKey,
+                stream: summary.stream,
+                timeouts: target.timeouts
+            )
+        let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
+        guard (200..<300).contains(response.status) else {
+            let errorBody = await context.errorBody(response, exchange: &exchange)
+            let message = OpenAIProviderCodec.errorMessage(inBody: errorBody).map { context.scrub($0) }
+            var label = "HTTP \(response.status)" + (message.map { " (\(AttemptContext.truncate($0)))" } ?? "")
+            if response.status == 401 || response.status == 403 {
+                label = "HTTP \(response.status) (the provider rejected the gateway's key for \(target.provider.name))"
+            }
+            throw context.refusal(
+                label: label,
+                failureClass: FailureClass.of(status: response.status, response: response, errorBody: errorBody),
+                status: response.status,
+                contentType: response.header("content-type") ?? "application/json",
+                body: errorBody,
+                recorder: recorder,
+                exchange: &exchange
+            )
+        }
+        context.answering(recorder, exchange: &exchange, answer: &answer)
+        if summary.stream {
+            try await StreamRelay(context: context).relay(
+                response,
+                translator: OpenAIStreamRelay(forwardUsageChunk: summary.clientWantsStreamUsage),
+                recorder: recorder,
+                exchange: &exchange,
+                answer: &answer,
+                writer: writer
+            )
+            return
+        }
+        let answerBody = try await context.collectJSON(response, recorder: recorder, exchange: &exchange)
+        await context.deliver(
+            answerBody,
+            status: response.status,
+            contentType: response.header("content-type") ?? "application/json",
+            usage: OpenAIPassthrough.usage(inResponse: answerBody),
+            attempt: recorder.record(status: response.status, error: nil),
+            exchange: &exchange,
+            answer: &answer,
+            writer: writer
+        )
+    }
+}

@@ -1,0 +1,94 @@
+import Dialects
+import GatewayCore
+
+/// One attempt at a target whose dialect differs from the client's (hub and spoke): the request
+/// goes through the canonical model, the answer (JSON or stream) is translated back, and the
+/// provider's errors are classified for failover or relayed in the client's shape.
+struct TranslatedAttempt {
+    let context: AttemptContext
+
+    func run<Dialect: TranslatingDialect, Client: ClientCodec>(
+        _ dialect: Dialect.Type,
+        for client: Client.Type,
+        _ target: RouteTarget,
+        summary: OpenAIRequestSummary,
+        endpoint: OpenAIPassthrough.Endpoint,
+        exchange: inout Exchange,
+        answer: inout Answer,
+        writer: some ResponseWriter
+    ) async throws(AttemptFailure) {
+        let recorder = AttemptRecorder(target: target)
+        func refuse(_ error: GatewayError) -> AttemptFailure {
+            .refused(
+                ProviderRefusal(
+                    status: error.status, contentType: "application/json", body: Client.dialect.errorBody(error),
+                    contextLength: false))
+        }
+        guard endpoint != .embeddings else {
+            throw refuse(
+                GatewayError(.badRequest, "Embeddings are not available from \(Dialect.name) (\(target.label)).")
+            )
+        }
+        let upstreamRequest: UpstreamRequest
+        do {
+            var canonical = try Client.decode(exchange.request.body)
+            canonical.model = target.upstreamModel
+            upstreamRequest = try Dialect.request(
+                canonical,
+                provider: target.provider,
+                apiKey: context.keyring.key(for: target.provider.name),
+                timeouts: target.timeouts
+            )
+        } catch {
+            throw refuse(error)
+        }
+        let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
+        guard (200..<300).contains(response.status) else {
+            let error = Dialect.error(
+                status: response.status, body: await context.errorBody(response, exchange: &exchange))
+            throw context.refusal(
+                label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
+                failureClass: FailureClass.of(error, response: response),
+                status: error.status,
+                contentType: "application/json",
+                body: Client.errorBody(error),
+                recorder: recorder,
+                exchange: &exchange
+            )
+        }
+        context.answering(recorder, exchange: &exchange, answer: &answer)
+        let created = Timestamp.epochSeconds()
+        if summary.stream {
+            let encoder = Client.streamEncoder(
+                model: target.upstreamModel, includeUsage: summary.clientWantsStreamUsage, created: created)
+            try await StreamRelay(context: context).relay(
+                response,
+                translator: CanonicalStreamTranslator<Dialect.Decoder, Client.Encoder>(encoder: encoder),
+                recorder: recorder,
+                exchange: &exchange,
+                answer: &answer,
+                writer: writer
+            )
+            return
+        }
+        let body = try await context.collect(response, recorder: recorder, exchange: &exchange)
+        let translated: CanonicalResponse
+        do {
+            translated = try Dialect.response(body)
+        } catch {
+            throw .failed(
+                recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
+                timeout: false)
+        }
+        await context.deliver(
+            Client.encode(translated, created: created, model: target.upstreamModel),
+            status: 200,
+            contentType: "application/json",
+            usage: translated.usage,
+            attempt: recorder.record(status: response.status, error: nil),
+            exchange: &exchange,
+            answer: &answer,
+            writer: writer
+        )
+    }
+}

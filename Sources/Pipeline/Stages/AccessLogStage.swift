@@ -1,0 +1,27 @@
+import GatewayCore
+
+/// Stage 9, log: the gateway's own error answers, and the one access-log line of every request.
+struct AccessLogStage: Sendable {
+    let sink: any AccessLogSink
+
+    /// Answers with `error` in the client's shape and notes it for the log.
+    func respond(with error: GatewayError, exchange: inout Exchange, writer: some ResponseWriter) async {
+        exchange.record.outcome = error.outcome
+        exchange.record.errorMessage = error.message
+        var headers = RequestPipeline.jsonHeaders
+        if let retryAfter = error.retryAfterSeconds { headers.append(("retry-after", String(retryAfter))) }
+        await exchange.writeComplete(
+            status: error.status, headers: headers, body: exchange.client.errorBody(error), to: writer)
+    }
+
+    /// Writes the access-log line.
+    func finish(_ exchange: Exchange) {
+        var record = exchange.record
+        let received = exchange.request.receivedAt
+        record.latencyMilliseconds = (ContinuousClock.now - received) / .milliseconds(1)
+        record.ttfbMilliseconds = exchange.firstByteAt.map { ($0 - received) / .milliseconds(1) }
+        record.overheadMicroseconds = exchange.overheadMicroseconds
+        if record.outcome == .clientClosed && record.status == 0 { record.status = 499 }
+        sink.record(record)
+    }
+}
