@@ -93,24 +93,21 @@ import Testing
         do {
             let key = try group.cli(["keys", "create", "--name", "cache"])
             let headers = [("authorization", "Bearer \(key)")]
-            func ask(_ socket: Int, _ text: String) async throws -> (UnixHTTPClient.Response, Duration) {
-                let started = ContinuousClock.now
-                let response = try await group.client(socket).post(
+            func ask(_ socket: Int, _ text: String) async throws -> UnixHTTPClient.Response {
+                try await group.client(socket).post(
                     "/v1/chat/completions",
                     json: .chatRequest(model: "cached", text: text),
                     headers: headers
                 )
-                return (response, ContinuousClock.now - started)
             }
-            let (miss, missTime) = try await ask(0, "cache me")
-            let (hit, hitTime) = try await ask(1, "cache me")
+            let miss = try await ask(0, "cache me")
+            let hit = try await ask(1, "cache me")
             #expect(miss.header("x-llmgw-cache") == "miss")
             #expect(hit.header("x-llmgw-cache") == "hit")
             #expect(hit.body == miss.body)
+            // The hit never reached the provider (timing is the benchmark's business, not a test's).
             #expect(group.mock.stats.requestsByPath["/v1/chat/completions"] == 1)
-            // The provider answers in 20 ms or more; a hit never waits for it.
-            #expect(hitTime < missTime)
-            let (other, _) = try await ask(1, "something else")
+            let other = try await ask(1, "something else")
             #expect(other.header("x-llmgw-cache") == "miss")
         }
         await group.stop()
