@@ -78,13 +78,18 @@ final class UnixSocketFile: Sendable {
         let gid = try group.map(Self.groupID)
         // While the group is still the process's own, only the owner may connect.
         let initial = gid == nil ? mode : mode & 0o700
+        // The umask is the process's: two binds at once (a Unix and a TCP listener, parallel tests)
+        // would each see the other's.
+        await Self.umaskTurn.acquire()
         let previous = umask(mode_t(0o777 & ~initial))
         let result: T
         do {
             result = try await bindSocket()
             umask(previous)
+            Self.umaskTurn.release()
         } catch {
             umask(previous)
+            Self.umaskTurn.release()
             throw error
         }
         if let gid, lchown(path, uid_t.max, gid) != 0 {
@@ -197,5 +202,45 @@ private struct FileIdentity: Equatable, Sendable {
         inode = UInt64(info.st_ino)
         changedSeconds = Int(info.st_ctim.tv_sec)
         changedNanoseconds = Int(info.st_ctim.tv_nsec)
+    }
+}
+
+extension UnixSocketFile {
+    /// One bind at a time may narrow the process's umask.
+    static let umaskTurn = AsyncTurnstile()
+}
+
+/// A lock held across suspension points: `acquire` waits its turn, in order of arrival.
+final class AsyncTurnstile: Sendable {
+    private struct State {
+        var held = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLock { state in
+                if state.held {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.held = true
+                return true
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state in
+            if state.waiting.isEmpty {
+                state.held = false
+                return nil as CheckedContinuation<Void, Never>?
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }
