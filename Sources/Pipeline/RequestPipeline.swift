@@ -45,7 +45,8 @@ public final class RequestPipeline: Sendable {
         random: any RandomSource = SystemRandomSource()
     ) {
         let router = Router(configuration: configuration)
-        let context = AttemptContext(transport: transport, keyring: keyring, prices: prices, streams: streams)
+        let context = AttemptContext(
+            transport: transport, keyring: keyring, prices: prices, streams: streams, clock: clock)
         let identification = IdentifyStage(
             authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
         let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock)
@@ -71,7 +72,7 @@ public final class RequestPipeline: Sendable {
         self.accessLog = AccessLogStage(sink: accessLog)
         self.countTokens = CountTokensEndpoint(
             identify: identification, router: router, admission: admission, context: context)
-        self.startedAtEpochSeconds = Int(Timestamp.epochSeconds())
+        self.startedAtEpochSeconds = Int(clock.nowMillis() / 1000)
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.

@@ -74,6 +74,7 @@ struct AttemptContext: Sendable {
     let keyring: ProviderKeyring
     let prices: PriceTable
     let streams: StreamRegistry
+    let clock: any WallClock
 
     /// Sends one upstream request; a transport failure becomes a classified failed attempt.
     func send(

@@ -57,7 +57,7 @@ struct TranslatedAttempt {
             )
         }
         context.answering(recorder, exchange: &exchange, answer: &answer)
-        let created = Timestamp.epochSeconds()
+        let created = Int(context.clock.nowMillis() / 1000)
         if summary.stream {
             let encoder = Client.streamEncoder(
                 model: target.upstreamModel, includeUsage: summary.clientWantsStreamUsage, created: created)
