@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -150,15 +151,15 @@ import Testing
     @Test func everyBadBodyGetsAWellFormedAnswerInItsDialect() async throws {
         try await HeavyTestGate.exclusively {
             let openai = try await MockProviderServer.start(
-                MockProviderConfiguration(apiKey: GatewayHarness.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
+                MockProviderConfiguration(apiKey: GatewayBinary.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
             let anthropic = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .anthropic, apiKey: GatewayHarness.providerKey),
+                MockProviderConfiguration(dialect: .anthropic, apiKey: GatewayBinary.providerKey),
                 on: .tcp(host: "127.0.0.1", port: 0))
             let gemini = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .gemini, apiKey: GatewayHarness.providerKey),
+                MockProviderConfiguration(dialect: .gemini, apiKey: GatewayBinary.providerKey),
                 on: .tcp(host: "127.0.0.1", port: 0))
             var virtualKey = ""
-            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayHarness.providerKey]) {
+            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayBinary.providerKey]) {
                 directory, socket in
                 """
                 listen: { socket: \(socket), max_body_bytes: 1MiB }
@@ -265,7 +266,7 @@ import Testing
     }
 
     static func check(
-        _ response: UnixHTTPClient.Response, _ expectation: Expectation, anthropicShape: Bool, _ label: String
+        _ response: HTTPResponse, _ expectation: Expectation, anthropicShape: Bool, _ label: String
     ) {
         switch expectation {
         case .clientError:
@@ -288,6 +289,6 @@ import Testing
                 error.map { e in ["message", "type", "param", "code"].allSatisfy { e.keys.contains($0) } } == true,
                 "\(label): not OpenAI's error shape: \(response.text.prefix(300))")
         }
-        #expect(!response.text.contains(GatewayHarness.providerKey))
+        #expect(!response.text.contains(GatewayBinary.providerKey))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Synchronization
 import Testing
@@ -115,9 +116,9 @@ import Testing
                 connection.close()
             }
             let mock = try await MockProviderServer.start(
-                MockProviderConfiguration(apiKey: GatewayHarness.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
+                MockProviderConfiguration(apiKey: GatewayBinary.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
             let scenarios = Self.failingScenarios + ["usage-max", "usage-negative", "stream-usage-max", "endless-line"]
-            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayHarness.providerKey]) {
+            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayBinary.providerKey]) {
                 directory, socket in
                 var yaml = """
                     listen: { socket: \(socket) }

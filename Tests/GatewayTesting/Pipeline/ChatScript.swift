@@ -32,14 +32,4 @@ public enum ChatScript {
 
     /// `okBody` without a content type.
     public static let ok = ScriptedAnswer.response(body: okBody)
-
-    /// A chat request body for `model`.
-    public static func request(
-        model: String = "smart", content: String = "hi", maxTokens: Int? = nil, stream: Bool = false
-    ) -> String {
-        var body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(content)"}]"#
-        if let maxTokens { body += #","max_tokens":\#(maxTokens)"# }
-        if stream { body += #","stream":true"# }
-        return body + "}"
-    }
 }
