@@ -9,7 +9,9 @@ import Testing
     import Glibc
 #endif
 
-@Suite struct UnixSocketFileTests {
+/// Serialized: `bind` narrows the process-wide umask around its bind, so two binds at once see
+/// each other's mask.
+@Suite(.serialized) struct UnixSocketFileTests {
     private func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-sock-\(UUID().uuidString.prefix(8))"
