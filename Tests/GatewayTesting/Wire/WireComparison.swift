@@ -52,6 +52,14 @@ public enum WireJSON {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// `bytes` as a JSON object; throws when it is not one.
+    public static func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw TestFailure("not a JSON object: \(String(decoding: bytes.prefix(500), as: UTF8.self))")
+        }
+        return object
+    }
+
     public static func normalized(_ text: String, ignoring: Set<String> = []) throws -> String {
         try normalized(Array(text.utf8), ignoring: ignoring)
     }
