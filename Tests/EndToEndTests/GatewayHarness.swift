@@ -270,5 +270,9 @@ func withGateway<T>(
     _ options: GatewayHarness.Options = .init(), _ body: (GatewayHarness) async throws -> T
 ) async throws -> T {
     let harness = try await GatewayHarness.start(options)
-    return try await withCleanup { try await body(harness) } cleanup: { await harness.stop() }
+    return try await withCleanup {
+        try await body(harness)
+    } cleanup: {
+        await harness.stop()
+    }
 }

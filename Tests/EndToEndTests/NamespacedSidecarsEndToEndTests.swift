@@ -107,7 +107,8 @@ import Testing
     /// One sidecar with a small map, one with a large one; the data outgrows the small map.
     @Test func sidecarsWithDifferentMapSizesKeepWorkingAsTheDataGrows() async throws {
         try await withSidecars(
-            count: 2, stateOptions: { $0 == 0 ? ", map_size: 2MiB" : ", map_size: 256MiB" }) { group in
+            count: 2, stateOptions: { $0 == 0 ? ", map_size: 2MiB" : ", map_size: 256MiB" }
+        ) { group in
             let key = try group.cli(["keys", "create", "--name", "maps"])
             let auth = [("authorization", "Bearer \(key)")]
             #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])

@@ -32,7 +32,11 @@ import Testing
                     state: { path: \(directory.path)/state }
                     """ + "\n" + configuration(mock.baseURL)
                 }
-                try await withCleanup { try await body(gateway) } cleanup: { await gateway.stop() }
+                try await withCleanup {
+                    try await body(gateway)
+                } cleanup: {
+                    await gateway.stop()
+                }
             }
         } cleanup: {
             for proxy in proxies { proxy.stop() }
@@ -104,7 +108,11 @@ func withProviderMock<T>(
     let mock = try await MockProviderServer.start(
         MockProviderConfiguration(dialect: dialect, apiKey: GatewayBinary.providerKey),
         on: .tcp(host: "127.0.0.1", port: 0))
-    return try await withCleanup { try await body(mock) } cleanup: { try? await mock.shutdown() }
+    return try await withCleanup {
+        try await body(mock)
+    } cleanup: {
+        try? await mock.shutdown()
+    }
 }
 
 /// `llmgw check` on configurations that load but deserve a warning.

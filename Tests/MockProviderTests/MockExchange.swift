@@ -83,5 +83,9 @@ private func withMock<T>(
     _ body: (MockProviderServer) async throws -> T
 ) async throws -> T {
     let server = try await MockProviderServer.start(configuration, on: address)
-    return try await withCleanup { try await body(server) } cleanup: { try await server.shutdown() }
+    return try await withCleanup {
+        try await body(server)
+    } cleanup: {
+        try await server.shutdown()
+    }
 }

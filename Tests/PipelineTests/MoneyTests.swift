@@ -43,7 +43,8 @@ import Testing
         writer: RecordingWriter = RecordingWriter()
     ) async -> PipelineReply {
         await gateway.send(
-            .chatRequest(model: model, stream: stream, text: "hi", maxTokens: maxTokens), to: path, key: key, writer: writer)
+            .chatRequest(model: model, stream: stream, text: "hi", maxTokens: maxTokens), to: path, key: key,
+            writer: writer)
     }
 
     @Test func aBudgetedKeyIsRefusedWhenNoTargetHasAPrice() async throws {
@@ -121,14 +122,16 @@ import Testing
         #expect(first.status == 200)
         let second = await send(gateway, key: key, model: "team/model", path: "/v1/messages/count_tokens")
         #expect(second.status == 429, "count_tokens is rate limited")
-        #expect(try gateway.admission.usage(fromDay: nil).first?.completionTokens == 0, "nothing is charged for a count")
+        #expect(
+            try gateway.admission.usage(fromDay: nil).first?.completionTokens == 0, "nothing is charged for a count")
     }
 
     /// The largest `max_tokens` the request check lets through (2^31-1; beyond it a 400) is
     /// reserved as 2^30 against a 100k tpm and a budget: no trap, admitted.
     @Test func theLargestMaxTokensNeverTrapsAdmission() async throws {
         let gateway = harness(["http://primary": [ChatScript.ok]])
-        let key = try key(gateway, limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)))
+        let key = try key(
+            gateway, limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)))
         let writer = await send(gateway, key: key, model: "team/model", maxTokens: 2_147_483_647)
         #expect(writer.status == 200)
     }

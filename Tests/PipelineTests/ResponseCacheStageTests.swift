@@ -9,7 +9,8 @@ import Testing
     private func harness(_ script: [String: [ScriptedAnswer]]) -> PipelineHarness {
         var configuration = ChatScript.configuration
         configuration.cache.enabled = true
-        return PipelineHarness(configuration, transport: ScriptedTransport(script), stores: [.keysAndAdmission, .cache])
+        return PipelineHarness(
+            configuration, transport: ScriptedTransport(script), stores: [.keysAndAdmission, .cache])
     }
 
     /// Primary answers `answers` times (as a stream or JSON).

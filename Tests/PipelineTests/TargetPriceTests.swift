@@ -13,8 +13,10 @@ import Testing
                 targets: [.init(provider: "primary", model: "gpt-4o", price: ModelPrice(input: 1, output: 2))]
             )
         ]
-        let reply = await PipelineHarness(configuration, transport: ScriptedTransport(["http://primary": [ChatScript.ok]]))
-            .send(#"{"model":"smart","messages":[1]}"#, headers: [])
+        let reply = await PipelineHarness(
+            configuration, transport: ScriptedTransport(["http://primary": [ChatScript.ok]])
+        )
+        .send(#"{"model":"smart","messages":[1]}"#, headers: [])
         // 5 prompt tokens at $1/M and 7 completion tokens at $2/M, not gpt-4o's list price.
         #expect(reply.record.costUSD == (5 * 1.0 + 7 * 2.0) / 1_000_000)
     }

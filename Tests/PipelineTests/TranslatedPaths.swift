@@ -29,7 +29,8 @@ enum TranslatedPaths {
             ModelConfiguration(
                 name: "claude-first",
                 targets: [
-                    .init(provider: "claude", model: "claude-sonnet-4-5"), .init(provider: "openai", model: "gpt-4o-mini"),
+                    .init(provider: "claude", model: "claude-sonnet-4-5"),
+                    .init(provider: "openai", model: "gpt-4o-mini"),
                 ]),
         ]
     )

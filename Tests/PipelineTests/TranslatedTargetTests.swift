@@ -13,7 +13,8 @@ import Testing
     // MARK: Anthropic
 
     @Test func anAnthropicTargetGetsTheTranslatedRequestAndItsAnswerComesBackInOpenAIShape() async throws {
-        let gateway = Paths.harness(["http://claude": [.json(try WireFixture.bytes("anthropic/message_response.json"))]])
+        let gateway = Paths.harness(["http://claude": [.json(try WireFixture.bytes("anthropic/message_response.json"))]]
+        )
         let reply = await gateway.send(try Paths.chatRequest(model: "claude", stream: false))
 
         let sent = try #require(gateway.transport.requests.first)
@@ -24,7 +25,8 @@ import Testing
         #expect(
             try WireJSON.normalized(sent.body, ignoring: ["model", "stream"])
                 == WireJSON.normalized(
-                    try WireFixture.bytes("anthropic/messages_request_from_openai.json"), ignoring: ["model", "stream"]))
+                    try WireFixture.bytes("anthropic/messages_request_from_openai.json"), ignoring: ["model", "stream"])
+        )
         let sentJSON = try WireJSON.object(sent.body)
         #expect(sentJSON["model"] as? String == "claude-sonnet-4-5")
         #expect(sentJSON["stream"] as? Bool != true)
@@ -72,7 +74,9 @@ import Testing
     }
 
     @Test func withoutIncludeUsageTheTranslatedStreamHasNoUsageChunkButTheRecordHasTheUsage() async throws {
-        let gateway = Paths.harness(["http://claude": [.eventStream(try WireFixture.bytes("anthropic/stream_text.sse"))]])
+        let gateway = Paths.harness([
+            "http://claude": [.eventStream(try WireFixture.bytes("anthropic/stream_text.sse"))]
+        ])
         let reply = await gateway.send(
             try Paths.chatRequest(model: "claude", stream: true).replacingOccurrences(
                 of: #","stream_options":{"include_usage":true}"#, with: ""))
@@ -98,7 +102,8 @@ import Testing
         #expect(reply.status == 200)
         #expect(
             try WireJSON.normalized(reply.bodyBytes, ignoring: ["id", "created"])
-                == WireJSON.normalized(try WireFixture.bytes("gemini/openai_response.json"), ignoring: ["id", "created"]))
+                == WireJSON.normalized(
+                    try WireFixture.bytes("gemini/openai_response.json"), ignoring: ["id", "created"]))
         #expect(reply.record.provider == "gem")
         #expect(reply.record.usage?.promptTokens == 102)
         #expect(reply.record.usage?.completionTokens == 438)

@@ -30,7 +30,8 @@ public final class ScriptedBody: UpstreamBody {
 /// midway) or a transport failure before any head.
 public struct ScriptedAnswer: Sendable {
     enum Kind: Sendable {
-        case response(status: Int, headers: [(name: String, value: String)], chunks: [[UInt8]], failure: UpstreamFailure?)
+        case response(
+            status: Int, headers: [(name: String, value: String)], chunks: [[UInt8]], failure: UpstreamFailure?)
         case failure(UpstreamFailure)
     }
 

@@ -16,7 +16,11 @@ public func withSidecars<T>(
     _ body: (SidecarGroup) async throws -> T
 ) async throws -> T {
     let group = try await SidecarGroup(count: count, namespaced: namespaced, stateOptions: stateOptions, extra: extra)
-    return try await withCleanup { try await body(group) } cleanup: { await group.stop() }
+    return try await withCleanup {
+        try await body(group)
+    } cleanup: {
+        await group.stop()
+    }
 }
 
 /// Several `llmgw serve` processes sharing one `state.path` (as sidecars on one host do), in
