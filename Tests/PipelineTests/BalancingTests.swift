@@ -7,13 +7,8 @@ import Testing
 @Suite struct BalancingTests {
     private func harness(_ strategy: BalancingStrategy, stats: InMemoryTargetStatsStore) -> PipelineHarness {
         var configuration = ChatScript.configuration
-        var model = ModelConfiguration(
-            name: "smart",
-            targets: [.init(provider: "primary", model: "gpt-4o"), .init(provider: "backup", model: "gpt-4o-mini")]
-        )
-        model.strategy = strategy
-        model.targets[1].weight = 3
-        configuration.models = [model]
+        configuration.models[0].strategy = strategy
+        configuration.models[0].targets[1].weight = 3
         let gateway = PipelineHarness(configuration, stores: [.keysAndAdmission, .stats], stats: stats)
         gateway.transport.always(ChatScript.ok, for: "http://primary")
         gateway.transport.always(ChatScript.ok, for: "http://backup")

@@ -11,7 +11,7 @@ import Testing
     // MARK: To an OpenAI target
 
     @Test func aMessagesRequestToAnOpenAITargetIsTranslatedBothWays() async throws {
-        let gateway = Paths.harness(["http://openai": [.json(try WireFixture.bytes("openai/chat_response.json"))]])
+        let gateway = try Paths.harness("http://openai", answering: "openai/chat_response.json")
         let reply = await gateway.send(try Paths.messagesRequest(model: "smart", stream: false), to: "/v1/messages")
 
         let sent = try #require(gateway.transport.requests.first)
@@ -39,9 +39,7 @@ import Testing
         #expect((content.first?["input"] as? [String: Any])?["city"] as? String == "Rome")
         let usage = try #require(answer["usage"] as? [String: Any])
         #expect(usage["output_tokens"] as? Int == 17)
-        #expect(reply.record.usage?.promptTokens == 82)
-        #expect(reply.record.usage?.completionTokens == 17)
-        Paths.expectNoKeys(in: reply)
+        Paths.expectUsage(reply, prompt: 82, completion: 17)
     }
 
     @Test(arguments: [1, 13, 4096])
@@ -69,9 +67,7 @@ import Testing
         let delta = try #require(events.first { $0.name == "message_delta" }?.json)
         #expect((delta["delta"] as? [String: Any])?["stop_reason"] as? String == "end_turn")
         #expect((delta["usage"] as? [String: Any])?["output_tokens"] as? Int == 2)
-        #expect(reply.record.usage?.promptTokens == 9)
-        #expect(reply.record.usage?.completionTokens == 2)
-        Paths.expectNoKeys(in: reply)
+        Paths.expectUsage(reply, prompt: 9, completion: 2)
     }
 
     // MARK: To an Anthropic target (passthrough)
@@ -99,9 +95,7 @@ import Testing
 
         #expect(reply.status == 200)
         #expect(reply.bodyBytes == answer, "the provider's bytes")
-        #expect(reply.record.usage?.promptTokens == 2520)
-        #expect(reply.record.usage?.completionTokens == 89)
-        Paths.expectNoKeys(in: reply)
+        Paths.expectUsage(reply, prompt: 2520, completion: 89)
     }
 
     @Test(arguments: [1, 7, 4096])
@@ -164,9 +158,7 @@ import Testing
     }
 
     @Test func countTokensFallsBackToTheEstimateWhenTheProviderFails() async throws {
-        let gateway = Paths.harness([
-            "http://claude": [.json(try WireFixture.bytes("anthropic/error_overloaded.json"), status: 529)]
-        ])
+        let gateway = try Paths.harness("http://claude", answering: "anthropic/error_overloaded.json", status: 529)
         let reply = await gateway.send(Self.countRequest, to: "/v1/messages/count_tokens")
         #expect(gateway.transport.requests.count == 1)
         #expect(reply.status == 200)

@@ -35,9 +35,7 @@ import Testing
     }
 
     @Test func anAnthropic400ReachesAnOpenAIClientAsAnOpenAIError() async throws {
-        let gateway = Paths.harness([
-            "http://claude": [.json(try WireFixture.bytes("anthropic/error_invalid_request.json"), status: 400)]
-        ])
+        let gateway = try Paths.harness("http://claude", answering: "anthropic/error_invalid_request.json", status: 400)
         let reply = await gateway.send(try Paths.chatRequest(model: "claude", stream: false))
         #expect(reply.status == 400)
         let error = try openAIError(reply)
@@ -50,9 +48,7 @@ import Testing
     }
 
     @Test func aGemini400ReachesAnOpenAIClientAsAnOpenAIError() async throws {
-        let gateway = Paths.harness([
-            "http://gem": [.json(try WireFixture.bytes("gemini/error_invalid_argument.json"), status: 400)]
-        ])
+        let gateway = try Paths.harness("http://gem", answering: "gemini/error_invalid_argument.json", status: 400)
         let reply = await gateway.send(try Paths.chatRequest(model: "gemini", stream: true))
         #expect(reply.status == 400)
         #expect(!reply.writer.streamed, "an error before the stream starts is a plain JSON answer")
@@ -63,9 +59,7 @@ import Testing
     }
 
     @Test func anOpenAI400ReachesAMessagesClientAsAnAnthropicError() async throws {
-        let gateway = Paths.harness([
-            "http://openai": [.json(try WireFixture.bytes("openai/error_invalid_request.json"), status: 400)]
-        ])
+        let gateway = try Paths.harness("http://openai", answering: "openai/error_invalid_request.json", status: 400)
         let reply = await gateway.send(try Paths.messagesRequest(model: "smart", stream: false), to: "/v1/messages")
         #expect(reply.status == 400)
         let error = try anthropicError(reply)
@@ -101,9 +95,7 @@ import Testing
 
     @Test func aGemini429OnTheOnlyTargetIsA502InTheClientsDialectNamingTheAttempt() async throws {
         // RetryInfo asks for 47 s, beyond the retry-after cap: no second try on that target.
-        let gateway = Paths.harness([
-            "http://gem": [.json(try WireFixture.bytes("gemini/error_rate_limit.json"), status: 429)]
-        ])
+        let gateway = try Paths.harness("http://gem", answering: "gemini/error_rate_limit.json", status: 429)
         let reply = await gateway.send(try Paths.chatRequest(model: "gemini", stream: false))
         #expect(reply.status == 502)
         let error = try openAIError(reply)

@@ -6,13 +6,9 @@ import Testing
 
 @Suite struct TargetPriceTests {
     @Test func aConfiguredTargetPriceOverridesTheShippedTable() async throws {
-        var configuration = ChatScript.configuration
-        configuration.models = [
-            ModelConfiguration(
-                name: "smart",
-                targets: [.init(provider: "primary", model: "gpt-4o", price: ModelPrice(input: 1, output: 2))]
-            )
-        ]
+        let configuration = ChatScript.configuration(smart: [
+            .init(provider: "primary", model: "gpt-4o", price: ModelPrice(input: 1, output: 2))
+        ])
         let reply = await PipelineHarness(
             configuration, transport: ScriptedTransport(["http://primary": [ChatScript.ok]])
         )

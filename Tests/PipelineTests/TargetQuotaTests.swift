@@ -6,16 +6,10 @@ import Testing
 
 @Suite struct TargetQuotaTests {
     @Test func aTargetAtItsQuotaIsSkippedAndAllAtQuotaIs429() async throws {
-        var configuration = ChatScript.configuration
-        configuration.models = [
-            ModelConfiguration(
-                name: "smart",
-                targets: [
-                    .init(provider: "primary", model: "gpt-4o", requestsPerMinute: 1),
-                    .init(provider: "backup", model: "gpt-4o-mini", requestsPerMinute: 1),
-                ]
-            )
-        ]
+        let configuration = ChatScript.configuration(smart: [
+            .init(provider: "primary", model: "gpt-4o", requestsPerMinute: 1),
+            .init(provider: "backup", model: "gpt-4o-mini", requestsPerMinute: 1),
+        ])
         let gateway = PipelineHarness(
             configuration,
             transport: ScriptedTransport(["http://primary": [ChatScript.ok], "http://backup": [ChatScript.ok]]),

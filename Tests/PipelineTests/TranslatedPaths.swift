@@ -39,6 +39,20 @@ enum TranslatedPaths {
         PipelineHarness(configuration, keyring: ProviderKeyring(keys), transport: ScriptedTransport(script))
     }
 
+    /// `prefix` answers with the wire fixture `name` as JSON, with `status`.
+    static func harness(_ prefix: String, answering name: String, status: Int = 200) throws -> PipelineHarness {
+        harness([prefix: [.json(try WireFixture.bytes(name), status: status)]])
+    }
+
+    /// The access record has the usage the provider reported, and nothing the client got names a key.
+    static func expectUsage(
+        _ reply: PipelineReply, prompt: Int, completion: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(reply.record.usage?.promptTokens == prompt, sourceLocation: sourceLocation)
+        #expect(reply.record.usage?.completionTokens == completion, sourceLocation: sourceLocation)
+        expectNoKeys(in: reply, sourceLocation: sourceLocation)
+    }
+
     /// A wire fixture with `original` replaced by `replacement` (which must occur in it).
     static func fixture(
         _ name: String, replacing replacements: [(original: String, replacement: String)] = [],

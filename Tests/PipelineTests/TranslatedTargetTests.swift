@@ -68,9 +68,7 @@ import Testing
         #expect(Set(models) == ["claude-sonnet-4-5"])
         #expect(reply.record.outcome == "ok")
         #expect(reply.record.stream)
-        #expect(reply.record.usage?.promptTokens == 16)
-        #expect(reply.record.usage?.completionTokens == 2)
-        Paths.expectNoKeys(in: reply)
+        Paths.expectUsage(reply, prompt: 16, completion: 2)
     }
 
     @Test func withoutIncludeUsageTheTranslatedStreamHasNoUsageChunkButTheRecordHasTheUsage() async throws {
@@ -89,7 +87,7 @@ import Testing
     @Test func aGeminiTargetGetsTheTranslatedRequestWithTheKeyInAHeaderAndItsAnswerComesBackInOpenAIShape()
         async throws
     {
-        let gateway = Paths.harness(["http://gem": [.json(try WireFixture.bytes("gemini/response.json"))]])
+        let gateway = try Paths.harness("http://gem", answering: "gemini/response.json")
         let reply = await gateway.send(try Paths.chatRequest(model: "gemini", stream: false))
 
         let sent = try #require(gateway.transport.requests.first)
@@ -128,9 +126,7 @@ import Testing
         #expect(reply.writer.streamed)
         try Paths.expectEvents(reply, equal: "gemini/openai_stream_text.sse")
         #expect(reply.body.hasSuffix("data: [DONE]\n\n"))
-        #expect(reply.record.usage?.promptTokens == 5)
-        #expect(reply.record.usage?.completionTokens == 3)
-        Paths.expectNoKeys(in: reply)
+        Paths.expectUsage(reply, prompt: 5, completion: 3)
     }
 
     // MARK: Azure

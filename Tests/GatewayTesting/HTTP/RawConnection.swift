@@ -38,23 +38,22 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Connects to `endpoint`; reads give up after `readTimeout` seconds of silence.
     public init(_ endpoint: TestEndpoint, readTimeout: Double = 30) throws {
+        let connect = { (descriptor: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) in
+            Glibc.connect(descriptor, address, length)
+        }
+        let result: Int32
         switch endpoint {
         case .unix(let path):
             descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            let result = withUnixAddress(path: path) { connect(descriptor, $0, $1) }
-            guard result == 0 else {
-                let error = errno
-                Glibc.close(descriptor)
-                throw TestFailure("connect \(path): errno \(error)")
-            }
+            result = withUnixAddress(path: path) { [descriptor] in connect(descriptor, $0, $1) }
         case .loopback(let port):
             descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            let result = withLoopbackAddress(port: port) { connect(descriptor, $0, $1) }
-            guard result == 0 else {
-                let error = errno
-                Glibc.close(descriptor)
-                throw TestFailure("connect 127.0.0.1:\(port): errno \(error)")
-            }
+            result = withLoopbackAddress(port: port) { [descriptor] in connect(descriptor, $0, $1) }
+        }
+        guard result == 0 else {
+            let error = errno
+            Glibc.close(descriptor)
+            throw TestFailure("connect \(endpoint): errno \(error)")
         }
         setReadTimeout(seconds: readTimeout)
     }

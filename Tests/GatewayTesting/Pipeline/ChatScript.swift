@@ -16,6 +16,13 @@ public enum ChatScript {
         ]
     )
 
+    /// `configuration` with model `smart` on `targets` instead.
+    public static func configuration(smart targets: [TargetConfiguration]) -> GatewayConfiguration {
+        var configuration = configuration
+        configuration.models = [ModelConfiguration(name: "smart", targets: targets)]
+        return configuration
+    }
+
     /// A chat completion of 5 prompt and 7 completion tokens.
     public static let okBody = Array(
         #"{"id":"c","object":"chat.completion","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#
