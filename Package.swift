@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "GatewayTesting"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Server", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["Server", "GatewayTesting", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
