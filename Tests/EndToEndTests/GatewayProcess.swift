@@ -122,6 +122,21 @@ final class GatewayProcess: @unchecked Sendable {
     }
 }
 
+/// Starts a `GatewayProcess` (see its `init`), runs `body`, and stops it on every path.
+func withGatewayProcess<T>(
+    environment: [String: String] = ["LLMGW_E2E_KEY": GatewayBinary.providerKey],
+    yaml: (_ directory: URL, _ socketPath: String) -> String,
+    prepare: (GatewayProcess) async throws -> Void = { _ in },
+    _ body: (GatewayProcess) async throws -> T
+) async throws -> T {
+    let gateway = try await GatewayProcess(environment: environment, yaml: yaml, prepare: prepare)
+    return try await withCleanup {
+        try await body(gateway)
+    } cleanup: {
+        await gateway.stop()
+    }
+}
+
 /// Runs the heaviest end-to-end tests (corpora of thousands of requests, 100 MiB bodies) one at a
 /// time, so that together they never starve the timing-sensitive tests sharing the machine.
 actor HeavyTestGate {

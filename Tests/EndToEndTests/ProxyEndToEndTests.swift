@@ -25,17 +25,13 @@ import Testing
     ) async throws {
         try await withCleanup {
             try await withProviderMock { mock in
-                let gateway = try await GatewayProcess(environment: Self.proxyEnvironment(hijacker.url)) {
-                    directory, socket in
+                try await withGatewayProcess(environment: Self.proxyEnvironment(hijacker.url)) { directory, socket in
                     """
                     listen: { socket: \(socket) }
                     state: { path: \(directory.path)/state }
                     """ + "\n" + configuration(mock.baseURL)
-                }
-                try await withCleanup {
+                } _: { gateway in
                     try await body(gateway)
-                } cleanup: {
-                    await gateway.stop()
                 }
             }
         } cleanup: {
@@ -100,26 +96,10 @@ import Testing
     }
 }
 
-/// Starts a mock of `dialect` on loopback that wants the end-to-end provider key, runs `body`, and
-/// always shuts it down.
-func withProviderMock<T>(
-    _ dialect: MockDialect = .openai, _ body: (MockProviderServer) async throws -> T
-) async throws -> T {
-    let mock = try await MockProviderServer.start(
-        MockProviderConfiguration(dialect: dialect, apiKey: GatewayBinary.providerKey),
-        on: .tcp(host: "127.0.0.1", port: 0))
-    return try await withCleanup {
-        try await body(mock)
-    } cleanup: {
-        try? await mock.shutdown()
-    }
-}
-
 /// `llmgw check` on configurations that load but deserve a warning.
 @Suite struct CheckCommandEndToEndTests {
     @Test func warnsAboutAKeySentOverPlainHTTPToAnotherHost() async throws {
-        let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayBinary.providerKey]) {
-            directory, socket in
+        try await withGatewayProcess { directory, socket in
             """
             listen: { socket: \(socket) }
             state: { path: \(directory.path)/state }
@@ -133,12 +113,13 @@ func withProviderMock<T>(
               - name: smart
                 targets: [{ provider: remote, model: m }]
             """
+        } _: { gateway in
+            let result = try await gateway.cli(["check"])
+            #expect(result.status == 0)
+            #expect(
+                result.stderr.contains("providers.remote: api_key is sent over plain http:// to llm.internal.example"))
+            for name in ["local", "v6", "keyless", "tls"] { #expect(!result.stderr.contains("providers.\(name):")) }
+            #expect(!result.stderr.contains(GatewayBinary.providerKey))
         }
-        let result = try await gateway.cli(["check"])
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("providers.remote: api_key is sent over plain http:// to llm.internal.example"))
-        for name in ["local", "v6", "keyless", "tls"] { #expect(!result.stderr.contains("providers.\(name):")) }
-        #expect(!result.stderr.contains(GatewayBinary.providerKey))
-        await gateway.stop()
     }
 }
