@@ -130,4 +130,20 @@ import Testing
             #expect(primaryHits() == 2)
         }
     }
+
+    /// `withSidecars` stops what it started when the test fails half-way (a `try` that throws).
+    @Test func aThrowingTestStillStopsEverySidecar() async throws {
+        var started: SidecarGroup?
+        await #expect(throws: TestFailure.self) {
+            try await withSidecars(count: 2) { group in
+                started = group
+                _ = try group.cli(["keys", "create", "--name", "thrown"])
+                throw TestFailure("a failed try")
+            }
+        }
+        let group = try #require(started)
+        #expect(group.processes.count == 2)
+        #expect(group.processes.allSatisfy { !$0.isRunning }, "a sidecar outlived its test")
+        #expect(!FileManager.default.fileExists(atPath: group.directory.path))
+    }
 }
