@@ -52,7 +52,9 @@ public final class RawConnection: @unchecked Sendable {
         }
         guard result == 0 else {
             let error = errno
-            Glibc.close(descriptor)
+            // Through `close()`: the object is whole, so its deinit runs after the throw and must
+            // not close the number again (another thread may own it by then).
+            close()
             throw TestFailure("connect \(endpoint): errno \(error)")
         }
         setReadTimeout(seconds: readTimeout)
