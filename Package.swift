@@ -102,6 +102,19 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Test support shared by the test targets (never linked into an executable): one raw HTTP
+        // client, the in-process pipeline harness, the Dialects wire fixtures, chunk feeding, and
+        // `withSidecars`/`withCleanup` that stop every process a test starts.
+        .target(
+            name: "GatewayTesting",
+            dependencies: [
+                "GatewayCore", "Pipeline", "MockProvider",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/GatewayTesting",
+            swiftSettings: strict
+        ),
+
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: strict),
         .testTarget(
             name: "DialectsTests",
@@ -109,10 +122,10 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "GatewayTesting"], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Server", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["Server", "GatewayTesting", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -126,10 +139,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
-        .testTarget(name: "MockProviderTests", dependencies: ["MockProvider"], swiftSettings: strict),
+        .testTarget(
+            name: "MockProviderTests", dependencies: ["MockProvider", "GatewayTesting"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["MockProvider", "GatewayCore"],
+            dependencies: ["MockProvider", "GatewayCore", "GatewayTesting"],
             exclude: ["python"],
             swiftSettings: strict
         ),

@@ -40,8 +40,13 @@ extension CurlTransfer {
         // HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise (and always for plain http).
         try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
         // A burst to a new host waits for the first connection's ALPN answer and then multiplexes
-        // over it (HTTP/2) instead of opening one TLS connection per request.
-        try set(CURLOPT_PIPEWAIT, 1)
+        // over it (HTTP/2) instead of opening one TLS connection per request. Only where HTTP/2 can
+        // be negotiated: over plain http (and Unix sockets) a waiting transfer queues behind a busy
+        // HTTP/1.1 connection whose response head has not arrived yet — a slow stream holds every new
+        // request to that host until its first byte, or their connect timeout.
+        if request.unixSocket == nil && request.url.lowercased().hasPrefix("https://") {
+            try set(CURLOPT_PIPEWAIT, 1)
+        }
         try set(CURLOPT_FOLLOWLOCATION, 0)
         try set(CURLOPT_TCP_NODELAY, 1)
         try set(CURLOPT_TCP_KEEPALIVE, 1)

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// OpenAI-dialect clients served by a `kind: anthropic` provider (the strict Anthropic mock).
@@ -21,7 +22,7 @@ import Testing
             // What the provider saw: Anthropic's own shape and headers.
             let sent = try #require(gateway.anthropic.stats.recentRequests.last)
             #expect(sent.path == "/v1/messages")
-            #expect(sent.header("x-api-key") == GatewayHarness.providerKey)
+            #expect(sent.header("x-api-key") == GatewayBinary.providerKey)
             let body = try JSONSerialization.jsonObject(with: Data(sent.body)) as? [String: Any]
             #expect(body?["system"] != nil)
             #expect(body?["max_tokens"] != nil)

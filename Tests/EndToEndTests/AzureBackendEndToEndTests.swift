@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// OpenAI-dialect clients served by a `kind: azure` provider (the strict Azure mock).
@@ -11,7 +12,7 @@ import Testing
             let sent = try #require(gateway.azure.stats.recentRequests.last)
             #expect(sent.path == "/openai/deployments/gpt4o-prod/chat/completions")
             #expect(sent.uri.contains("api-version=2024-10-21"))
-            #expect(sent.header("api-key") == GatewayHarness.providerKey)
+            #expect(sent.header("api-key") == GatewayBinary.providerKey)
             #expect(sent.header("authorization") == nil)
         }
     }

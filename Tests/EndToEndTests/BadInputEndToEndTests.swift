@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -149,112 +150,108 @@ import Testing
 
     @Test func everyBadBodyGetsAWellFormedAnswerInItsDialect() async throws {
         try await HeavyTestGate.exclusively {
-            let openai = try await MockProviderServer.start(
-                MockProviderConfiguration(apiKey: GatewayHarness.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
-            let anthropic = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .anthropic, apiKey: GatewayHarness.providerKey),
-                on: .tcp(host: "127.0.0.1", port: 0))
-            let gemini = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .gemini, apiKey: GatewayHarness.providerKey),
-                on: .tcp(host: "127.0.0.1", port: 0))
-            var virtualKey = ""
-            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayHarness.providerKey]) {
-                directory, socket in
-                """
-                listen: { socket: \(socket), max_body_bytes: 1MiB }
-                state: { path: \(directory.path)/state }
-                auth: { mode: keys }
-                providers:
-                  mock: { kind: openai, base_url: "\(openai.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
-                  claude: { kind: anthropic, base_url: "\(anthropic.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
-                  gem: { kind: gemini, base_url: "\(gemini.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
-                models:
-                  - name: smart
-                    targets: [{ provider: mock, model: gpt-4o-mini, tpm: 100000, rpm: 100000 }]
-                  - name: claude
-                    targets: [{ provider: claude, model: claude-sonnet-4-5, tpm: 100000 }]
-                  - name: gemini
-                    targets: [{ provider: gem, model: gemini-2.5-flash, tpm: 100000 }]
-                  - name: embed
-                    targets: [{ provider: mock, model: text-embedding-3-small, tpm: 100000 }]
-                """
-            } prepare: { gateway in
-                let created = try await gateway.cli([
-                    "keys", "create", "--name", "corpus", "--rpm", "100000", "--tpm", "100000000", "--budget-usd",
-                    "1000",
-                    "--budget-period", "day",
-                ])
-                virtualKey = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            let key = virtualKey
-            #expect(key.hasPrefix("sk-llmgw-"))
-            let routes:
-                [(
-                    path: String, models: [String], valid: String, fields: [String], integers: [String],
-                    numbers: [String]
-                )] =
-                    [
-                        (
-                            "/v1/chat/completions", ["smart", "claude", "gemini"],
-                            #"{"model":"MODEL","messages":[{"role":"user","content":"hi"}]}"#, Self.chatFields,
-                            Self.chatIntegers, Self.numbers
-                        ),
-                        (
-                            "/v1/messages", ["claude", "smart", "gemini"],
-                            #"{"model":"MODEL","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#,
-                            Self.messagesFields, ["max_tokens", "top_k"], ["temperature", "top_p"]
-                        ),
-                        (
-                            "/v1/messages/count_tokens", ["claude", "smart"],
-                            #"{"model":"MODEL","messages":[{"role":"user","content":"hi"}]}"#,
-                            ["model", "messages", "system", "tools", "tool_choice", "thinking"], ["max_tokens"],
-                            ["temperature"]
-                        ),
-                        (
-                            "/v1/embeddings", ["embed"], #"{"model":"MODEL","input":"hi"}"#,
-                            ["model", "input", "stream", "user"], ["dimensions"], []
-                        ),
-                    ]
-            var sent = 0
-            for route in routes {
-                let anthropicShape = route.path.hasPrefix("/v1/messages")
-                for (modelIndex, model) in route.models.enumerated() {
-                    let valid = route.valid.replacingOccurrences(of: "MODEL", with: model)
-                    // The valid body itself is answered.
-                    let ok = try await gateway.client.send(
-                        "POST", route.path, headers: Self.headers(key, anthropic: anthropicShape),
-                        body: Array(valid.utf8))
-                    #expect(ok.status == 200, "\(route.path) \(model): \(ok.status) \(ok.text.prefix(300))")
-                    // What is refused before routing does not depend on the target: the whole corpus
-                    // goes to the first model, only what may reach a provider to the translated ones.
-                    let corpus = Self.corpus(
-                        valid: valid, fields: route.fields, integerFields: route.integers, numberFields: route.numbers
-                    ).filter { modelIndex == 0 || $0.expectation == .answerOrClientError }
-                    for item in corpus {
-                        let response = try await gateway.client.send(
-                            "POST", route.path, headers: Self.headers(key, anthropic: anthropicShape), body: item.body)
-                        sent += 1
-                        let where_ = "\(route.path) \(model) \(item.label)"
-                        Self.check(response, item.expectation, anthropicShape: anthropicShape, where_)
-                        guard gateway.isRunning else {
-                            Issue.record("llmgw died on \(where_): \(gateway.stderr().suffix(2000))")
-                            await gateway.stop()
-                            return
+            try await withMocks([
+                MockProviderConfiguration(apiKey: GatewayBinary.providerKey),
+                MockProviderConfiguration(dialect: .anthropic, apiKey: GatewayBinary.providerKey),
+                MockProviderConfiguration(dialect: .gemini, apiKey: GatewayBinary.providerKey),
+            ]) { mocks in
+                let (openai, anthropic, gemini) = (mocks[0], mocks[1], mocks[2])
+                var virtualKey = ""
+                try await withGatewayProcess { directory, socket in
+                    """
+                    listen: { socket: \(socket), max_body_bytes: 1MiB }
+                    state: { path: \(directory.path)/state }
+                    auth: { mode: keys }
+                    providers:
+                      mock: { kind: openai, base_url: "\(openai.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
+                      claude: { kind: anthropic, base_url: "\(anthropic.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
+                      gem: { kind: gemini, base_url: "\(gemini.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
+                    models:
+                      - name: smart
+                        targets: [{ provider: mock, model: gpt-4o-mini, tpm: 100000, rpm: 100000 }]
+                      - name: claude
+                        targets: [{ provider: claude, model: claude-sonnet-4-5, tpm: 100000 }]
+                      - name: gemini
+                        targets: [{ provider: gem, model: gemini-2.5-flash, tpm: 100000 }]
+                      - name: embed
+                        targets: [{ provider: mock, model: text-embedding-3-small, tpm: 100000 }]
+                    """
+                } prepare: { gateway in
+                    let created = try await gateway.cli([
+                        "keys", "create", "--name", "corpus", "--rpm", "100000", "--tpm", "100000000", "--budget-usd",
+                        "1000",
+                        "--budget-period", "day",
+                    ])
+                    virtualKey = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                } _: { gateway in
+                    let key = virtualKey
+                    #expect(key.hasPrefix("sk-llmgw-"))
+                    let routes:
+                        [(
+                            path: String, models: [String], valid: String, fields: [String], integers: [String],
+                            numbers: [String]
+                        )] =
+                            [
+                                (
+                                    "/v1/chat/completions", ["smart", "claude", "gemini"],
+                                    #"{"model":"MODEL","messages":[{"role":"user","content":"hi"}]}"#, Self.chatFields,
+                                    Self.chatIntegers, Self.numbers
+                                ),
+                                (
+                                    "/v1/messages", ["claude", "smart", "gemini"],
+                                    #"{"model":"MODEL","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#,
+                                    Self.messagesFields, ["max_tokens", "top_k"], ["temperature", "top_p"]
+                                ),
+                                (
+                                    "/v1/messages/count_tokens", ["claude", "smart"],
+                                    #"{"model":"MODEL","messages":[{"role":"user","content":"hi"}]}"#,
+                                    ["model", "messages", "system", "tools", "tool_choice", "thinking"], ["max_tokens"],
+                                    ["temperature"]
+                                ),
+                                (
+                                    "/v1/embeddings", ["embed"], #"{"model":"MODEL","input":"hi"}"#,
+                                    ["model", "input", "stream", "user"], ["dimensions"], []
+                                ),
+                            ]
+                    var sent = 0
+                    for route in routes {
+                        let anthropicShape = route.path.hasPrefix("/v1/messages")
+                        for (modelIndex, model) in route.models.enumerated() {
+                            let valid = route.valid.replacingOccurrences(of: "MODEL", with: model)
+                            // The valid body itself is answered.
+                            let ok = try await gateway.client.send(
+                                "POST", route.path, headers: Self.headers(key, anthropic: anthropicShape),
+                                body: Array(valid.utf8))
+                            #expect(ok.status == 200, "\(route.path) \(model): \(ok.status) \(ok.text.prefix(300))")
+                            // What is refused before routing does not depend on the target: the whole corpus
+                            // goes to the first model, only what may reach a provider to the translated ones.
+                            let corpus = Self.corpus(
+                                valid: valid, fields: route.fields, integerFields: route.integers,
+                                numberFields: route.numbers
+                            ).filter { modelIndex == 0 || $0.expectation == .answerOrClientError }
+                            for item in corpus {
+                                let response = try await gateway.client.send(
+                                    "POST", route.path, headers: Self.headers(key, anthropic: anthropicShape),
+                                    body: item.body)
+                                sent += 1
+                                let where_ = "\(route.path) \(model) \(item.label)"
+                                Self.check(response, item.expectation, anthropicShape: anthropicShape, where_)
+                                guard gateway.isRunning else {
+                                    Issue.record("llmgw died on \(where_): \(gateway.stderr().suffix(2000))")
+                                    return
+                                }
+                            }
                         }
                     }
+                    #expect(sent > 1000)
+                    // Still up and still answering.
+                    let after = try await gateway.client.send(
+                        "POST", "/v1/chat/completions", headers: Self.headers(key, anthropic: false),
+                        body: Array(String.chatRequest(model: "smart").utf8))
+                    #expect(after.status == 200)
+                    #expect(gateway.isRunning)
                 }
             }
-            #expect(sent > 1000)
-            // Still up and still answering.
-            let after = try await gateway.client.send(
-                "POST", "/v1/chat/completions", headers: Self.headers(key, anthropic: false),
-                body: Array(String.chatRequest(model: "smart").utf8))
-            #expect(after.status == 200)
-            #expect(gateway.isRunning)
-            await gateway.stop()
-            try? await openai.shutdown()
-            try? await anthropic.shutdown()
-            try? await gemini.shutdown()
         }
     }
 
@@ -265,7 +262,7 @@ import Testing
     }
 
     static func check(
-        _ response: UnixHTTPClient.Response, _ expectation: Expectation, anthropicShape: Bool, _ label: String
+        _ response: HTTPResponse, _ expectation: Expectation, anthropicShape: Bool, _ label: String
     ) {
         switch expectation {
         case .clientError:
@@ -288,6 +285,6 @@ import Testing
                 error.map { e in ["message", "type", "param", "code"].allSatisfy { e.keys.contains($0) } } == true,
                 "\(label): not OpenAI's error shape: \(response.text.prefix(300))")
         }
-        #expect(!response.text.contains(GatewayHarness.providerKey))
+        #expect(!response.text.contains(GatewayBinary.providerKey))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// Chat, embeddings and models over the real Unix socket, through libcurl, to the mock provider.
@@ -23,7 +24,7 @@ import Testing
             #expect((message["content"] as? String)?.isEmpty == false)
 
             let seen = try #require(gateway.mock.stats.recentRequests.last)
-            #expect(seen.header("authorization") == "Bearer \(GatewayHarness.providerKey)")
+            #expect(seen.header("authorization") == "Bearer \(GatewayBinary.providerKey)")
             let sentBody = try JSONSerialization.jsonObject(with: Data(seen.body)) as? [String: Any]
             #expect(sentBody?["model"] as? String == "gpt-4o-mini")
 
@@ -55,10 +56,10 @@ import Testing
             #expect(viaGateway.status == 200)
             #expect(viaGateway.header("content-type")?.hasPrefix("text/event-stream") == true)
 
-            let direct = try await UnixHTTPClient(socketPath: "", tcpPort: gateway.mock.port).post(
+            let direct = try await HTTPClient(gateway.mock.endpoint).post(
                 "/v1/chat/completions",
                 json: String.chatRequest(model: "gpt-4o-mini", stream: true, includeUsage: true),
-                headers: [("authorization", "Bearer \(GatewayHarness.providerKey)")]
+                headers: [("authorization", "Bearer \(GatewayBinary.providerKey)")]
             )
             #expect(Self.normalized(viaGateway.text) == Self.normalized(direct.text))
             #expect(viaGateway.text.hasSuffix("data: [DONE]\n\n"))

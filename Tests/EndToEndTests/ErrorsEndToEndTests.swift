@@ -1,10 +1,11 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// Every error the walking skeleton promises, in OpenAI's shape with the right status.
 @Suite(.timeLimit(.minutes(2))) struct ErrorsEndToEndTests {
     private func expectOpenAIError(
-        _ response: UnixHTTPClient.Response, status: Int, sourceLocation: SourceLocation = #_sourceLocation
+        _ response: HTTPResponse, status: Int, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> [String: Any] {
         #expect(response.status == status, sourceLocation: sourceLocation)
         let json = try response.json()
@@ -12,7 +13,7 @@ import Testing
         for key in ["message", "type", "param", "code"] {
             #expect(error.keys.contains(key), "error lacks \(key)", sourceLocation: sourceLocation)
         }
-        #expect(!response.text.contains(GatewayHarness.providerKey), sourceLocation: sourceLocation)
+        #expect(!response.text.contains(GatewayBinary.providerKey), sourceLocation: sourceLocation)
         return error
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// Failover against the mock's injected faults, over the real socket and libcurl.

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 /// Unix socket in a temporary directory.
 final class GatewayHarness: @unchecked Sendable {
     /// The provider key the gateway injects; it must never appear in anything the gateway prints.
-    static let providerKey = "sk-llmgw-e2e-DO-NOT-LEAK-7f3a9c1e5b"
+    static let providerKey = GatewayBinary.providerKey
 
     let directory: URL
     let socketPath: String
@@ -24,7 +25,7 @@ final class GatewayHarness: @unchecked Sendable {
     let process: Process
     let stdoutPath: URL
     let stderrPath: URL
-    var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+    var client: HTTPClient { HTTPClient(socketPath: socketPath) }
     var configPath: String { directory.appendingPathComponent("llmgw.yaml").path }
     /// With `Options.stalledStdout`: the gateway's stdout, unread until the test reads it.
     var stdoutPipe: Pipe?
@@ -140,93 +141,75 @@ final class GatewayHarness: @unchecked Sendable {
             """
     }
 
+    /// Starts the four mocks and the gateway; whatever was started is stopped again when a later
+    /// step fails.
     static func start(_ options: Options = Options()) async throws -> GatewayHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let mock = try await MockProviderServer.start(
-            MockProviderConfiguration(apiKey: providerKey),
-            on: .tcp(host: "127.0.0.1", port: 0)
-        )
-        let anthropic = try await MockProviderServer.start(
-            MockProviderConfiguration(dialect: .anthropic, apiKey: providerKey),
-            on: .tcp(host: "127.0.0.1", port: 0)
-        )
-        let azure = try await MockProviderServer.start(
-            MockProviderConfiguration(dialect: .azure, apiKey: providerKey),
-            on: .tcp(host: "127.0.0.1", port: 0)
-        )
-        let gemini = try await MockProviderServer.start(
-            MockProviderConfiguration(dialect: .gemini, apiKey: providerKey),
-            on: .tcp(host: "127.0.0.1", port: 0)
-        )
-        // Unix socket paths are limited to 108 bytes: keep it short.
-        let socketPath = directory.path + "/gw.sock"
-        let configPath = directory.appendingPathComponent("llmgw.yaml")
-        try configuration(
-            directory: directory,
-            mockBaseURL: mock.baseURL,
-            anthropicBaseURL: anthropic.baseURL,
-            azureBaseURL: azure.baseURL,
-            geminiBaseURL: gemini.baseURL,
-            socketPath: socketPath,
-            options: options
-        )
-        .write(to: configPath, atomically: true, encoding: .utf8)
-
-        let stdoutPath = directory.appendingPathComponent("stdout.log")
-        let stderrPath = directory.appendingPathComponent("stderr.log")
-        _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
-        let process = Process()
-        process.executableURL = try executable("llmgw")
-        process.arguments = ["serve", "--config", configPath.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LLMGW_E2E_KEY"] = providerKey
-        process.environment = environment
-        let stdoutPipe = options.stalledStdout ? Pipe() : nil
-        process.standardOutput = try stdoutPipe ?? FileHandle(forWritingTo: stdoutPath)
-        process.standardError = try FileHandle(forWritingTo: stderrPath)
-        try process.run()
-        let harness = GatewayHarness(
-            directory: directory,
-            socketPath: socketPath,
-            mock: mock,
-            anthropic: anthropic,
-            azure: azure,
-            gemini: gemini,
-            process: process,
-            stdoutPath: stdoutPath,
-            stderrPath: stderrPath
-        )
-        harness.stdoutPipe = stdoutPipe
-        try await harness.waitUntilListening()
-        return harness
-    }
-
-    static func executable(_ name: String) throws -> URL {
-        let environment = ProcessInfo.processInfo.environment
-        var candidates: [String] = []
-        if let explicit = environment["LLMGW_BIN_DIR"] { candidates.append(explicit + "/" + name) }
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        candidates.append(testBinary.appendingPathComponent(name).path)
-        candidates.append(testBinary.deletingLastPathComponent().appendingPathComponent(name).path)
-        candidates.append(FileManager.default.currentDirectoryPath + "/.build/debug/\(name)")
-        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            return URL(fileURLWithPath: candidate)
-        }
-        throw UnixHTTPClient.Failure(description: "\(name) executable not found in \(candidates)")
-    }
-
-    private func waitUntilListening() async throws {
-        for _ in 0..<200 {
-            if (try? RawConnection(path: socketPath)).map({ $0.close() }) != nil { return }
-            guard process.isRunning else {
-                throw UnixHTTPClient.Failure(description: "llmgw exited early: \(stderr())\(stdout())")
+        var mocks: [MockProviderServer] = []
+        var process: Process?
+        do {
+            for dialect in [MockDialect.openai, .anthropic, .azure, .gemini] {
+                mocks.append(
+                    try await MockProviderServer.start(
+                        MockProviderConfiguration(dialect: dialect, apiKey: providerKey),
+                        on: .tcp(host: "127.0.0.1", port: 0)
+                    ))
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // Unix socket paths are limited to 108 bytes: keep it short.
+            let socketPath = directory.path + "/gw.sock"
+            let configPath = directory.appendingPathComponent("llmgw.yaml")
+            try configuration(
+                directory: directory,
+                mockBaseURL: mocks[0].baseURL,
+                anthropicBaseURL: mocks[1].baseURL,
+                azureBaseURL: mocks[2].baseURL,
+                geminiBaseURL: mocks[3].baseURL,
+                socketPath: socketPath,
+                options: options
+            )
+            .write(to: configPath, atomically: true, encoding: .utf8)
+
+            let stdoutPath = directory.appendingPathComponent("stdout.log")
+            let stderrPath = directory.appendingPathComponent("stderr.log")
+            _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+            let started = Process()
+            started.executableURL = try GatewayBinary.url("llmgw")
+            started.arguments = ["serve", "--config", configPath.path]
+            var environment = ProcessInfo.processInfo.environment
+            environment["LLMGW_E2E_KEY"] = providerKey
+            started.environment = environment
+            let stdoutPipe = options.stalledStdout ? Pipe() : nil
+            started.standardOutput = try stdoutPipe ?? FileHandle(forWritingTo: stdoutPath)
+            started.standardError = try FileHandle(forWritingTo: stderrPath)
+            try started.run()
+            process = started
+            let harness = GatewayHarness(
+                directory: directory,
+                socketPath: socketPath,
+                mock: mocks[0],
+                anthropic: mocks[1],
+                azure: mocks[2],
+                gemini: mocks[3],
+                process: started,
+                stdoutPath: stdoutPath,
+                stderrPath: stderrPath
+            )
+            harness.stdoutPipe = stdoutPipe
+            try await GatewayBinary.waitUntilListening(
+                socketPath, isRunning: { started.isRunning }, exited: { harness.stderr() + harness.stdout() })
+            return harness
+        } catch {
+            if let process, process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                try? await blocking { process.waitUntilExit() }
+            }
+            for mock in mocks { try? await mock.shutdown() }
+            try? FileManager.default.removeItem(at: directory)
+            throw error
         }
-        throw UnixHTTPClient.Failure(description: "llmgw did not listen on \(socketPath)")
     }
 
     func stdout() -> String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
@@ -260,7 +243,7 @@ final class GatewayHarness: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
+            await pause(seconds: 0.02)  // also in a cancelled test, whose cleanup waits here
         }
         return process.terminationStatus
     }
@@ -281,29 +264,15 @@ final class GatewayHarness: @unchecked Sendable {
     }
 }
 
-/// Starts a gateway (and its mock provider), runs `body`, and always stops both; then checks
+/// Starts a gateway (and its mock providers), runs `body`, and always stops them; then checks
 /// that the provider key never appeared in anything the gateway printed.
 func withGateway<T>(
     _ options: GatewayHarness.Options = .init(), _ body: (GatewayHarness) async throws -> T
 ) async throws -> T {
     let harness = try await GatewayHarness.start(options)
-    do {
-        let result = try await body(harness)
+    return try await withCleanup {
+        try await body(harness)
+    } cleanup: {
         await harness.stop()
-        return result
-    } catch {
-        await harness.stop()
-        throw error
-    }
-}
-
-extension String {
-    static func chatRequest(
-        model: String, stream: Bool = false, includeUsage: Bool? = nil, text: String = "Hello there"
-    ) -> String {
-        var body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(text)"}]"#
-        if stream { body += #","stream":true"# }
-        if let includeUsage { body += #","stream_options":{"include_usage":\#(includeUsage)}"# }
-        return body + "}"
     }
 }

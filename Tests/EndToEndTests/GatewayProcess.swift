@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import GatewayTesting
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +16,7 @@ final class GatewayProcess: @unchecked Sendable {
     private let stdoutPath: URL
     private let stderrPath: URL
 
-    var client: UnixHTTPClient { UnixHTTPClient(socketPath: socketPath) }
+    var client: HTTPClient { HTTPClient(socketPath: socketPath) }
     var statePath: String { directory.path + "/state" }
     var isRunning: Bool { process.isRunning }
     /// Peak resident set size of the server so far (`VmHWM`), in bytes.
@@ -49,46 +49,36 @@ final class GatewayProcess: @unchecked Sendable {
         try await prepare(self)
         _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
-        process.executableURL = try GatewayHarness.executable("llmgw")
+        process.executableURL = try GatewayBinary.url("llmgw")
         process.arguments = ["serve", "--config", configPath]
         process.environment = merged
         process.standardOutput = try FileHandle(forWritingTo: stdoutPath)
         process.standardError = try FileHandle(forWritingTo: stderrPath)
         try process.run()
-        for _ in 0..<200 {
-            if let connection = try? RawConnection(path: socketPath) {
-                connection.close()
-                return
-            }
-            guard process.isRunning else {
-                throw UnixHTTPClient.Failure(description: "llmgw exited early: \(stderr())\(stdout())")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        do {
+            try await GatewayBinary.waitUntilListening(
+                socketPath, isRunning: { process.isRunning }, exited: { stderr() + stdout() })
+        } catch {
+            await stop()
+            throw error
         }
-        throw UnixHTTPClient.Failure(description: "llmgw did not listen on \(socketPath)")
     }
 
     /// Runs `llmgw ARGS --config <this config>`; returns (status, stdout, stderr). The process is
-    /// awaited on a GCD thread: blocking one of the few cooperative threads would stall every
+    /// awaited on a thread of its own: blocking one of the few cooperative threads would stall every
     /// other test in the process.
     func cli(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await Self.offCooperativePool { try self.runCLI(arguments) }
+        try await blocking { try self.runCLI(arguments) }
     }
 
     /// Every database of the state as `mdb_dump -a -p` prints it.
     func stateDump() async throws -> String {
-        try await Self.offCooperativePool { try self.runStateDump() }
-    }
-
-    private static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await blocking { try self.runStateDump() }
     }
 
     private func runCLI(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let cli = Process()
-        cli.executableURL = try GatewayHarness.executable("llmgw")
+        cli.executableURL = try GatewayBinary.url("llmgw")
         cli.arguments = arguments + ["--config", configPath]
         cli.environment = environment
         let output = Pipe()
@@ -121,7 +111,7 @@ final class GatewayProcess: @unchecked Sendable {
     /// Stops the server (SIGTERM, then SIGKILL after 10 s), keeping its files.
     func terminate() async {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
+        for _ in 0..<400 where process.isRunning { await pause(seconds: 0.025) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
@@ -129,6 +119,21 @@ final class GatewayProcess: @unchecked Sendable {
     func stop() async {
         await terminate()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Starts a `GatewayProcess` (see its `init`), runs `body`, and stops it on every path.
+func withGatewayProcess<T>(
+    environment: [String: String] = ["LLMGW_E2E_KEY": GatewayBinary.providerKey],
+    yaml: (_ directory: URL, _ socketPath: String) -> String,
+    prepare: (GatewayProcess) async throws -> Void = { _ in },
+    _ body: (GatewayProcess) async throws -> T
+) async throws -> T {
+    let gateway = try await GatewayProcess(environment: environment, yaml: yaml, prepare: prepare)
+    return try await withCleanup {
+        try await body(gateway)
+    } cleanup: {
+        await gateway.stop()
     }
 }
 
@@ -141,14 +146,7 @@ actor HeavyTestGate {
 
     static func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await shared.acquire()
-        do {
-            let result = try await body()
-            await shared.release()
-            return result
-        } catch {
-            await shared.release()
-            throw error
-        }
+        return try await withCleanup(body) { await shared.release() }
     }
 
     private func acquire() async {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// OpenAI-dialect clients served by a `kind: gemini` provider (the strict Gemini mock).
@@ -16,7 +17,7 @@ import Testing
             #expect(((choice["message"] as? [String: Any])?["content"] as? String)?.isEmpty == false)
             let sent = try #require(gateway.gemini.stats.recentRequests.last)
             #expect(sent.path == "/v1beta/models/gemini-2.5-flash:generateContent")
-            #expect(sent.header("x-goog-api-key") == GatewayHarness.providerKey)
+            #expect(sent.header("x-goog-api-key") == GatewayBinary.providerKey)
             #expect(!sent.uri.contains("key="))
             let line = try #require(await gateway.accessLines(requestID: "e2e-gemini").first)
             #expect((line["prompt_tokens"] as? Int ?? 0) > 0)

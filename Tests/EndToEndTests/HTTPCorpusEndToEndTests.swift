@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -140,12 +140,12 @@ import Testing
                 "POST /v1/chat/completions HTTP/1.0\r\ncontent-type: application/json\r\n"
                 + "content-length: \(Self.chat.count)\r\n\r\n" + String(decoding: Self.chat, as: UTF8.self)
             let raw = try await blocking {
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 defer { connection.close() }
                 try connection.write(Array(request.utf8))
                 return try connection.readToEnd(timeoutSeconds: 10)  // the gateway closes: HTTP/1.0
             }
-            let response = try UnixHTTPClient.parse(raw)
+            let response = try HTTPResponse.parse(raw)
             #expect(response.status == 200)
             #expect(String(decoding: raw.prefix(8), as: UTF8.self) == "HTTP/1.0")
             // A streamed answer to an HTTP/1.0 client has no chunked framing: it ends with the connection.
@@ -154,7 +154,7 @@ import Testing
                 "POST /v1/chat/completions HTTP/1.0\r\ncontent-type: application/json\r\n"
                 + "content-length: \(stream.count)\r\n\r\n" + String(decoding: stream, as: UTF8.self)
             let streamed = try await blocking {
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 defer { connection.close() }
                 try connection.write(Array(streamRequest.utf8))
                 return try connection.readToEnd(timeoutSeconds: 10)
@@ -168,10 +168,10 @@ import Testing
 
     @Test func aRequestWrittenOneByteAtATimeIsServed() async throws {
         try await withGateway { gateway in
-            let request = UnixHTTPClient.requestBytes(
+            let request = HTTPClient.requestBytes(
                 "POST", "/v1/messages", headers: [("content-type", "application/json")], body: Self.message)
             let raw = try await blocking {
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 defer { connection.close() }
                 for byte in request {
                     try connection.write([byte])
@@ -179,7 +179,7 @@ import Testing
                 }
                 return try connection.readToEnd(timeoutSeconds: 10)
             }
-            let response = try UnixHTTPClient.parse(raw)
+            let response = try HTTPResponse.parse(raw)
             #expect(response.status == 200)
             #expect(try response.json()["type"] as? String == "message")
         }
@@ -191,7 +191,7 @@ import Testing
         try await withGateway(options) { gateway in
             let started = ContinuousClock.now
             let raw = try await blocking {
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 defer { connection.close() }
                 try connection.write(
                     Array(
@@ -203,7 +203,7 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(15), "closed by read_timeout, not by the client")
             // A connection that never sends anything is closed at the idle timeout.
             let idle = try await blocking {
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 defer { connection.close() }
                 return try connection.readToEnd(timeoutSeconds: 20)
             }
@@ -219,14 +219,14 @@ import Testing
             try await blocking {
                 // Reset mid-head, mid-body, and while a stream is being answered.
                 for partial in [head, head + "content-length: 500\r\n\r\n{\"model\""] {
-                    let connection = try RawConnection(path: gateway.socketPath)
+                    let connection = try RawConnection(.unix(gateway.socketPath))
                     try connection.write(Array(partial.utf8))
                     connection.reset()
                 }
                 let stream = Array(String.chatRequest(model: "slow", stream: true).utf8)
-                let connection = try RawConnection(path: gateway.socketPath)
+                let connection = try RawConnection(.unix(gateway.socketPath))
                 try connection.write(
-                    UnixHTTPClient.requestBytes(
+                    HTTPClient.requestBytes(
                         "POST", "/v1/chat/completions", headers: [("content-type", "application/json")], body: stream))
                 _ = try connection.read()
                 connection.reset()
@@ -249,7 +249,7 @@ import Testing
             func round() async throws {
                 try await blocking {
                     for index in 0..<300 {
-                        let connection = try RawConnection(path: gateway.socketPath)
+                        let connection = try RawConnection(.unix(gateway.socketPath))
                         defer { connection.close() }
                         let bad =
                             index % 2 == 0
@@ -273,55 +273,25 @@ import Testing
 
 // MARK: - Helpers
 
-/// Runs blocking socket work on a GCD thread, never on the cooperative pool.
-func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}
-
 /// Writes `bytes` on a new connection and parses every response until the gateway closes it.
-func exchange(_ gateway: GatewayHarness, _ bytes: [UInt8]) async throws -> [UnixHTTPClient.Response] {
+func exchange(_ gateway: GatewayHarness, _ bytes: [UInt8]) async throws -> [HTTPResponse] {
     let raw = try await blocking {
-        let connection = try RawConnection(path: gateway.socketPath)
+        let connection = try RawConnection(.unix(gateway.socketPath))
         defer { connection.close() }
         do { try connection.write(bytes) } catch {}  // the gateway may answer and close before reading all
         return try connection.readToEnd(timeoutSeconds: 10)
     }
-    return try responses(in: raw)
+    return try HTTPResponse.responses(in: raw)
 }
 
-/// Splits a byte stream into responses framed by `content-length` or chunked encoding.
-func responses(in raw: [UInt8]) throws -> [UnixHTTPClient.Response] {
-    var result: [UnixHTTPClient.Response] = []
-    var rest = raw[...]
-    while let headEnd = rest.firstRange(of: Array("\r\n\r\n".utf8)) {
-        let head = String(decoding: rest[..<headEnd.lowerBound], as: UTF8.self).lowercased()
-        var end = headEnd.upperBound
-        if let line = head.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
-        {
-            end = min(rest.endIndex, headEnd.upperBound + length)
-        } else if head.contains("transfer-encoding: chunked") {
-            end = rest[headEnd.upperBound...].firstRange(of: Array("\r\n0\r\n\r\n".utf8))?.upperBound ?? rest.endIndex
-        } else if !head.hasPrefix("http/1.1 1") {
-            end = rest.endIndex
-        }
-        let response = try UnixHTTPClient.parse(Array(rest[rest.startIndex..<end]))
-        if response.status >= 200 { result.append(response) }
-        rest = rest[end...]
-    }
-    return result
-}
-
-func isOpenAIError(_ response: UnixHTTPClient.Response) throws -> Bool {
+func isOpenAIError(_ response: HTTPResponse) throws -> Bool {
     let error = try response.json()["error"] as? [String: Any]
     guard let error else { return false }
     return error["message"] is String && error["type"] is String && error.keys.contains("param")
         && error.keys.contains("code")
 }
 
-func isAnthropicError(_ response: UnixHTTPClient.Response) throws -> Bool {
+func isAnthropicError(_ response: HTTPResponse) throws -> Bool {
     let json = try response.json()
     let error = json["error"] as? [String: Any]
     return json["type"] as? String == "error" && error?["type"] is String && error?["message"] is String

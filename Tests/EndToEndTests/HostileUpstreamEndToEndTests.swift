@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Synchronization
 import Testing
@@ -114,82 +115,93 @@ import Testing
                 Self.misbehave(model, on: connection)
                 connection.close()
             }
-            let mock = try await MockProviderServer.start(
-                MockProviderConfiguration(apiKey: GatewayHarness.providerKey), on: .tcp(host: "127.0.0.1", port: 0))
-            let scenarios = Self.failingScenarios + ["usage-max", "usage-negative", "stream-usage-max", "endless-line"]
-            let gateway = try await GatewayProcess(environment: ["LLMGW_E2E_KEY": GatewayHarness.providerKey]) {
-                directory, socket in
-                var yaml = """
-                    listen: { socket: \(socket) }
-                    state: { path: \(directory.path)/state }
-                    retry: { retry_after_cap: 2s, attempts_per_target: 2 }
-                    circuit: { failures: 1000 }
-                    providers:
-                      hostile:
-                        kind: openai
-                        base_url: "\(hostile.baseURL)/v1"
-                        api_key: "env:LLMGW_E2E_KEY"
-                        timeouts: { first_byte: 3s, idle: 2s, total: 4s }
-                      mock: { kind: openai, base_url: "\(mock.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
-                    models:
+            try await withCleanup {
+                try await withProviderMock { mock in
+                    let scenarios =
+                        Self.failingScenarios + ["usage-max", "usage-negative", "stream-usage-max", "endless-line"]
+                    try await withGatewayProcess { directory, socket in
+                        var yaml = """
+                            listen: { socket: \(socket) }
+                            state: { path: \(directory.path)/state }
+                            retry: { retry_after_cap: 2s, attempts_per_target: 2 }
+                            circuit: { failures: 1000 }
+                            providers:
+                              hostile:
+                                kind: openai
+                                base_url: "\(hostile.baseURL)/v1"
+                                api_key: "env:LLMGW_E2E_KEY"
+                                timeouts: { first_byte: 3s, idle: 2s, total: 4s }
+                              mock: { kind: openai, base_url: "\(mock.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
+                            models:
 
-                    """
-                for scenario in scenarios {
-                    yaml += "  - name: \(scenario)\n    targets: [{ provider: hostile, model: \(scenario) }]\n"
-                    yaml += "  - name: \(scenario)-fo\n"
-                    yaml +=
-                        "    targets: [{ provider: hostile, model: \(scenario) }, { provider: mock, model: gpt-4o-mini }]\n"
+                            """
+                        for scenario in scenarios {
+                            yaml += "  - name: \(scenario)\n    targets: [{ provider: hostile, model: \(scenario) }]\n"
+                            yaml += "  - name: \(scenario)-fo\n"
+                            yaml +=
+                                "    targets: [{ provider: hostile, model: \(scenario) }, { provider: mock, model: gpt-4o-mini }]\n"
+                        }
+                        return yaml
+                    } _: { gateway in
+                        for scenario in Self.failingScenarios {
+                            let failedOver = try await gateway.client.post(
+                                "/v1/chat/completions", json: .chatRequest(model: "\(scenario)-fo"))
+                            #expect(
+                                failedOver.status == 200,
+                                "\(scenario)-fo: \(failedOver.status) \(failedOver.text.prefix(300))")
+                            #expect(failedOver.header("x-llmgw-provider") == "mock", "\(scenario)-fo")
+                            // (A second 100 MiB body would only cost time: its cap is shown by the failover above.)
+                            guard scenario != "huge-body" else { continue }
+                            let alone = try await gateway.client.post(
+                                "/v1/chat/completions", json: .chatRequest(model: scenario))
+                            #expect(
+                                [429, 502, 503, 504].contains(alone.status),
+                                "\(scenario): \(alone.status) \(alone.text.prefix(300))")
+                            #expect(
+                                (try? alone.json())?["error"] != nil,
+                                "\(scenario): not an error body: \(alone.text.prefix(300))")
+                            #expect(gateway.isRunning, "llmgw died on \(scenario)")
+                        }
+                        // An endless SSE line: the stream fails over before anything reached the client.
+                        let line = try await gateway.client.post(
+                            "/v1/chat/completions", json: .chatRequest(model: "endless-line-fo", stream: true))
+                        #expect(line.status == 200)
+                        #expect(line.header("x-llmgw-provider") == "mock")
+                        #expect(line.text.contains("data: [DONE]"))
+                        // Absurd usage is clamped: the answer is relayed, nothing traps.
+                        for scenario in ["usage-max", "usage-negative"] {
+                            let response = try await gateway.client.post(
+                                "/v1/chat/completions", json: .chatRequest(model: scenario))
+                            #expect(response.status == 200, "\(scenario): \(response.text.prefix(300))")
+                        }
+                        let stream = try await gateway.client.post(
+                            "/v1/chat/completions",
+                            json: .chatRequest(model: "stream-usage-max", stream: true, includeUsage: true))
+                        #expect(stream.status == 200)
+                        #expect(stream.text.contains("data: [DONE]"))
+                        #expect(gateway.isRunning)
+                        // The gateway never asked for compression.
+                        #expect(!requestHeads.all.isEmpty)
+                        #expect(!requestHeads.all.contains { $0.lowercased().contains("accept-encoding") })
+                        // Each was stopped by the cap or check meant for it, not by a timeout.
+                        let log = gateway.stdout()
+                        for reason in [
+                            "too_large: response head over", "too_large: response body over",
+                            "stream event over 16777216 bytes",
+                            "compressed body that was not asked for", "HTTP 200 with a body that is not JSON",
+                            "total_timeout",
+                        ] {
+                            #expect(log.contains(reason), "no attempt failed with \(reason)")
+                        }
+                        // Bounded buffers: 100 MiB bodies, endless headers and a 16 MiB line never pile up.
+                        if let peak = gateway.peakResidentBytes {
+                            #expect(peak < 600 * 1024 * 1024, "peak RSS \(peak)")
+                        }
+                    }
                 }
-                return yaml
+            } cleanup: {
+                hostile.stop()
             }
-            for scenario in Self.failingScenarios {
-                let failedOver = try await gateway.client.post(
-                    "/v1/chat/completions", json: .chatRequest(model: "\(scenario)-fo"))
-                #expect(failedOver.status == 200, "\(scenario)-fo: \(failedOver.status) \(failedOver.text.prefix(300))")
-                #expect(failedOver.header("x-llmgw-provider") == "mock", "\(scenario)-fo")
-                // (A second 100 MiB body would only cost time: its cap is shown by the failover above.)
-                guard scenario != "huge-body" else { continue }
-                let alone = try await gateway.client.post("/v1/chat/completions", json: .chatRequest(model: scenario))
-                #expect(
-                    [429, 502, 503, 504].contains(alone.status),
-                    "\(scenario): \(alone.status) \(alone.text.prefix(300))")
-                #expect(
-                    (try? alone.json())?["error"] != nil, "\(scenario): not an error body: \(alone.text.prefix(300))")
-                #expect(gateway.isRunning, "llmgw died on \(scenario)")
-            }
-            // An endless SSE line: the stream fails over before anything reached the client.
-            let line = try await gateway.client.post(
-                "/v1/chat/completions", json: .chatRequest(model: "endless-line-fo", stream: true))
-            #expect(line.status == 200)
-            #expect(line.header("x-llmgw-provider") == "mock")
-            #expect(line.text.contains("data: [DONE]"))
-            // Absurd usage is clamped: the answer is relayed, nothing traps.
-            for scenario in ["usage-max", "usage-negative"] {
-                let response = try await gateway.client.post(
-                    "/v1/chat/completions", json: .chatRequest(model: scenario))
-                #expect(response.status == 200, "\(scenario): \(response.text.prefix(300))")
-            }
-            let stream = try await gateway.client.post(
-                "/v1/chat/completions", json: .chatRequest(model: "stream-usage-max", stream: true, includeUsage: true))
-            #expect(stream.status == 200)
-            #expect(stream.text.contains("data: [DONE]"))
-            #expect(gateway.isRunning)
-            // The gateway never asked for compression.
-            #expect(!requestHeads.all.isEmpty)
-            #expect(!requestHeads.all.contains { $0.lowercased().contains("accept-encoding") })
-            // Each was stopped by the cap or check meant for it, not by a timeout.
-            let log = gateway.stdout()
-            for reason in [
-                "too_large: response head over", "too_large: response body over", "stream event over 16777216 bytes",
-                "compressed body that was not asked for", "HTTP 200 with a body that is not JSON", "total_timeout",
-            ] {
-                #expect(log.contains(reason), "no attempt failed with \(reason)")
-            }
-            // Bounded buffers: 100 MiB bodies, endless headers and a 16 MiB line never pile up.
-            if let peak = gateway.peakResidentBytes { #expect(peak < 600 * 1024 * 1024, "peak RSS \(peak)") }
-            await gateway.stop()
-            hostile.stop()
-            try? await mock.shutdown()
         }
     }
 }

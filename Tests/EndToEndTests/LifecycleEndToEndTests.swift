@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -50,19 +51,11 @@ import Testing
     @Test func aSecondGatewayRefusesALiveSocket() async throws {
         try await withGateway { gateway in
             let configPath = gateway.directory.appendingPathComponent("llmgw.yaml").path
-            let second = Process()
-            second.executableURL = try GatewayHarness.executable("llmgw")
-            second.arguments = ["serve", "--config", configPath]
-            var environment = ProcessInfo.processInfo.environment
-            environment["LLMGW_E2E_KEY"] = GatewayHarness.providerKey
-            second.environment = environment
-            let output = Pipe()
-            second.standardOutput = output
-            second.standardError = output
-            try second.run()
-            second.waitUntilExit()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(second.terminationStatus != 0)
+            let second = try startGateway(configPath: configPath)
+            defer { stopGateway(second) }
+            try await blocking { second.process.waitUntilExit() }
+            let text = second.output()
+            #expect(second.process.terminationStatus != 0)
             #expect(text.contains("already listening"))
             // The first gateway is unharmed.
             let health = try await gateway.client.get("/healthz")

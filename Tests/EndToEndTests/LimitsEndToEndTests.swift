@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -14,9 +15,9 @@ import Testing
         try await withGateway(options) { gateway in
             let client = gateway.client
             // One request holds the only slot: a stream that stalls after its first events.
-            let holder = try RawConnection(path: gateway.socketPath)
+            let holder = try RawConnection(.unix(gateway.socketPath))
             try holder.write(
-                UnixHTTPClient.requestBytes(
+                HTTPClient.requestBytes(
                     "POST", "/v1/chat/completions", headers: [("content-type", "application/json")],
                     body: Array(String.chatRequest(model: "stalled", stream: true).utf8)))
             _ = try await blocking { try holder.read() }
@@ -48,14 +49,14 @@ import Testing
             // About 1.3 MB of embeddings: several times what the socket buffers hold.
             let inputs = (0..<64).map { "\"text \($0)\"" }.joined(separator: ",")
             let body = Array(#"{"model":"embed","dimensions":2048,"input":[\#(inputs)]}"#.utf8)
-            let connection = try RawConnection(path: gateway.socketPath)
+            let connection = try RawConnection(.unix(gateway.socketPath))
             defer { connection.close() }
             try connection.write(
-                UnixHTTPClient.requestBytes(
+                HTTPClient.requestBytes(
                     "POST", "/v1/embeddings", headers: [("content-type", "application/json")], body: body))
             try await Task.sleep(for: .seconds(4))  // read nothing: the gateway's writes stall
             let received = try await blocking { try connection.readToEnd(timeoutSeconds: 10) }
-            let response = try UnixHTTPClient.parse(received)
+            let response = try HTTPResponse.parse(received)
             let declared = Int(response.header("content-length") ?? "") ?? 0
             #expect(declared > 1_000_000)
             #expect(response.body.count < declared, "the gateway gave up on the stalled client and closed")
@@ -67,7 +68,7 @@ import Testing
         var options = GatewayHarness.Options()
         options.listen = ["max_connections: 2"]
         try await withGateway(options) { gateway in
-            let idle = try (0..<2).map { _ in try RawConnection(path: gateway.socketPath) }
+            let idle = try (0..<2).map { _ in try RawConnection(.unix(gateway.socketPath)) }
             try await Task.sleep(for: .milliseconds(200))
             let refused = try await gateway.client.post("/v1/chat/completions", json: .chatRequest(model: "smart"))
             #expect(refused.status == 503)
@@ -86,7 +87,7 @@ import Testing
         var options = GatewayHarness.Options()
         options.listen = ["tcp: 127.0.0.1:\(port)", "allowed_origins: [\"http://localhost:3000\"]"]
         try await withGateway(options) { gateway in
-            let tcp = UnixHTTPClient(socketPath: gateway.socketPath, tcpPort: port)
+            let tcp = HTTPClient(.loopback(port: port))
             let body = String.chatRequest(model: "smart")
             let ok = try await tcp.post("/v1/chat/completions", json: body)
             #expect(ok.status == 200)
@@ -99,7 +100,7 @@ import Testing
             #expect(allowed.status == 200)
             // A DNS-rebinding page reaches 127.0.0.1 under its own name.
             let raw = try await blocking {
-                let connection = try RawConnection(loopbackPort: port)
+                let connection = try RawConnection(.loopback(port: port))
                 defer { connection.close() }
                 let request =
                     "POST /v1/messages HTTP/1.1\r\nhost: rebind.evil.example:\(port)\r\n"
@@ -107,7 +108,7 @@ import Testing
                 try connection.write(Array(request.utf8))
                 return try connection.readToEnd(timeoutSeconds: 10)
             }
-            let rebound = try UnixHTTPClient.parse(raw)
+            let rebound = try HTTPResponse.parse(raw)
             #expect(rebound.status == 403)
             #expect(try isAnthropicError(rebound))
             // A "simple" cross-origin POST without a JSON content type.
@@ -169,17 +170,4 @@ import Testing
             #expect((first?["dropped"] as? Int ?? 0) > 0)
         }
     }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range (32768–60999 on
-/// Linux) where other tests' port-0 binds and outgoing connections could take it in between.
-func freeLoopbackPort() throws -> Int {
-    for _ in 0..<100 {
-        let port = Int.random(in: 20000..<30000)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        let bound = withLoopbackAddress(port: port) { bind(descriptor, $0, $1) == 0 }
-        if bound { return port }
-    }
-    throw UnixHTTPClient.Failure(description: "no free port between 20000 and 30000")
 }

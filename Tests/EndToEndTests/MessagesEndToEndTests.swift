@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 /// Anthropic-dialect clients (`POST /v1/messages`) served by every provider kind: passed through
@@ -141,7 +142,7 @@ import Testing
             #expect(response.status == 200, "\(response.text)")
             let sent = try #require(gateway.anthropic.stats.recentRequests.last)
             #expect(sent.path == "/v1/messages")
-            #expect(sent.header("x-api-key") == GatewayHarness.providerKey)
+            #expect(sent.header("x-api-key") == GatewayBinary.providerKey)
             #expect(sent.header("anthropic-version") == "2023-06-01")
             #expect(sent.header("anthropic-beta") == "prompt-caching-2024-07-31")
             let body = try #require(try JSONSerialization.jsonObject(with: Data(sent.body)) as? [String: Any])

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -11,12 +12,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(4))) struct NamespacedSidecarsEndToEndTests {
     @Test func fourNamespacedSidecarsShareLimitsCacheRevocationAndUsage() async throws {
         try #require(getuid() == 0, "unshare --pid needs root (CI runs as root)")
-        let group = try await SidecarGroup(count: 4, namespaced: true)
-        do {
+        try await withSidecars(count: 4, namespaced: true) { group in
             let limit = 12
             // The CLI runs in a namespace of its own too (kubectl exec), and is PID 1 there.
-            let key = try group.cli(["keys", "create", "--name", "pods", "--rpm", String(limit)])
-            let statuses = await burst(group, key: key, sockets: (0..<(4 * limit)).map { $0 % 4 })
+            let (_, statuses) = try await group.burstPastRateLimit(limit, keyName: "pods")
             #expect(statuses.filter { $0 == 200 }.count == limit)
             #expect(statuses.filter { $0 == 429 }.count == 3 * limit)
             #expect(try group.requestsRecorded() == limit, "usage is accounted once per served request")
@@ -37,13 +36,11 @@ import Testing
             #expect(await burst(group, key: other, sockets: [0, 1, 2, 3]) == [401, 401, 401, 401])
             #expect(!group.allOutput().contains("unavailable"), "no sidecar reported its state unavailable")
         }
-        await group.stop()
     }
 
     @Test func killingOnePodUnderLoadLeavesTheOthersErrorFreeAndItRestartsInAFreshNamespace() async throws {
         try #require(getuid() == 0, "unshare --pid needs root (CI runs as root)")
-        let group = try await SidecarGroup(count: 4, namespaced: true)
-        do {
+        try await withSidecars(count: 4, namespaced: true) { group in
             let key = try group.cli(["keys", "create", "--name", "load"])
             async let survivors = burst(group, key: key, sockets: (0..<90).map { 1 + $0 % 3 })
             async let victim = burst(group, key: key, sockets: Array(repeating: 0, count: 30))
@@ -56,31 +53,27 @@ import Testing
             try await group.waitUntilListening(0)
             #expect(await burst(group, key: key, sockets: [0, 0, 1, 2, 3]) == [200, 200, 200, 200, 200])
         }
-        await group.stop()
     }
 
     /// A sidecar stopped while it holds LMDB's writer lock: the others answer within the lock
     /// timeout as `limits.on_store_error` says, keep serving what needs no write, and lose no
     /// usage once the lock is free again.
     @Test func aStoppedWriterFreezesNobody() async throws {
-        let group = try await SidecarGroup(
+        try await withSidecars(
             count: 2,
             stateOptions: { _ in ", lock_timeout: 300ms" },
             extra: { $0 == 1 ? "limits: { on_store_error: deny }" : "" }
-        )
-        do {
+        ) { group in
             let key = try group.cli(["keys", "create", "--name", "frozen", "--rpm", "1000"])
             #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])
             let before = try group.requestsRecorded()
 
-            let holder = try group.command([
-                "debug", "hold-write-lock", "--seconds", "3", "--config", group.configPath(0),
-            ])
             // Its output goes to a file, polled: a blocking read would hold a cooperative thread.
             let marker = group.directory.appendingPathComponent("holder.out")
             _ = FileManager.default.createFile(atPath: marker.path, contents: nil)
-            holder.standardOutput = try FileHandle(forWritingTo: marker)
-            try holder.run()
+            // Stopped (SIGSTOP) below: the group kills it on every path, a failed `try` included.
+            let holder = try group.launch(
+                ["debug", "hold-write-lock", "--seconds", "3", "--config", group.configPath(0)], output: marker)
             for _ in 0..<200 where !((try? String(contentsOf: marker, encoding: .utf8)) ?? "").contains("holding") {
                 try await Task.sleep(for: .milliseconds(25))
             }
@@ -109,14 +102,13 @@ import Testing
             #expect(recorded == before + 8, "usage of the requests served during the freeze")
             #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])
         }
-        await group.stop()
     }
 
     /// One sidecar with a small map, one with a large one; the data outgrows the small map.
     @Test func sidecarsWithDifferentMapSizesKeepWorkingAsTheDataGrows() async throws {
-        let group = try await SidecarGroup(
-            count: 2, stateOptions: { $0 == 0 ? ", map_size: 2MiB" : ", map_size: 256MiB" })
-        do {
+        try await withSidecars(
+            count: 2, stateOptions: { $0 == 0 ? ", map_size: 2MiB" : ", map_size: 256MiB" }
+        ) { group in
             let key = try group.cli(["keys", "create", "--name", "maps"])
             let auth = [("authorization", "Bearer \(key)")]
             #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])
@@ -137,7 +129,6 @@ import Testing
             #expect(try group.requestsRecorded() >= 10)
             #expect(!group.allOutput().contains("MDB_MAP_RESIZED"))
         }
-        await group.stop()
     }
 
     /// Writes `megabytes` of filler into a `fill` database with `mdb_load`, which grows the map.

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,25 +23,12 @@ final class ScriptedTCPServer: Sendable {
         self.listener = listener
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let bound = withLoopbackAddress(port: 0) { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 64) == 0 else {
             Glibc.close(listener)
-            throw UnixHTTPClient.Failure(description: "could not listen on 127.0.0.1: errno \(errno)")
+            throw TestFailure("could not listen on 127.0.0.1: errno \(errno)")
         }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: actual.sin_port))
+        port = boundPort(of: listener)
         Thread.detachNewThread { [stopped, connectionCount] in
             while stopped.value == 0 {
                 let descriptor = accept(listener, nil, nil)
@@ -61,37 +49,32 @@ final class ScriptedTCPServer: Sendable {
     }
 }
 
-/// One accepted connection: blocking reads and writes; writes to a gone peer fail quietly.
+/// One accepted connection: blocking reads and writes (a `RawConnection`); reads and writes on a
+/// gone peer end quietly.
 final class ScriptedConnection: @unchecked Sendable {
-    let descriptor: Int32
+    private let connection: RawConnection
     private var buffered: [UInt8] = []
 
     init(descriptor: Int32) {
-        self.descriptor = descriptor
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        connection = RawConnection(descriptor: descriptor)
+    }
+
+    private init(_ connection: RawConnection) {
+        self.connection = connection
     }
 
     /// Connects to 127.0.0.1:`port`.
     static func connect(loopbackPort port: Int) -> ScriptedConnection? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        let result = withLoopbackAddress(port: port) { Glibc.connect(descriptor, $0, $1) }
-        guard result == 0 else {
-            Glibc.close(descriptor)
-            return nil
-        }
-        return ScriptedConnection(descriptor: descriptor)
+        (try? RawConnection(.loopback(port: port))).map(ScriptedConnection.init)
     }
 
-    /// The next bytes from the peer (first those left over by `readHead`); empty at the end.
+    /// The next bytes from the peer (first those left over by `readRequest`); empty at the end.
     func read() -> [UInt8] {
         if !buffered.isEmpty {
             defer { buffered = [] }
             return buffered
         }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
-        return count > 0 ? Array(buffer[..<count]) : []
+        return (try? connection.read()) ?? []
     }
 
     /// Reads a request head (through the blank line) and, with `content-length`, its body.
@@ -122,15 +105,7 @@ final class ScriptedConnection: @unchecked Sendable {
 
     @discardableResult
     func write(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes {
-                Glibc.send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return true
+        (try? connection.write(bytes)) != nil
     }
 
     @discardableResult
@@ -138,12 +113,12 @@ final class ScriptedConnection: @unchecked Sendable {
 
     /// Ends both directions without releasing the descriptor (safe while another thread reads).
     func shutdownBoth() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
+        connection.shutdown()
     }
 
     func close() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
-        Glibc.close(descriptor)
+        connection.shutdown()
+        connection.close()
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -69,124 +70,130 @@ import Testing
     @Test func noSecretAppearsInAnythingTheGatewayWrites() async throws {
         try await HeavyTestGate.exclusively {
             let keys = Self.providerKeys
-            let openai = try await MockProviderServer.start(
-                MockProviderConfiguration(apiKey: keys["OPENAI"]!), on: .tcp(host: "127.0.0.1", port: 0))
-            let anthropic = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .anthropic, apiKey: keys["ANTHROPIC"]!),
-                on: .tcp(host: "127.0.0.1", port: 0))
-            let gemini = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .gemini, apiKey: keys["GEMINI"]!),
-                on: .tcp(host: "127.0.0.1", port: 0))
-            let azure = try await MockProviderServer.start(
-                MockProviderConfiguration(dialect: .azure, apiKey: keys["AZURE"]!), on: .tcp(host: "127.0.0.1", port: 0)
-            )
             let echo = try ScriptedTCPServer(handle: Self.echo)
-            var environment: [String: String] = [:]
-            for (name, key) in keys { environment["LLMGW_KEY_\(name)"] = key }
-            var secrets: [String] = Array(keys.values)
-            let gateway = try await GatewayProcess(environment: environment) { directory, socket in
-                var yaml = """
-                    listen: { socket: \(socket) }
-                    state: { path: \(directory.path)/state }
-                    auth: { mode: keys }
-                    cache: { enabled: true }
-                    retry: { attempts_per_target: 1, retry_after_cap: 1s }
-                    providers:
-                      openai: { kind: openai, base_url: "\(openai.baseURL)", api_key: "env:LLMGW_KEY_OPENAI" }
-                      claude: { kind: anthropic, base_url: "\(anthropic.baseURL)", api_key: "env:LLMGW_KEY_ANTHROPIC" }
-                      gem: { kind: gemini, base_url: "\(gemini.baseURL)", api_key: "env:LLMGW_KEY_GEMINI" }
-                      azure: { kind: azure, base_url: "\(azure.baseURL)", api_key: "env:LLMGW_KEY_AZURE", api_version: "2024-10-21" }
-                      echo-openai: { kind: openai, base_url: "\(echo.baseURL)/v1", api_key: "env:LLMGW_KEY_ECHO_OPENAI" }
-                      echo-claude: { kind: anthropic, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_ANTHROPIC" }
-                      echo-gem: { kind: gemini, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_GEMINI" }
-                      echo-azure: { kind: azure, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_AZURE", api_version: "2024-10-21" }
-                    models:
-                      - { name: smart, targets: [{ provider: openai, model: gpt-4o-mini }] }
-                      - { name: claude, targets: [{ provider: claude, model: claude-sonnet-4-5 }] }
-                      - { name: gemini, targets: [{ provider: gem, model: gemini-2.5-flash }] }
-                      - { name: azure, targets: [{ provider: azure, model: gpt4o-prod }] }
-                      - { name: embed, targets: [{ provider: openai, model: text-embedding-3-small }] }
+            try await withCleanup {
+                try await withMocks([
+                    MockProviderConfiguration(apiKey: keys["OPENAI"]!),
+                    MockProviderConfiguration(dialect: .anthropic, apiKey: keys["ANTHROPIC"]!),
+                    MockProviderConfiguration(dialect: .gemini, apiKey: keys["GEMINI"]!),
+                    MockProviderConfiguration(dialect: .azure, apiKey: keys["AZURE"]!),
+                ]) { mocks in
+                    let (openai, anthropic, gemini, azure) = (mocks[0], mocks[1], mocks[2], mocks[3])
+                    var environment: [String: String] = [:]
+                    for (name, key) in keys { environment["LLMGW_KEY_\(name)"] = key }
+                    var secrets: [String] = Array(keys.values)
+                    try await withGatewayProcess(environment: environment) { directory, socket in
+                        var yaml = """
+                            listen: { socket: \(socket) }
+                            state: { path: \(directory.path)/state }
+                            auth: { mode: keys }
+                            cache: { enabled: true }
+                            retry: { attempts_per_target: 1, retry_after_cap: 1s }
+                            providers:
+                              openai: { kind: openai, base_url: "\(openai.baseURL)", api_key: "env:LLMGW_KEY_OPENAI" }
+                              claude: { kind: anthropic, base_url: "\(anthropic.baseURL)", api_key: "env:LLMGW_KEY_ANTHROPIC" }
+                              gem: { kind: gemini, base_url: "\(gemini.baseURL)", api_key: "env:LLMGW_KEY_GEMINI" }
+                              azure: { kind: azure, base_url: "\(azure.baseURL)", api_key: "env:LLMGW_KEY_AZURE", api_version: "2024-10-21" }
+                              echo-openai: { kind: openai, base_url: "\(echo.baseURL)/v1", api_key: "env:LLMGW_KEY_ECHO_OPENAI" }
+                              echo-claude: { kind: anthropic, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_ANTHROPIC" }
+                              echo-gem: { kind: gemini, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_GEMINI" }
+                              echo-azure: { kind: azure, base_url: "\(echo.baseURL)", api_key: "env:LLMGW_KEY_ECHO_AZURE", api_version: "2024-10-21" }
+                            models:
+                              - { name: smart, targets: [{ provider: openai, model: gpt-4o-mini }] }
+                              - { name: claude, targets: [{ provider: claude, model: claude-sonnet-4-5 }] }
+                              - { name: gemini, targets: [{ provider: gem, model: gemini-2.5-flash }] }
+                              - { name: azure, targets: [{ provider: azure, model: gpt4o-prod }] }
+                              - { name: embed, targets: [{ provider: openai, model: text-embedding-3-small }] }
 
-                    """
-                for provider in ["echo-openai", "echo-claude", "echo-gem", "echo-azure"] {
-                    for status in ["400", "401", "404", "429", "500", "stream"] {
-                        yaml +=
-                            "  - { name: \(provider)-\(status), targets: [{ provider: \(provider), model: echo-\(status) }] }\n"
+                            """
+                        for provider in ["echo-openai", "echo-claude", "echo-gem", "echo-azure"] {
+                            for status in ["400", "401", "404", "429", "500", "stream"] {
+                                yaml +=
+                                    "  - { name: \(provider)-\(status), targets: [{ provider: \(provider), model: echo-\(status) }] }\n"
+                            }
+                        }
+                        return yaml
+                    } prepare: { gateway in
+                        for name in ["traffic", "revoked"] {
+                            let created = try await gateway.cli([
+                                "keys", "create", "--name", name, "--rpm", "10000", "--budget-usd", "50",
+                            ])
+                            secrets.append(created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+                        }
+                        let listed = try await gateway.cli(["keys", "list"])
+                        let revokedID = listed.stdout.split(separator: "\n").first { $0.contains("revoked") }?
+                            .split(separator: " ").first.map(String.init)
+                        if let revokedID { _ = try await gateway.cli(["keys", "revoke", revokedID]) }
+                    } _: { gateway in
+                        let virtualKey = secrets[secrets.count - 2]
+                        let revokedKey = secrets[secrets.count - 1]
+                        #expect(virtualKey.hasPrefix("sk-llmgw-") && revokedKey.hasPrefix("sk-llmgw-"))
+                        var transcript = ""
+                        func send(
+                            _ path: String, _ body: String, key: String = virtualKey, anthropicStyle: Bool = false
+                        )
+                            async throws
+                        {
+                            var headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
+                            headers.append(anthropicStyle ? ("x-api-key", key) : ("authorization", "Bearer \(key)"))
+                            let response = try await gateway.client.send(
+                                "POST", path, headers: headers, body: Array(body.utf8))
+                            transcript +=
+                                "\(response.status)\n" + response.headers.map { "\($0.name): \($0.value)\n" }.joined()
+                            transcript += response.text + "\n"
+                        }
+                        let chatModels =
+                            ["smart", "claude", "gemini", "azure"]
+                            + ["echo-openai", "echo-claude", "echo-gem", "echo-azure"].flatMap { provider in
+                                ["400", "401", "404", "429", "500", "stream"].map { "\(provider)-\($0)" }
+                            }
+                        for model in chatModels {
+                            for stream in [false, true] {
+                                try await send("/v1/chat/completions", .chatRequest(model: model, stream: stream))
+                                let messages =
+                                    #"{"model":"\#(model)","max_tokens":16,"stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#
+                                try await send("/v1/messages", messages, anthropicStyle: true)
+                            }
+                            try await send(
+                                "/v1/messages/count_tokens",
+                                #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#)
+                        }
+                        // Twice, so the second is a cache hit.
+                        try await send("/v1/chat/completions", .chatRequest(model: "smart"))
+                        try await send("/v1/embeddings", #"{"model":"embed","input":"hello"}"#)
+                        try await send("/v1/chat/completions", .chatRequest(model: "smart"), key: revokedKey)
+                        try await send(
+                            "/v1/messages", #"{"model":"claude","max_tokens":5,"messages":[]}"#,
+                            key: "sk-llmgw-bogus\(virtualKey.suffix(12))")
+                        #expect(
+                            transcript.contains("HTTP 500") || transcript.contains("502"),
+                            "the echo providers were reached")
+                        #expect(echo.connections > 20)
+                        #expect(gateway.isRunning)
+
+                        var cliOutput = ""
+                        for command in [["keys", "list"], ["usage"]] {
+                            let result = try await gateway.cli(command)
+                            cliOutput += result.stdout + result.stderr
+                        }
+                        let state = try await gateway.stateDump()
+                        #expect(state.contains("cache"), "mdb_dump read the state")
+                        await gateway.terminate()
+                        let sources = [
+                            ("stdout", gateway.stdout()), ("stderr", gateway.stderr()), ("responses", transcript),
+                            ("cli", cliOutput),
+                            ("state", state),
+                        ]
+                        for secret in secrets {
+                            for (name, text) in sources {
+                                #expect(!text.contains(secret), "\(secret.prefix(10))… appears in \(name)")
+                            }
+                        }
                     }
                 }
-                return yaml
-            } prepare: { gateway in
-                for name in ["traffic", "revoked"] {
-                    let created = try await gateway.cli([
-                        "keys", "create", "--name", name, "--rpm", "10000", "--budget-usd", "50",
-                    ])
-                    secrets.append(created.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-                }
-                let listed = try await gateway.cli(["keys", "list"])
-                let revokedID = listed.stdout.split(separator: "\n").first { $0.contains("revoked") }?
-                    .split(separator: " ").first.map(String.init)
-                if let revokedID { _ = try await gateway.cli(["keys", "revoke", revokedID]) }
+            } cleanup: {
+                echo.stop()
             }
-            let virtualKey = secrets[secrets.count - 2]
-            let revokedKey = secrets[secrets.count - 1]
-            #expect(virtualKey.hasPrefix("sk-llmgw-") && revokedKey.hasPrefix("sk-llmgw-"))
-            var transcript = ""
-            func send(_ path: String, _ body: String, key: String = virtualKey, anthropicStyle: Bool = false)
-                async throws
-            {
-                var headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
-                headers.append(anthropicStyle ? ("x-api-key", key) : ("authorization", "Bearer \(key)"))
-                let response = try await gateway.client.send("POST", path, headers: headers, body: Array(body.utf8))
-                transcript += "\(response.status)\n" + response.headers.map { "\($0.name): \($0.value)\n" }.joined()
-                transcript += response.text + "\n"
-            }
-            let chatModels =
-                ["smart", "claude", "gemini", "azure"]
-                + ["echo-openai", "echo-claude", "echo-gem", "echo-azure"].flatMap { provider in
-                    ["400", "401", "404", "429", "500", "stream"].map { "\(provider)-\($0)" }
-                }
-            for model in chatModels {
-                for stream in [false, true] {
-                    try await send("/v1/chat/completions", .chatRequest(model: model, stream: stream))
-                    let messages =
-                        #"{"model":"\#(model)","max_tokens":16,"stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#
-                    try await send("/v1/messages", messages, anthropicStyle: true)
-                }
-                try await send(
-                    "/v1/messages/count_tokens", #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#)
-            }
-            // Twice, so the second is a cache hit.
-            try await send("/v1/chat/completions", .chatRequest(model: "smart"))
-            try await send("/v1/embeddings", #"{"model":"embed","input":"hello"}"#)
-            try await send("/v1/chat/completions", .chatRequest(model: "smart"), key: revokedKey)
-            try await send(
-                "/v1/messages", #"{"model":"claude","max_tokens":5,"messages":[]}"#,
-                key: "sk-llmgw-bogus\(virtualKey.suffix(12))")
-            #expect(transcript.contains("HTTP 500") || transcript.contains("502"), "the echo providers were reached")
-            #expect(echo.connections > 20)
-            #expect(gateway.isRunning)
-
-            var cliOutput = ""
-            for command in [["keys", "list"], ["usage"]] {
-                let result = try await gateway.cli(command)
-                cliOutput += result.stdout + result.stderr
-            }
-            let state = try await gateway.stateDump()
-            #expect(state.contains("cache"), "mdb_dump read the state")
-            await gateway.terminate()
-            let sources = [
-                ("stdout", gateway.stdout()), ("stderr", gateway.stderr()), ("responses", transcript),
-                ("cli", cliOutput),
-                ("state", state),
-            ]
-            for secret in secrets {
-                for (name, text) in sources {
-                    #expect(!text.contains(secret), "\(secret.prefix(10))… appears in \(name)")
-                }
-            }
-            await gateway.stop()
-            echo.stop()
-            for server in [openai, anthropic, gemini, azure] { try? await server.shutdown() }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -8,12 +9,10 @@ import Testing
 /// Four sidecars on one `state.path`: limits, budgets and keys are exact across processes.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct SharedStateEndToEndTests {
     @Test func fourSidecarsAdmitExactlyTheRateLimitTogether() async throws {
-        let group = try await SidecarGroup(count: 4)
-        do {
+        try await withSidecars(count: 4) { group in
             let limit = 20
-            let key = try group.cli(["keys", "create", "--name", "burst", "--rpm", String(limit)])
             // 4 × the limit, spread over the four sockets, all at once.
-            let statuses = await burst(group, key: key, sockets: (0..<(4 * limit)).map { $0 % 4 })
+            let (key, statuses) = try await group.burstPastRateLimit(limit, keyName: "burst")
             #expect(statuses.filter { $0 == 200 }.count == limit)
             #expect(statuses.filter { $0 == 429 }.count == 3 * limit)
             #expect(!group.allOutput().contains(key), "the virtual key appears in a sidecar's output")
@@ -23,12 +22,10 @@ import Testing
             #expect(dump.contains("keys"), "mdb_dump printed the key database")
             #expect(!dump.contains(secret))
         }
-        await group.stop()
     }
 
     @Test func aBudgetIsSharedAndEnforcedByEverySidecar() async throws {
-        let group = try await SidecarGroup(count: 4)
-        do {
+        try await withSidecars(count: 4) { group in
             // One mock answer costs about $0.000004; the budget allows a handful.
             let budget = 0.00002
             let key = try group.cli([
@@ -50,24 +47,20 @@ import Testing
             #expect(spent >= budget)
             #expect(spent <= budget + 0.00001)
         }
-        await group.stop()
     }
 
     @Test func revocationTakesEffectInEverySidecarOnTheNextRequest() async throws {
-        let group = try await SidecarGroup(count: 2)
-        do {
+        try await withSidecars(count: 2) { group in
             let key = try group.cli(["keys", "create", "--name", "revoke-me"])
             #expect(await burst(group, key: key, sockets: [0, 1]) == [200, 200])
             let id = String(key.dropFirst("sk-llmgw-".count).prefix(12))
             _ = try group.cli(["keys", "revoke", id])
             #expect(await burst(group, key: key, sockets: [0, 1]) == [401, 401])
         }
-        await group.stop()
     }
 
     @Test func aSidecarKilledMidWriteLeavesTheStateUsable() async throws {
-        let group = try await SidecarGroup(count: 2)
-        do {
+        try await withSidecars(count: 2) { group in
             let key = try group.cli(["keys", "create", "--name", "load"])
             // Load both sidecars, kill -9 the first while it is settling requests.
             async let load = burst(
@@ -85,15 +78,13 @@ import Testing
             let after = try group.requestsRecorded()
             #expect(after >= before + 3, "a counter went backwards or lost requests")
         }
-        await group.stop()
     }
 
     @Test func anAnswerCachedByOneSidecarIsAHitOnAnother() async throws {
-        let group = try await SidecarGroup(count: 2)
-        do {
+        try await withSidecars(count: 2) { group in
             let key = try group.cli(["keys", "create", "--name", "cache"])
             let headers = [("authorization", "Bearer \(key)")]
-            func ask(_ socket: Int, _ text: String) async throws -> UnixHTTPClient.Response {
+            func ask(_ socket: Int, _ text: String) async throws -> HTTPResponse {
                 try await group.client(socket).post(
                     "/v1/chat/completions",
                     json: .chatRequest(model: "cached", text: text),
@@ -110,14 +101,12 @@ import Testing
             let other = try await ask(1, "something else")
             #expect(other.header("x-llmgw-cache") == "miss")
         }
-        await group.stop()
     }
 
     @Test func aCircuitTrippedByOneSidecarIsSkippedByAnother() async throws {
-        let group = try await SidecarGroup(count: 2)
-        do {
+        try await withSidecars(count: 2) { group in
             let key = try group.cli(["keys", "create", "--name", "breaker"])
-            func ask(_ socket: Int) async throws -> UnixHTTPClient.Response {
+            func ask(_ socket: Int) async throws -> HTTPResponse {
                 try await group.client(socket).post(
                     "/v1/chat/completions",
                     json: .chatRequest(model: "breaking"),
@@ -137,6 +126,21 @@ import Testing
             #expect(second.header("x-llmgw-attempts") == "2")
             #expect(primaryHits() == 2)
         }
-        await group.stop()
+    }
+
+    /// `withSidecars` stops what it started when the test fails half-way (a `try` that throws).
+    @Test func aThrowingTestStillStopsEverySidecar() async throws {
+        var started: SidecarGroup?
+        await #expect(throws: TestFailure.self) {
+            try await withSidecars(count: 2) { group in
+                started = group
+                _ = try group.cli(["keys", "create", "--name", "thrown"])
+                throw TestFailure("a failed try")
+            }
+        }
+        let group = try #require(started)
+        #expect(group.processes.count == 2)
+        #expect(group.processes.allSatisfy { !$0.isRunning }, "a sidecar outlived its test")
+        #expect(!FileManager.default.fileExists(atPath: group.directory.path))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ import Testing
         try await withGateway { gateway in
             let socketPath = gateway.socketPath
             async let raw = blocking {
-                let connection = try RawConnection(path: socketPath)
+                let connection = try RawConnection(.unix(socketPath))
                 defer { connection.close() }
                 let body = Array(String.chatRequest(model: "late").utf8)
                 let request =
@@ -53,7 +54,7 @@ import Testing
             for _ in 0..<300 where FileManager.default.fileExists(atPath: gateway.socketPath) {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let response = try UnixHTTPClient.parse(try await raw)
+            let response = try HTTPResponse.parse(try await raw)
             #expect(response.status == 200)
             #expect(response.header("connection") == "close")
             #expect(await gateway.waitForExit() == 0)
@@ -85,10 +86,7 @@ import Testing
 
     @Test func ofTwoSimultaneousStartsExactlyOneServes() async throws {
         try await withGateway { gateway in
-            let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
-                .replacingOccurrences(of: gateway.socketPath, with: gateway.directory.path + "/twin.sock")
-            let twinConfig = gateway.directory.path + "/twin.yaml"
-            try config.write(toFile: twinConfig, atomically: true, encoding: .utf8)
+            let twinConfig = try gateway.configuration(listeningOn: "twin")
             let first = try startGateway(configPath: twinConfig)
             let second = try startGateway(configPath: twinConfig)
             defer {
@@ -111,10 +109,7 @@ import Testing
 
     @Test func aSighupDuringStartDoesNotKillTheProcess() async throws {
         try await withGateway { gateway in
-            let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
-                .replacingOccurrences(of: gateway.socketPath, with: gateway.directory.path + "/hup.sock")
-            let hupConfig = gateway.directory.path + "/hup.yaml"
-            try config.write(toFile: hupConfig, atomically: true, encoding: .utf8)
+            let hupConfig = try gateway.configuration(listeningOn: "hup")
             let started = try startGateway(configPath: hupConfig)
             defer { stopGateway(started) }
             // Reload requests while the gateway starts (from its first log line until it listens),
@@ -122,7 +117,7 @@ import Testing
             let hupSocket = gateway.directory.path + "/hup.sock"
             try await blocking {
                 for _ in 0..<500 where !started.output().contains("\"starting\"") { usleep(2000) }
-                for _ in 0..<200 where (try? RawConnection(path: hupSocket))?.close() == nil {
+                for _ in 0..<200 where (try? RawConnection(.unix(hupSocket)))?.close() == nil {
                     kill(started.process.processIdentifier, SIGHUP)
                     usleep(2000)
                 }
@@ -162,10 +157,10 @@ func startGateway(configPath: String) throws -> StartedGateway {
     let outputPath = configPath + ".\(UUID().uuidString.prefix(6)).out"
     _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
     let process = Process()
-    process.executableURL = try GatewayHarness.executable("llmgw")
+    process.executableURL = try GatewayBinary.url("llmgw")
     process.arguments = ["serve", "--config", configPath]
     var environment = ProcessInfo.processInfo.environment
-    environment["LLMGW_E2E_KEY"] = GatewayHarness.providerKey
+    environment["LLMGW_E2E_KEY"] = GatewayBinary.providerKey
     process.environment = environment
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     process.standardOutput = output
@@ -180,10 +175,18 @@ func stopGateway(_ gateway: StartedGateway) {
 }
 
 func waitUntilAnswering(_ socketPath: String, process: Process) async throws {
-    for _ in 0..<400 {
-        if (try? RawConnection(path: socketPath)).map({ $0.close() }) != nil { return }
-        guard process.isRunning else { throw UnixHTTPClient.Failure(description: "the gateway exited") }
-        try await Task.sleep(for: .milliseconds(25))
+    try await GatewayBinary.waitUntilListening(
+        socketPath, attempts: 400, interval: .milliseconds(25), isRunning: { process.isRunning })
+}
+
+extension GatewayHarness {
+    /// A copy of this gateway's configuration that listens on `<name>.sock` in its directory;
+    /// returns the copy's path (`<name>.yaml`).
+    func configuration(listeningOn name: String) throws -> String {
+        let config = try String(contentsOfFile: configPath, encoding: .utf8)
+            .replacingOccurrences(of: socketPath, with: directory.path + "/\(name).sock")
+        let path = directory.path + "/\(name).yaml"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
-    throw UnixHTTPClient.Failure(description: "nothing answers on \(socketPath)")
 }

@@ -59,7 +59,10 @@ import Testing
     @Test func adjustRefundsButNeverBanksThePast() {
         let limiter = GCRA(limit: 100)
         let now: Int64 = 10 * 60_000_000
-        guard case .admitted(let tat, _) = limiter.check(tat: 0, cost: 50, now: now) else { return }
+        guard case .admitted(let tat, _) = limiter.check(tat: 0, cost: 50, now: now) else {
+            Issue.record("50 of 100 refused")
+            return
+        }
         let refunded = limiter.adjust(tat: tat, delta: -40, now: now)
         #expect(refunded == now + 6_000_000)
         #expect(limiter.adjust(tat: refunded, delta: -1000, now: now) == now)

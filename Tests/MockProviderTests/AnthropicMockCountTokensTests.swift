@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -23,7 +24,7 @@ import Testing
     static func post(
         _ mock: MockProviderServer, _ body: String, headers: [(String, String)] = AnthropicMockResponderTests.auth
     )
-        async throws -> RawConnection.Response
+        async throws -> HTTPResponse
     {
         try await AnthropicMockResponderTests.post(mock, body, path: path, headers: headers)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -19,11 +20,11 @@ import Testing
     static func post(
         _ mock: MockProviderServer, _ body: String, path: String = "/v1/messages",
         headers: [(String, String)] = auth
-    ) async throws -> RawConnection.Response {
+    ) async throws -> HTTPResponse {
         try await exchange(mock, "POST", path, body: body, key: nil, headers: headers)
     }
 
-    static func errorType(_ response: RawConnection.Response) throws -> (type: String?, message: String) {
+    static func errorType(_ response: HTTPResponse) throws -> (type: String?, message: String) {
         let json = try response.json()
         #expect(json["type"] as? String == "error")
         #expect((json["request_id"] as? String)?.hasPrefix("req_") == true)

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 
     static func post(
         _ mock: MockProviderServer, _ body: String, path: String = path, headers: [(String, String)] = auth
-    ) async throws -> RawConnection.Response {
+    ) async throws -> HTTPResponse {
         try await exchange(mock, "POST", path, body: body, key: nil, headers: headers)
     }
 
@@ -20,7 +21,7 @@ import Testing
         #"{"messages":[{"role":"user","content":"\#(text)"}]"# + (stream ? #","stream":true"# : "") + extra + "}"
     }
 
-    static func gatewayError(_ response: RawConnection.Response) throws -> (code: String?, message: String) {
+    static func gatewayError(_ response: HTTPResponse) throws -> (code: String?, message: String) {
         let error = try #require(try response.json()["error"] as? [String: Any])
         #expect(error["type"] == nil && error["param"] == nil)
         return (error["code"] as? String, error["message"] as? String ?? "")

@@ -2,26 +2,6 @@ import Foundation
 import MockProvider
 import Testing
 
-/// Starts a mock of `dialect` on loopback TCP, runs `body`, and always shuts it down.
-@discardableResult
-func withDialectMock<T>(
-    _ dialect: MockDialect, faults: String = "", apiKey: String? = "sk-test",
-    configure: (inout MockProviderConfiguration) -> Void = { _ in },
-    _ body: (MockProviderServer) async throws -> T
-) async throws -> T {
-    var configuration = MockProviderConfiguration(dialect: dialect, faults: faults, apiKey: apiKey)
-    configure(&configuration)
-    let server = try await MockProviderServer.start(configuration, on: .tcp(host: "127.0.0.1", port: 0))
-    do {
-        let result = try await body(server)
-        try await server.shutdown()
-        return result
-    } catch {
-        try? await server.shutdown()
-        throw error
-    }
-}
-
 /// Named SSE events (`event: x\ndata: y`) split on blank lines.
 func namedEvents(_ text: String) -> [(name: String, data: String)] {
     text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { block in

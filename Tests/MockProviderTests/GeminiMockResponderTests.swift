@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -16,14 +17,14 @@ import Testing
     static func generate(
         _ mock: MockProviderServer, _ body: String, model: String = "gemini-2.5-flash", stream: Bool = false,
         query: String = "", headers: [(String, String)] = auth
-    ) async throws -> RawConnection.Response {
+    ) async throws -> HTTPResponse {
         let path =
             "/v1beta/models/\(model):" + (stream ? "streamGenerateContent?alt=sse" : "generateContent")
             + (query.isEmpty ? "" : (stream ? "&" : "?") + query)
         return try await exchange(mock, "POST", path, body: body, key: nil, headers: headers)
     }
 
-    static func status(_ response: RawConnection.Response) throws -> (status: String?, message: String) {
+    static func status(_ response: HTTPResponse) throws -> (status: String?, message: String) {
         let error = try #require(try response.json()["error"] as? [String: Any])
         #expect(error["code"] as? Int == response.status)
         return (error["status"] as? String, error["message"] as? String ?? "")

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -20,13 +21,7 @@ import Testing
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
         }
-        let line = try await blocking { () -> String in
-            var bytes: [UInt8] = []
-            while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 {
-                bytes.append(byte)
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        let line = try await MockCommandTests.firstLine(of: output)
         let ready = try parse(line)
         #expect(ready["dialect"] as? String == dialect)
         #expect(ready["base_url"] as? String == "http://localhost")

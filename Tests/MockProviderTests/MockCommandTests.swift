@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 #if canImport(Glibc)
@@ -8,15 +9,18 @@ import Testing
 /// The `llmgw-mock` executable: the ready line, serving, and a clean exit on SIGTERM.
 @Suite(.timeLimit(.minutes(1))) struct MockCommandTests {
     static func executable() throws -> URL {
-        var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["LLMGW_BIN_DIR"] {
-            candidates.append(explicit + "/llmgw-mock")
+        try GatewayBinary.url("llmgw-mock")
+    }
+
+    /// The first line the process writes to `output` (its ready line), read off the cooperative pool.
+    static func firstLine(of output: Pipe) async throws -> String {
+        try await blocking { () -> String in
+            var bytes: [UInt8] = []
+            while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 {
+                bytes.append(byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        candidates.append(testBinary.appendingPathComponent("llmgw-mock").path)
-        candidates.append(testBinary.deletingLastPathComponent().appendingPathComponent("llmgw-mock").path)
-        let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return URL(fileURLWithPath: try #require(found, "llmgw-mock not built; looked in \(candidates)"))
     }
 
     @Test func printsTheReadyLineServesAndExitsCleanlyOnSIGTERM() async throws {
@@ -27,13 +31,9 @@ import Testing
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = try await blocking { () -> String in
-            var bytes: [UInt8] = []
-            while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 {
-                bytes.append(byte)
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        // Killed on every path; the test itself ends it with SIGTERM and checks how it exits.
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let line = try await Self.firstLine(of: output)
         let ready = try parse(line)
         #expect(ready["msg"] as? String == "mock listening")
         #expect(ready["socket"] as? String == socketPath)

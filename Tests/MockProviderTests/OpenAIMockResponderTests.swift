@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import MockProvider
 import Testing
 
@@ -257,7 +258,7 @@ import Testing
     }
 }
 
-func errorObject(_ response: RawConnection.Response) throws -> [String: Any] {
+func errorObject(_ response: HTTPResponse) throws -> [String: Any] {
     try #require(try response.json()["error"] as? [String: Any])
 }
 
@@ -265,7 +266,7 @@ extension OpenAIMockResponderTests {
     @Test func expectContinueIsAnsweredAtOnce() async throws {
         try await withMock { mock in
             let long = String(repeating: "word ", count: 600)
-            let (interimStatus, response) = try await blocking { () -> (Int, RawConnection.Response) in
+            let (interimStatus, response) = try await blocking { () -> (Int, HTTPResponse) in
                 let connection = try RawConnection(server: mock)
                 let body = chatBody(long)
                 try connection.send(
@@ -277,7 +278,7 @@ extension OpenAIMockResponderTests {
                 // The interim answer comes before any body byte is sent (no client-side wait).
                 let interim = try connection.readResponse()
                 guard interim.status == 100 else { return (interim.status, interim) }
-                try connection.sendRaw(body)
+                try connection.write(body)
                 return (100, try connection.readResponse())
             }
             #expect(interimStatus == 100)

@@ -1,69 +1,33 @@
 import GatewayCore
-import Logging
+import GatewayTesting
 import Testing
 
 @testable import Pipeline
 
 @Suite struct KeysAndAdmissionTests {
-    let keys = InMemoryKeyStore()
-    let admission = InMemoryAdmissionStore()
+    let gateway: PipelineHarness
+
+    init() {
+        var configuration = ChatScript.configuration
+        configuration.auth.mode = .keys
+        gateway = PipelineHarness(configuration, stores: .keysAndAdmission)
+        gateway.transport.always(.response(body: ChatScript.okBody), for: "http://primary")
+    }
 
     private func makeKey(limits: LimitSettings = .init(), models: [String]? = nil, team: String? = nil) throws
         -> VirtualKeyToken
     {
-        let token = VirtualKeyToken.generate()
-        try keys.insert(
-            VirtualKeyRecord(
-                publicID: token.publicID,
-                name: "test",
-                team: team,
-                secretHash: VirtualKeyHashing.hash(secret: token.secret),
-                allowedModels: models,
-                limits: limits,
-                createdAtMillis: 0
-            )
-        )
-        return token
+        try gateway.makeKey(limits: limits, models: models, team: team)
     }
 
     private func send(
         _ key: String?,
         header: String = "authorization",
-        model: String = "smart",
-        transport: ScriptedTransport? = nil
+        model: String = "smart"
     ) async -> (RecordingWriter, AccessRecord) {
-        var configuration = RequestPipelineTests.configuration
-        configuration.auth.mode = .keys
-        let log = MemoryAccessLog()
-        let pipeline = RequestPipeline(
-            configuration: configuration,
-            keyring: ProviderKeyring(),
-            transport: transport ?? Self.okTransport(),
-            accessLog: log,
-            logger: Logger(label: "test"),
-            state: SharedState(keys: keys, admission: admission)
-        )
-        var headers: [(name: String, value: String)] = [("content-type", "application/json")]
-        if let key { headers.append((header, header == "authorization" ? "Bearer \(key)" : key)) }
-        let writer = RecordingWriter()
-        await pipeline.handle(
-            GatewayRequest(
-                method: "POST",
-                path: "/v1/chat/completions",
-                headers: headers,
-                body: Array(#"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}],"max_tokens":100}"#.utf8)
-            ),
-            writer: writer
-        )
-        return (writer, log.all[0])
-    }
-
-    static func okTransport(count: Int = 20) -> ScriptedTransport {
-        ScriptedTransport([
-            "http://primary": (0..<count).map { _ in
-                .response(status: 200, headers: [], body: ScriptedBody([RequestPipelineTests.okBody]))
-            }
-        ])
+        let reply = await gateway.send(
+            .chatRequest(model: model, text: "hi", maxTokens: 100), key: key, keyHeader: header)
+        return (reply.writer, reply.record)
     }
 
     @Test func aValidKeyIsAcceptedByEitherHeaderAndLoggedByItsID() async throws {
@@ -82,15 +46,15 @@ import Testing
         #expect(await send(VirtualKeyToken.generate().text).0.status == 401)
         let forged = VirtualKeyToken(publicID: token.publicID, secret: VirtualKeyToken.generate().secret)
         #expect(await send(forged.text).0.status == 401)
-        _ = try keys.revoke(publicID: token.publicID, atMillis: 1)
+        _ = try gateway.keys.revoke(publicID: token.publicID, atMillis: 1)
         let (revoked, _) = await send(token.text)
         #expect(revoked.status == 401)
         #expect(revoked.body.contains("revoked"))
         #expect(!revoked.body.contains(token.secret))
         let expired = try makeKey()
-        var record = try #require(try keys.key(publicID: expired.publicID))
+        var record = try #require(try gateway.keys.key(publicID: expired.publicID))
         record.expiresAtMillis = 1
-        try keys.insert(record)
+        try gateway.keys.insert(record)
         #expect(await send(expired.text).0.body.contains("expired"))
     }
 
@@ -114,7 +78,7 @@ import Testing
     }
 
     @Test func teamLimitsAreSharedByTheTeamsKeys() async throws {
-        try keys.setTeam(TeamRecord(name: "ml", limits: LimitSettings(requestsPerMinute: 1)))
+        try gateway.keys.setTeam(TeamRecord(name: "ml", limits: LimitSettings(requestsPerMinute: 1)))
         let first = try makeKey(team: "ml")
         let second = try makeKey(team: "ml")
         #expect(await send(first.text).0.status == 200)
@@ -125,18 +89,19 @@ import Testing
         // Each request reserves its prompt estimate + max_tokens 100; real usage is 12 tokens.
         let token = try makeKey(limits: LimitSettings(tokensPerMinute: 250))
         for _ in 0..<5 { #expect(await send(token.text).0.status == 200) }
-        let usage = try admission.usage(fromDay: nil)
+        let usage = try gateway.admission.usage(fromDay: nil)
         #expect(usage.first?.requests == 5)
         #expect(usage.first?.promptTokens == 25)
     }
 
     @Test func aFailedRequestGivesItsReservationBack() async throws {
         let token = try makeKey(limits: LimitSettings(tokensPerMinute: 150))
-        let failing = ScriptedTransport([
-            "http://primary": [.failure(UpstreamFailure(.connect, "refused"))],
-            "http://backup": [.failure(UpstreamFailure(.connect, "refused"))],
-        ])
-        #expect(await send(token.text, transport: failing).0.status == 502)
+        // One request finds both targets refusing connections.
+        gateway.transport.clear("http://primary")
+        gateway.transport.enqueue([.failure(.connect, "refused")], for: "http://primary")
+        gateway.transport.enqueue([.failure(.connect, "refused")], for: "http://backup")
+        #expect(await send(token.text).0.status == 502)
+        gateway.transport.always(.response(body: ChatScript.okBody), for: "http://primary")
         // Without the refund the reservation (~120 tokens) would leave no room for this one.
         #expect(await send(token.text).0.status == 200)
     }

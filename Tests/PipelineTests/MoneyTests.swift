@@ -1,5 +1,5 @@
 import GatewayCore
-import Logging
+import GatewayTesting
 import Testing
 
 @testable import Pipeline
@@ -8,10 +8,6 @@ import Testing
 /// report is estimated rather than forgotten, count_tokens is admitted like any request, and
 /// names with `/` survive the usage table.
 @Suite struct MoneyTests {
-    let keys = InMemoryKeyStore()
-    let admission = InMemoryAdmissionStore()
-    let log = MemoryAccessLog()
-
     static let configuration = GatewayConfiguration(
         auth: AuthConfiguration(mode: .keys),
         providers: [
@@ -29,81 +25,57 @@ import Testing
         ]
     )
 
-    private func pipeline(_ transport: ScriptedTransport) -> RequestPipeline {
-        RequestPipeline(
-            configuration: Self.configuration, keyring: ProviderKeyring(), transport: transport, accessLog: log,
-            logger: Logger(label: "test"), state: SharedState(keys: keys, admission: admission))
+    private func harness(_ script: [String: [ScriptedAnswer]]) -> PipelineHarness {
+        PipelineHarness(Self.configuration, transport: ScriptedTransport(script), stores: .keysAndAdmission)
     }
 
-    private func key(budget: Double? = nil) throws -> String {
-        try key(limits: LimitSettings(budget: budget.map { Budget(usd: $0, period: .day) }))
+    private func key(_ gateway: PipelineHarness, budget: Double? = nil) throws -> String {
+        try key(gateway, limits: LimitSettings(budget: budget.map { Budget(usd: $0, period: .day) }))
     }
 
-    private func key(limits: LimitSettings) throws -> String {
-        let token = VirtualKeyToken.generate()
-        try keys.insert(
-            VirtualKeyRecord(
-                publicID: token.publicID, name: "money", team: nil,
-                secretHash: VirtualKeyHashing.hash(secret: token.secret), allowedModels: nil,
-                limits: limits, createdAtMillis: 0))
-        return token.text
+    private func key(_ gateway: PipelineHarness, limits: LimitSettings) throws -> String {
+        try gateway.makeKey(name: "money", limits: limits).text
     }
 
     private func send(
-        _ gateway: RequestPipeline, key: String, model: String, stream: Bool = false,
+        _ gateway: PipelineHarness, key: String, model: String, stream: Bool = false, maxTokens: Int = 50,
         path: String = "/v1/chat/completions",
         writer: RecordingWriter = RecordingWriter()
-    ) async -> RecordingWriter {
-        let body =
-            #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}],"max_tokens":50\#(stream ? #","stream":true"# : "")}"#
-        await gateway.handle(
-            GatewayRequest(
-                method: "POST", path: path,
-                headers: [("content-type", "application/json"), ("authorization", "Bearer \(key)")],
-                body: Array(body.utf8)),
+    ) async -> PipelineReply {
+        await gateway.send(
+            .chatRequest(model: model, stream: stream, text: "hi", maxTokens: maxTokens), to: path, key: key,
             writer: writer)
-        return writer
-    }
-
-    private static func ok(_ body: String) -> ScriptedTransport.Answer {
-        .response(status: 200, headers: [], body: ScriptedBody([Array(body.utf8)]))
     }
 
     @Test func aBudgetedKeyIsRefusedWhenNoTargetHasAPrice() async throws {
-        let gateway = pipeline(
-            ScriptedTransport(["http://local": [Self.ok(String(decoding: RequestPipelineTests.okBody, as: UTF8.self))]])
-        )
-        let budgeted = try key(budget: 5)
+        let gateway = harness(["http://local": [ChatScript.ok]])
+        let budgeted = try key(gateway, budget: 5)
         let refused = await send(gateway, key: budgeted, model: "selfhosted")
         #expect(refused.status == 403)
         #expect(refused.body.contains("cannot be enforced"))
         // Without a budget the same target serves.
-        #expect(await send(gateway, key: try key(), model: "selfhosted").status == 200)
+        #expect(await send(gateway, key: try key(gateway), model: "selfhosted").status == 200)
     }
 
     @Test func aBudgetedKeySkipsTheUnpricedTargetAndIsChargedOnThePricedOne() async throws {
-        let transport = ScriptedTransport([
-            "http://local": [Self.ok(String(decoding: RequestPipelineTests.okBody, as: UTF8.self))],
-            "http://primary": [Self.ok(String(decoding: RequestPipelineTests.okBody, as: UTF8.self))],
-        ])
-        let gateway = pipeline(transport)
-        let writer = await send(gateway, key: try key(budget: 5), model: "mixed")
-        #expect(writer.status == 200)
-        #expect(transport.requests.map(\.url).allSatisfy { $0.hasPrefix("http://primary") })
-        let record = try #require(log.all.last)
+        let gateway = harness(["http://local": [ChatScript.ok], "http://primary": [ChatScript.ok]])
+        let reply = await send(gateway, key: try key(gateway, budget: 5), model: "mixed")
+        #expect(reply.status == 200)
+        #expect(gateway.transport.requests.map(\.url).allSatisfy { $0.hasPrefix("http://primary") })
+        let record = reply.record
         #expect(record.attempts.first?.error?.contains("no price") == true)
         #expect((record.costUSD ?? 0) > 0)
-        #expect(try admission.usage(fromDay: nil).first?.microUSD ?? 0 > 0)
+        #expect(try gateway.admission.usage(fromDay: nil).first?.microUSD ?? 0 > 0)
     }
 
     @Test func anAzureDeploymentIsPricedByTheModelItsAnswerNames() async throws {
         let answer =
             #"{"id":"c","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":1000,"total_tokens":2000}}"#
-        let gateway = pipeline(ScriptedTransport(["http://azure": [Self.ok(answer)]]))
-        let writer = await send(gateway, key: try key(budget: 5), model: "deployment")
-        #expect(writer.status == 200)
+        let gateway = harness(["http://azure": [.response(body: answer)]])
+        let reply = await send(gateway, key: try key(gateway, budget: 5), model: "deployment")
+        #expect(reply.status == 200)
         // gpt-4o: $2.50 in, $10 out per million tokens.
-        #expect(abs((log.all.last?.costUSD ?? 0) - 0.0125) < 1e-9)
+        #expect(abs((reply.record.costUSD ?? 0) - 0.0125) < 1e-9)
     }
 
     @Test func aClientThatClosesAtFinishReasonIsChargedWhatItWasSent() async throws {
@@ -117,20 +89,19 @@ import Testing
                 #"data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\#n\#n"#.utf8),
             Array("data: [DONE]\n\n".utf8),
         ]
-        let gateway = pipeline(
-            ScriptedTransport(["http://primary": [.response(status: 200, headers: [], body: ScriptedBody(chunks))]]))
-        let writer = await send(
-            gateway, key: try key(budget: 5), model: "team/model", stream: true,
+        let gateway = harness(["http://primary": [.response(chunks: chunks)]])
+        let reply = await send(
+            gateway, key: try key(gateway, budget: 5), model: "team/model", stream: true,
             writer: RecordingWriter(failAfterParts: 2))
-        #expect(writer.status == 200)
-        let record = try #require(log.all.last)
+        #expect(reply.status == 200)
+        let record = reply.record
         #expect(record.outcome == .clientClosed)
         let usage = try #require(record.usage, "an estimate, never nothing")
         #expect(usage.promptTokens != 9, "the provider's usage never arrived: this is the estimate")
         #expect(usage.completionTokens >= 1)
         #expect(usage.promptTokens >= 1)
         #expect((record.costUSD ?? 0) > 0)
-        let line = try #require(try admission.usage(fromDay: nil).first)
+        let line = try #require(try gateway.admission.usage(fromDay: nil).first)
         #expect(line.completionTokens >= 1)
         #expect(line.model == "team/model", "a model name with / reads back as written")
     }
@@ -145,32 +116,23 @@ import Testing
     }
 
     @Test func countTokensIsAdmittedLikeAnyRequest() async throws {
-        let key = try key(limits: LimitSettings(requestsPerMinute: 1))
-        let gateway = pipeline(ScriptedTransport([:]))
+        let gateway = harness([:])
+        let key = try key(gateway, limits: LimitSettings(requestsPerMinute: 1))
         let first = await send(gateway, key: key, model: "team/model", path: "/v1/messages/count_tokens")
         #expect(first.status == 200)
         let second = await send(gateway, key: key, model: "team/model", path: "/v1/messages/count_tokens")
         #expect(second.status == 429, "count_tokens is rate limited")
-        #expect(try admission.usage(fromDay: nil).first?.completionTokens == 0, "nothing is charged for a count")
+        #expect(
+            try gateway.admission.usage(fromDay: nil).first?.completionTokens == 0, "nothing is charged for a count")
     }
 
     /// The largest `max_tokens` the request check lets through (2^31-1; beyond it a 400) is
     /// reserved as 2^30 against a 100k tpm and a budget: no trap, admitted.
     @Test func theLargestMaxTokensNeverTrapsAdmission() async throws {
-        let key = try key(limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)))
-        let gateway = pipeline(
-            ScriptedTransport([
-                "http://primary": [Self.ok(String(decoding: RequestPipelineTests.okBody, as: UTF8.self))]
-            ]))
-        let writer = RecordingWriter()
-        await gateway.handle(
-            GatewayRequest(
-                method: "POST", path: "/v1/chat/completions",
-                headers: [("content-type", "application/json"), ("authorization", "Bearer \(key)")],
-                body: Array(
-                    #"{"model":"team/model","messages":[{"role":"user","content":"hi"}],"max_tokens":2147483647}"#
-                        .utf8)),
-            writer: writer)
+        let gateway = harness(["http://primary": [ChatScript.ok]])
+        let key = try key(
+            gateway, limits: LimitSettings(tokensPerMinute: 100_000, budget: Budget(usd: 1, period: .day)))
+        let writer = await send(gateway, key: key, model: "team/model", maxTokens: 2_147_483_647)
         #expect(writer.status == 200)
     }
 }

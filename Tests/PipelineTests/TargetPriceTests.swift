@@ -1,41 +1,20 @@
 import GatewayCore
-import Logging
+import GatewayTesting
 import Testing
 
 @testable import Pipeline
 
 @Suite struct TargetPriceTests {
     @Test func aConfiguredTargetPriceOverridesTheShippedTable() async throws {
-        var configuration = RequestPipelineTests.configuration
-        configuration.models = [
-            ModelConfiguration(
-                name: "smart",
-                targets: [.init(provider: "primary", model: "gpt-4o", price: ModelPrice(input: 1, output: 2))]
-            )
-        ]
-        let log = MemoryAccessLog()
-        let pipeline = RequestPipeline(
-            configuration: configuration,
-            keyring: ProviderKeyring(),
-            transport: ScriptedTransport([
-                "http://primary": [
-                    .response(status: 200, headers: [], body: ScriptedBody([RequestPipelineTests.okBody]))
-                ]
-            ]),
-            accessLog: log,
-            logger: Logger(label: "test")
+        let configuration = ChatScript.configuration(smart: [
+            .init(provider: "primary", model: "gpt-4o", price: ModelPrice(input: 1, output: 2))
+        ])
+        let reply = await PipelineHarness(
+            configuration, transport: ScriptedTransport(["http://primary": [ChatScript.ok]])
         )
-        await pipeline.handle(
-            GatewayRequest(
-                method: "POST",
-                path: "/v1/chat/completions",
-                headers: [],
-                body: Array(#"{"model":"smart","messages":[1]}"#.utf8)
-            ),
-            writer: RecordingWriter()
-        )
+        .send(#"{"model":"smart","messages":[1]}"#, headers: [])
         // 5 prompt tokens at $1/M and 7 completion tokens at $2/M, not gpt-4o's list price.
-        #expect(log.all.first?.costUSD == (5 * 1.0 + 7 * 2.0) / 1_000_000)
+        #expect(reply.record.costUSD == (5 * 1.0 + 7 * 2.0) / 1_000_000)
     }
 
     @Test func thePriceIsReadFromTheConfiguration() throws {

@@ -44,12 +44,22 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func closesAConnectionWhoseClientStopsReading() throws {
+    /// A channel whose request has arrived whole and whose client has stopped reading.
+    private func stalledChannel() throws -> EmbeddedChannel {
         let channel = try makeChannel()
         try channel.writeInbound(head)
         try channel.writeInbound(HTTPServerRequestPart.end(nil))
-        channel.isWritable = false
+        setWritable(false, channel)
+        return channel
+    }
+
+    private func setWritable(_ writable: Bool, _ channel: EmbeddedChannel) {
+        channel.isWritable = writable
         channel.pipeline.fireChannelWritabilityChanged()
+    }
+
+    @Test func closesAConnectionWhoseClientStopsReading() throws {
+        let channel = try stalledChannel()
         channel.embeddedEventLoop.advanceTime(by: .seconds(29))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))
@@ -57,16 +67,10 @@ import Testing
     }
 
     @Test func aClientThatReadsAgainKeepsItsConnection() throws {
-        let channel = try makeChannel()
-        try channel.writeInbound(head)
-        try channel.writeInbound(HTTPServerRequestPart.end(nil))
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
+        let channel = try stalledChannel()
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))
-        channel.isWritable = true
-        channel.pipeline.fireChannelWritabilityChanged()
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
+        setWritable(true, channel)
+        setWritable(false, channel)
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))
         #expect(channel.isActive, "the timer restarts whenever the client drains the buffer")
         _ = try? channel.finish()

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import NIOCore
 import NIOPosix
 import Testing
@@ -9,7 +10,9 @@ import Testing
     import Glibc
 #endif
 
-@Suite struct UnixSocketFileTests {
+/// Serialized: `bind` narrows the process-wide umask around its bind, so two binds at once see
+/// each other's mask.
+@Suite(.serialized) struct UnixSocketFileTests {
     private func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-sock-\(UUID().uuidString.prefix(8))"
@@ -21,19 +24,22 @@ import Testing
     /// Binds a Unix socket at `path`; listens when `listening`. Returns the descriptor.
     private func bindSocket(_ path: String, listening: Bool) -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        _ = withUnixAddress(path: path) { bind(descriptor, $0, $1) }
         if listening { listen(descriptor, 4) }
         return descriptor
+    }
+
+    /// Binds a listening socket through `file`; returns it and the file's mode seen during the bind.
+    private func bindListening(
+        _ file: UnixSocketFile, _ path: String, mode finalMode: UInt32, group: String?
+    ) async throws -> (descriptor: Int32, modeDuringBind: Int?) {
+        var modeDuringBind: Int?
+        let descriptor = try await file.bind(mode: finalMode, group: group) {
+            let descriptor = bindSocket(path, listening: true)
+            modeDuringBind = try mode(path)
+            return descriptor
+        }
+        return (descriptor, modeDuringBind)
     }
 
     private func mode(_ path: String) throws -> Int? {
@@ -90,12 +96,7 @@ import Testing
         let file = try UnixSocketFile.claim(path)
         defer { file.release() }
         let ownGroup = String(getgid())
-        var modeDuringBind: Int?
-        let descriptor = try await file.bind(mode: 0o640, group: ownGroup) {
-            let descriptor = bindSocket(path, listening: true)
-            modeDuringBind = try mode(path)
-            return descriptor
-        }
+        let (descriptor, modeDuringBind) = try await bindListening(file, path, mode: 0o640, group: ownGroup)
         defer { close(descriptor) }
         // Born without group bits (the group is set after bind), never wider than asked.
         #expect(modeDuringBind == 0o600)
@@ -108,12 +109,7 @@ import Testing
         let path = try temporaryDirectory() + "/gw.sock"
         let file = try UnixSocketFile.claim(path)
         defer { file.release() }
-        var modeDuringBind: Int?
-        let descriptor = try await file.bind(mode: 0o660, group: nil) {
-            let descriptor = bindSocket(path, listening: true)
-            modeDuringBind = try mode(path)
-            return descriptor
-        }
+        let (descriptor, modeDuringBind) = try await bindListening(file, path, mode: 0o660, group: nil)
         defer { close(descriptor) }
         #expect(modeDuringBind == 0o660)
     }

@@ -146,12 +146,14 @@ struct AttemptContext: Sendable {
         label: String,
         failureClass: AttemptFailureClass,
         status: Int,
+        providerStatus: Int? = nil,
         contentType: String,
         body: [UInt8],
         recorder: AttemptRecorder,
         exchange: inout Exchange
     ) -> AttemptFailure {
-        let attempt = recorder.record(status: status, error: label)
+        // The log names what the provider answered; the client gets `status` in its own dialect.
+        let attempt = recorder.record(status: providerStatus ?? status, error: label)
         guard failureClass == .fatal || failureClass == .contextLength else {
             return .failed(attempt, failureClass, timeout: false)
         }

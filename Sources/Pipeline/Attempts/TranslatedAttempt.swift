@@ -50,6 +50,7 @@ struct TranslatedAttempt {
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
                 failureClass: FailureClass.of(error, response: response),
                 status: error.status,
+                providerStatus: response.status,
                 contentType: "application/json",
                 body: Client.errorBody(error),
                 recorder: recorder,
