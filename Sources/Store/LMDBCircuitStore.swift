@@ -48,5 +48,14 @@ public final class LMDBCircuitStore: CircuitStore {
         }
     }
 
+    public func states(of targets: [String]) async throws -> [CircuitState] {
+        try await executor.read { [health] transaction in
+            try targets.map { target in
+                try transaction.get(health, Self.key(target)).flatMap { CircuitState(values: Int64.unpack($0)) }
+                    ?? CircuitState()
+            }
+        }
+    }
+
     static func key(_ target: String) -> [UInt8] { Array("cb/\(target)".utf8) }
 }

@@ -120,4 +120,14 @@ public protocol CircuitStore: Sendable {
     func record(_ target: String, success: Bool, policy: CircuitPolicy, nowMillis: Int64) async throws
     /// The stored state, without changing it.
     func state(of target: String) async throws -> CircuitState
+    /// The stored states of `targets`, in order, read together (one transaction where the store has them).
+    func states(of targets: [String]) async throws -> [CircuitState]
+}
+
+extension CircuitStore {
+    public func states(of targets: [String]) async throws -> [CircuitState] {
+        var states: [CircuitState] = []
+        for target in targets { states.append(try await state(of: target)) }
+        return states
+    }
 }
