@@ -30,7 +30,16 @@ public final class LineWriter: @unchecked Sendable {
     private var writing = false
     private var droppedSinceReport = 0
     private var stopping = false
+    /// A caller waits in `flush`: write what is queued without lingering.
+    private var flushing = 0
     private let dropped = Atomic<Int>(0)
+
+    /// How long the writer lets lines gather after the first one arrives, so that a busy gateway
+    /// wakes its log thread once per batch instead of once per request (a thread wake-up costs more
+    /// than formatting the line). Lines reach the descriptor at most this much later.
+    static let linger: Duration = .milliseconds(5)
+    /// Queued bytes that end the linger at once.
+    static let batchBytes = 64 * 1024
 
     /// - Parameter capacityBytes: the most bytes that may wait for the descriptor (`log.queue_bytes`).
     public init(descriptor: Int32 = 1, capacityBytes: Int = 8 * 1024 * 1024) {
@@ -74,7 +83,8 @@ public final class LineWriter: @unchecked Sendable {
             }
             pendingBytes += bytes.count
             queue.append(bytes)
-            pthread_cond_signal(work)
+            // The writer sleeps only while the queue is empty, or lingers until the batch is big.
+            if queue.count == 1 || pendingBytes >= Self.batchBytes { pthread_cond_signal(work) }
         }
     }
 
@@ -83,6 +93,9 @@ public final class LineWriter: @unchecked Sendable {
     public func flush(timeout: Duration = .seconds(2)) -> Bool {
         let deadline = Self.realtime(after: timeout)
         return locked {
+            flushing += 1
+            defer { flushing -= 1 }
+            pthread_cond_signal(work)
             var deadline = deadline
             while !queue.isEmpty || writing || droppedSinceReport > 0 {
                 if pthread_cond_timedwait(idle, mutex, &deadline) == ETIMEDOUT { return false }
@@ -130,6 +143,10 @@ public final class LineWriter: @unchecked Sendable {
         locked {
             while queue.isEmpty && droppedSinceReport == 0 && !stopping { pthread_cond_wait(work, mutex) }
             if queue.isEmpty && droppedSinceReport == 0 { return nil }
+            var lingerEnd = Self.realtime(after: Self.linger)
+            while !stopping && flushing == 0 && pendingBytes < Self.batchBytes {
+                if pthread_cond_timedwait(work, mutex, &lingerEnd) == ETIMEDOUT { break }
+            }
             var batch: [UInt8] = []
             batch.reserveCapacity(pendingBytes + 160)
             for line in queue { batch.append(contentsOf: line) }
