@@ -1,6 +1,6 @@
 import Foundation
 
-/// `POST /v1/messages/count_tokens` (wire/anthropic.md §1). The same headers as `/v1/messages` (checked
+/// `POST /v1/messages/count_tokens` (docs/wire/anthropic.md). The same headers as `/v1/messages` (checked
 /// by `authenticate`) and the same model, system, message and tool validation, but the body may hold
 /// only the fields of the SDKs' `MessageCountTokensParams`: `max_tokens`, `stream`, sampling and
 /// metadata fields are "Extra inputs", as the real API's strict schema has it. The answer is

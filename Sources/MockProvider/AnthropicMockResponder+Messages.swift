@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 
 /// `POST /v1/messages`: validation, then the answer as one `message` object or as the full event sequence
-/// (wire/anthropic.md §3 and §4). `count_tokens` shares the validation (`+CountTokens.swift`).
+/// (docs/wire/anthropic.md). `count_tokens` shares the validation (`+CountTokens.swift`).
 extension AnthropicMockResponder {
     func messages(_ request: MockRequest) -> MockResponderResult {
         let parsed: AnthropicMockRequest

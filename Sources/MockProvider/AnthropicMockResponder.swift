@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The Anthropic dialect: `POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models`, as in
-/// `wire/anthropic.md`. Strict: it rejects what the real API rejects, in its error shape, so a translator
+/// `docs/wire/anthropic.md`. Strict: it rejects what the real API rejects, in its error shape, so a translator
 /// bug fails a test instead of passing silently.
 struct AnthropicMockResponder: MockDialectResponder {
     /// The only key accepted when set.

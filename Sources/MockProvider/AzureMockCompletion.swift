@@ -1,5 +1,5 @@
 /// One Azure answer in both shapes, keys in alphabetical order as Azure's captures show, with
-/// `prompt_filter_results` and per-choice `content_filter_results` (wire/azure.md §3 and §4).
+/// `prompt_filter_results` and per-choice `content_filter_results` (docs/wire/azure.md).
 struct AzureMockCompletion {
     var id: String
     var created: Int

@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The Azure OpenAI dialect: `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and the v1
 /// path `POST /openai/v1/chat/completions`, with `api-key` auth, content-filter annotations and both Azure error
-/// shapes, as in `wire/azure.md`. The answers are the OpenAI mock's (`OpenAIMockChatAnswer`).
+/// shapes, as in `docs/wire/azure.md`. The answers are the OpenAI mock's (`OpenAIMockChatAnswer`).
 struct AzureMockResponder: MockDialectResponder {
     /// The only key accepted when set.
     let expectedKey: String?

@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The Gemini API dialect (AI Studio): `POST /v1beta/models/{model}:generateContent`,
 /// `:streamGenerateContent?alt=sse` (SSE, CRLF by default, as observed) or without `alt=sse` (a JSON array),
-/// `:countTokens`, and `GET /v1beta/models[/{model}]`, as in `wire/gemini.md`. Strict like the real API.
+/// `:countTokens`, and `GET /v1beta/models[/{model}]`, as in `docs/wire/gemini.md`. Strict like the real API.
 struct GeminiMockResponder: MockDialectResponder {
     /// The only key accepted when set.
     let expectedKey: String?

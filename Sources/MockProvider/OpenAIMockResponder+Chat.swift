@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 
 /// `POST /v1/chat/completions`: validation as the real API does it, then the answer rendered as one
-/// `chat.completion` object or as `chat.completion.chunk` events (wire/openai.md §3 and §4).
+/// `chat.completion` object or as `chat.completion.chunk` events (docs/wire/openai.md).
 extension OpenAIMockResponder {
     func chatCompletion(_ request: MockRequest) -> MockResponderResult {
         let body: [String: Any]

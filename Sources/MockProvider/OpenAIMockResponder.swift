@@ -4,7 +4,7 @@ import NIOHTTP1
 import Synchronization
 
 /// The OpenAI dialect: `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models[/{id}]`,
-/// rendered as in `wire/openai.md` (compact JSON, the real API's error bodies and headers).
+/// rendered as in `docs/wire/openai.md` (compact JSON, the real API's error bodies and headers).
 struct OpenAIMockResponder: MockDialectResponder {
     /// The only key accepted when set.
     let expectedKey: String?

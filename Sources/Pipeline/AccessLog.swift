@@ -19,7 +19,7 @@ public struct AttemptRecord: Sendable, Equatable {
     }
 }
 
-/// The access log line of one request (DESIGN.md §6). Built up while the request runs, written
+/// The access log line of one request (docs/design.md §6). Built up while the request runs, written
 /// once at the end.
 public struct AccessRecord: Sendable {
     public var requestID: String

@@ -1,7 +1,7 @@
 import Dialects
 import GatewayCore
 
-/// The dialect a client speaks on one request (DESIGN.md §3): OpenAI on `/v1/chat/completions`
+/// The dialect a client speaks on one request (docs/design.md §3): OpenAI on `/v1/chat/completions`
 /// and `/v1/embeddings`, Anthropic Messages on `/v1/messages`. It decides how the gateway's own
 /// errors are written; `ClientCodec` adds what a translated answer needs.
 enum ClientDialect: Sendable {

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// What one failed attempt means for the request (DESIGN.md §4).
+/// What one failed attempt means for the request (docs/design.md §4).
 public enum AttemptFailureClass: Sendable, Equatable {
     /// Overloaded or flaky (408, 409, 5xx, 529, reset): the same target may succeed after a backoff.
     case transient

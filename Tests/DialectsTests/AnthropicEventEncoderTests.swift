@@ -34,7 +34,7 @@ import Testing
         }
     }
 
-    /// Anthropic's order (wire/anthropic.md §4, §7.7): one `message_start` first; blocks numbered
+    /// Anthropic's order (docs/wire/anthropic.md): one `message_start` first; blocks numbered
     /// 0, 1, … each started, given deltas only while open, and stopped before the next; then one
     /// `message_delta` and `message_stop`, or an `error` last.
     private func expectWellFormed(_ frames: [Frame]) {

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// The minimal configuration of DESIGN.md §3, verbatim.
+/// The minimal configuration of docs/design.md §3, verbatim.
 let designMinimalConfiguration = """
     listen:
       socket: /run/llmgw.sock          # Unix socket path

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// Turns `CanonicalStreamEvent`s into an Anthropic Messages SSE stream (wire/anthropic.md §4), for
+/// Turns `CanonicalStreamEvent`s into an Anthropic Messages SSE stream (docs/wire/anthropic.md), for
 /// clients that speak Anthropic to the gateway: `message_start`, then each block as
 /// `content_block_start`, deltas, `content_block_stop` with indexes 0, 1, 2, …, then one
 /// `message_delta` and `message_stop`.

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 
-/// Reads an Anthropic Messages request body (`POST /v1/messages`, wire/anthropic.md §2) into a
+/// Reads an Anthropic Messages request body (`POST /v1/messages`, docs/wire/anthropic.md) into a
 /// `CanonicalRequest`. Errors name the field at fault in Anthropic's dotted style
 /// (`messages.1.content.0`), with `param` set to the top-level field.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 
-/// Writes a `CanonicalResponse` as an Anthropic `message` body (wire/anthropic.md §3), for clients
+/// Writes a `CanonicalResponse` as an Anthropic `message` body (docs/wire/anthropic.md), for clients
 /// that speak Anthropic to the gateway.
 ///
 /// - `id` keeps a provider's `msg_…` id; any other id gets the `msg_` prefix (see `messageID`).

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// What an Anthropic-dialect client is told about a provider's error: the `error.type` of
-/// wire/anthropic.md §5. Failures of the gateway's own provider account (its key, its billing) are
+/// docs/wire/anthropic.md. Failures of the gateway's own provider account (its key, its billing) are
 /// `api_error`: they are never the caller's fault.
 extension CanonicalError {
     /// Anthropic's `error.type`.

@@ -1,5 +1,5 @@
 /// Gemini 3 puts a `thoughtSignature` on each `functionCall` part and refuses the next turn unless
-/// it comes back on the same part, unchanged (wire/gemini.md §2, pitfall 10). OpenAI and Anthropic
+/// it comes back on the same part, unchanged (docs/wire/gemini.md). OpenAI and Anthropic
 /// clients have no field for it, but they do send every tool call's id back: the signature rides in
 /// the synthesised id, `call_0__ts_<signature as base64url>`, and is taken out again when the
 /// history is encoded for Gemini. The id stays within `[A-Za-z0-9_-]`, so it is a valid Anthropic

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// Turns `CanonicalStreamEvent`s into OpenAI `chat.completion.chunk` SSE bytes (wire/openai.md §4).
+/// Turns `CanonicalStreamEvent`s into OpenAI `chat.completion.chunk` SSE bytes (docs/wire/openai.md).
 ///
 /// The role arrives on the first chunk: alone (`content:""`) before text or thinking, merged into
 /// the first tool call's chunk when a tool call comes first, as OpenAI does. Tool calls stream by

@@ -9,7 +9,7 @@ extension OpenAIProviderCodec {
 }
 
 /// OpenAI-shaped error bodies, over HTTP or as an in-stream `data: {"error":…}` event, classified as
-/// `CanonicalError`s (wire/openai.md §5, wire/azure.md §5). Shapes read:
+/// `CanonicalError`s (docs/wire/openai.md, docs/wire/azure.md). Shapes read:
 /// - OpenAI's `{"error":{"message","type","param","code"}}`, with Azure's extras (`status`,
 ///   `innererror`) and its gateway form `{"error":{"code":"429","message"}}`;
 /// - `{"error":"text"}` (Ollama and others) and vLLM's flat `{"object":"error","message","type","code"}`;
