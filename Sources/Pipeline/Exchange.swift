@@ -1,3 +1,4 @@
+import Dialects
 import GatewayCore
 
 /// One request on its way through the stages: what the client sent, the access record being

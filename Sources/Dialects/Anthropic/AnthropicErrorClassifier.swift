@@ -11,7 +11,7 @@ enum AnthropicErrorClassifier {
 
     static func classify(status: Int?, type: String?, message: String?) -> CanonicalError {
         let text = message ?? status.map { "The provider answered HTTP \($0)." } ?? "The provider failed."
-        var kind = type.flatMap(kind(forType:)) ?? status.map(kind(forStatus:)) ?? .server
+        var kind = type.flatMap(kind(forType:)) ?? status.map { CanonicalError.Kind(httpStatus: $0) } ?? .server
         if kind == .invalidRequest, isContextLength(text) { kind = .contextLength }
         return CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: type)
     }
@@ -34,20 +34,6 @@ enum AnthropicErrorClassifier {
         case "timeout_error": .timeout
         case "api_error": .server
         default: nil
-        }
-    }
-
-    private static func kind(forStatus status: Int) -> CanonicalError.Kind {
-        switch status {
-        case 401, 403: .upstreamAuthentication
-        case 402: .upstreamBilling
-        case 404: .notFound
-        case 408, 504: .timeout
-        case 413: .payloadTooLarge
-        case 429: .rateLimited
-        case 529, 503: .overloaded
-        case 400..<500: .invalidRequest
-        default: .server
         }
     }
 }

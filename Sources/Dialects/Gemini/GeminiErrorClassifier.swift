@@ -39,7 +39,7 @@ enum GeminiErrorClassifier {
         var kind =
             reasons.contains("API_KEY_INVALID")
             ? .upstreamAuthentication
-            : rpcStatus.flatMap(kind(forStatus:)) ?? code.map(kind(forCode:)) ?? .server
+            : rpcStatus.flatMap(kind(forStatus:)) ?? code.map { CanonicalError.Kind(httpStatus: $0) } ?? .server
         if kind == .rateLimited, quotaIDs.contains(where: { $0.contains("PerDay") }) { kind = .upstreamBilling }
         if kind == .invalidRequest, isContextLength(text) { kind = .contextLength }
         var error = CanonicalError(kind, message: text, upstreamStatus: status, upstreamType: rpcStatus)
@@ -74,20 +74,6 @@ enum GeminiErrorClassifier {
         case "DEADLINE_EXCEEDED": .timeout
         case "INTERNAL", "UNKNOWN": .server
         default: nil
-        }
-    }
-
-    private static func kind(forCode code: Int) -> CanonicalError.Kind {
-        switch code {
-        case 401, 403: .upstreamAuthentication
-        case 402: .upstreamBilling
-        case 404: .notFound
-        case 408, 504: .timeout
-        case 413: .payloadTooLarge
-        case 429: .rateLimited
-        case 503: .overloaded
-        case 400..<500: .invalidRequest
-        default: .server
         }
     }
 }

@@ -32,7 +32,7 @@ enum OpenAIErrorClassifier {
         let message =
             fields.message ?? effectiveStatus.map { "The provider answered HTTP \($0)." } ?? "The provider failed."
         var kind =
-            effectiveStatus.map(kind(forStatus:)) ?? fields.code.flatMap(kind(forName:))
+            effectiveStatus.map { CanonicalError.Kind(httpStatus: $0) } ?? fields.code.flatMap(kind(forName:))
             ?? fields.type.flatMap(kind(forName:)) ?? .server
         let named = [fields.code, fields.type].compactMap { $0 }.compactMap(kind(forName:))
         switch kind {
@@ -89,21 +89,6 @@ enum OpenAIErrorClassifier {
                 status = number
             }
             if let number = DialectJSON.int(error["status"]), (100..<600).contains(number) { status = number }
-        }
-    }
-
-    private static func kind(forStatus status: Int) -> CanonicalError.Kind {
-        switch status {
-        case 401, 403: .upstreamAuthentication
-        case 402: .upstreamBilling
-        case 404: .notFound
-        case 408, 504: .timeout
-        case 409: .server
-        case 413: .payloadTooLarge
-        case 429: .rateLimited
-        case 503, 529: .overloaded
-        case 400..<500: .invalidRequest
-        default: .server
         }
     }
 

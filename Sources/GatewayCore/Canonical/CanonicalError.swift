@@ -16,6 +16,23 @@ public struct CanonicalError: Error, Sendable, Equatable {
         case overloaded
         case timeout
         case server
+
+        /// What an HTTP status alone says; each provider's classifier refines it from the body
+        /// (a context-length 400, a quota 429, a gRPC status).
+        public init(httpStatus status: Int) {
+            switch status {
+            case 401, 403: self = .upstreamAuthentication
+            case 402: self = .upstreamBilling
+            case 404: self = .notFound
+            case 408, 504: self = .timeout
+            case 409: self = .server
+            case 413: self = .payloadTooLarge
+            case 429: self = .rateLimited
+            case 503, 529: self = .overloaded
+            case 400..<500: self = .invalidRequest
+            default: self = .server
+            }
+        }
     }
 
     public var kind: Kind

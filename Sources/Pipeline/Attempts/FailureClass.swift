@@ -13,36 +13,18 @@ enum FailureClass {
         }
     }
 
-    /// An OpenAI-shaped error answer. A provider's 401/403 is about the gateway's key, never
-    /// relayed as the caller's own; `insufficient_quota` and "request too large" 429s never heal
-    /// by waiting; a context-length 400 may go to a larger-context fallback.
-    static func of(status: Int, response: UpstreamResponse, errorBody: [UInt8]) -> AttemptFailureClass {
-        let code = OpenAIProviderCodec.errorCode(inBody: errorBody)
-        let message = OpenAIProviderCodec.errorMessage(inBody: errorBody)?.lowercased() ?? ""
-        switch status {
-        case 401, 403: return .unavailable
-        case 408, 409, 500, 502, 503, 504, 529: return .transient
-        case 429:
-            if code == "insufficient_quota" || message.contains("request too large") { return .unavailable }
-            return .rateLimited(retryAfter: retryAfter(response))
-        case 400, 413, 422:
-            let contextLength =
-                code == "context_length_exceeded" || message.contains("maximum context length")
-                || message.contains("prompt is too long") || message.contains("context window")
-            return contextLength ? .contextLength : .fatal
-        default:
-            return status >= 500 ? .transient : .fatal
-        }
-    }
-
-    /// A provider error translated to the canonical model.
+    /// A provider's error answer, as its codec classified it (`ProviderCodec.error(status:body:)`).
+    /// A provider's 401/403 and billing problems are about the gateway's account, never relayed as
+    /// the caller's own: the next target. A quota 429 or "request too large" never heals by
+    /// waiting (the classifiers read them as billing). A context-length 400 may go to a
+    /// larger-context fallback. What may heal on the same provider is retried; the rest is the
+    /// caller's request and is relayed.
     static func of(_ error: CanonicalError, response: UpstreamResponse) -> AttemptFailureClass {
         switch error.kind {
         case .rateLimited: .rateLimited(retryAfter: retryAfter(response) ?? error.retryAfter)
-        case .overloaded, .server, .timeout: .transient
         case .upstreamAuthentication, .upstreamBilling: .unavailable
         case .contextLength: .contextLength
-        case .invalidRequest, .notFound, .payloadTooLarge: .fatal
+        default: error.isRetryable ? .transient : .fatal
         }
     }
 

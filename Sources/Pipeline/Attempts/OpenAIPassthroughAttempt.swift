@@ -48,7 +48,8 @@ struct OpenAIPassthroughAttempt {
             }
             throw context.refusal(
                 label: label,
-                failureClass: FailureClass.of(status: response.status, response: response, errorBody: errorBody),
+                failureClass: FailureClass.of(
+                    OpenAIProviderCodec.error(status: response.status, body: errorBody), response: response),
                 status: response.status,
                 contentType: response.header("content-type") ?? "application/json",
                 body: errorBody,

@@ -7,8 +7,8 @@ import GatewayCore
 struct TranslatedAttempt {
     let context: AttemptContext
 
-    func run<Dialect: TranslatingDialect, Client: ClientCodec>(
-        _ dialect: Dialect.Type,
+    func run<Provider: ProviderCodec, Client: ClientCodec>(
+        _ provider: Provider.Type,
         for client: Client.Type,
         _ target: RouteTarget,
         summary: OpenAIRequestSummary,
@@ -26,14 +26,14 @@ struct TranslatedAttempt {
         }
         guard endpoint != .embeddings else {
             throw refuse(
-                GatewayError(.badRequest, "Embeddings are not available from \(Dialect.name) (\(target.label)).")
+                GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
         let upstreamRequest: UpstreamRequest
         do {
             var canonical = try Client.decode(exchange.request.body)
             canonical.model = target.upstreamModel
-            upstreamRequest = try Dialect.request(
+            upstreamRequest = try Provider.request(
                 canonical,
                 provider: target.provider,
                 apiKey: context.keyring.key(for: target.provider.name),
@@ -44,7 +44,7 @@ struct TranslatedAttempt {
         }
         let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
-            let error = Dialect.error(
+            let error = Provider.error(
                 status: response.status, body: await context.errorBody(response, exchange: &exchange))
             throw context.refusal(
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
@@ -64,7 +64,7 @@ struct TranslatedAttempt {
                 model: target.upstreamModel, includeUsage: summary.clientWantsStreamUsage, created: created)
             try await StreamRelay(context: context).relay(
                 response,
-                translator: CanonicalStreamTranslator<Dialect.Decoder, Client.Encoder>(encoder: encoder),
+                translator: CanonicalStreamTranslator<Provider.StreamDecoder, Client.StreamEncoder>(encoder: encoder),
                 recorder: recorder,
                 exchange: &exchange,
                 answer: &answer,
@@ -75,7 +75,7 @@ struct TranslatedAttempt {
         let body = try await context.collect(response, recorder: recorder, exchange: &exchange)
         let translated: CanonicalResponse
         do {
-            translated = try Dialect.response(body)
+            translated = try Provider.response(body)
         } catch {
             throw .failed(
                 recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,

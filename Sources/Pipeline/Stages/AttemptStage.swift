@@ -164,11 +164,11 @@ struct AttemptStage: Sendable {
                 target, summary: summary, exchange: &exchange, answer: &answer, writer: writer)
         case .openAI:
             try await TranslatedAttempt(context: context).run(
-                kind.translatingDialect, for: OpenAIClient.self, target, summary: summary, endpoint: endpoint,
+                kind.codec, for: OpenAIChatClientCodec.self, target, summary: summary, endpoint: endpoint,
                 exchange: &exchange, answer: &answer, writer: writer)
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
-                kind.translatingDialect, for: AnthropicClient.self, target, summary: summary, endpoint: endpoint,
+                kind.codec, for: AnthropicMessagesClientCodec.self, target, summary: summary, endpoint: endpoint,
                 exchange: &exchange, answer: &answer, writer: writer)
         }
     }
