@@ -102,16 +102,21 @@ extension OpenAIProviderCodec: ProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
-        var request = request
-        // The usage chunk is how the gateway learns what a stream cost.
-        request.includeUsage = request.stream
-        return Self.request(
-            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), provider: provider,
-            apiKey: apiKey, stream: request.stream, timeouts: timeouts)
+        Self.request(
+            path: "/chat/completions", body: chatBody(request), provider: provider, apiKey: apiKey,
+            stream: request.stream, timeouts: timeouts)
     }
 
     public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
         try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    /// A canonical request as an OpenAI chat body; a stream asks for the usage chunk, which is how
+    /// the gateway learns what a stream cost.
+    static func chatBody(_ request: CanonicalRequest) -> [UInt8] {
+        var request = request
+        request.includeUsage = request.stream
+        return OpenAIChatRequestEncoder.encode(request)
     }
 }
 
@@ -127,15 +132,13 @@ extension AzureProviderCodec: ProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
-        var request = request
-        request.includeUsage = request.stream
-        return Self.request(
-            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), deployment: request.model,
+        Self.request(
+            path: "/chat/completions", body: OpenAIProviderCodec.chatBody(request), deployment: request.model,
             provider: provider, apiKey: apiKey, stream: request.stream, timeouts: timeouts)
     }
 
     public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        try OpenAIChatResponseDecoder.decode(body)
+        try OpenAIProviderCodec.response(body)
     }
 
     public static func error(status: Int, body: [UInt8]) -> CanonicalError {

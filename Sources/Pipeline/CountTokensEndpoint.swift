@@ -47,7 +47,7 @@ struct CountTokensEndpoint {
         writer: some ResponseWriter
     ) async -> Bool {
         let recorder = AttemptRecorder(target: target)
-        let upstreamRequest = AnthropicPassthroughAttempt(context: context).request(
+        let upstreamRequest = AnthropicPassthroughAttempt(context: context).upstream(
             path: "messages/count_tokens", target: target, summary: summary, exchange: exchange)
         let body: [UInt8]
         let response: UpstreamResponse

@@ -164,8 +164,8 @@ public final class RequestPipeline: Sendable {
             }
             // 6. attempt + 7. relay
             try await attempts.run(
-                route, summary: summary, endpoint: endpoint, admission: admitted, exchange: &exchange,
-                answer: &answer, writer: writer)
+                route, AttemptRequest(summary: summary, endpoint: endpoint), admission: admitted,
+                exchange: &exchange, answer: &answer, writer: writer)
         } catch {
             await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }

@@ -10,13 +10,14 @@ struct AnthropicPassthroughAttempt {
 
     func run(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
+        _ request: AttemptRequest,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
+        let summary = request.summary
         let recorder = AttemptRecorder(target: target)
-        let upstreamRequest = request(path: "messages", target: target, summary: summary, exchange: exchange)
+        let upstreamRequest = upstream(path: "messages", target: target, summary: summary, exchange: exchange)
         let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
             let body = await context.errorBody(response, exchange: &exchange)
@@ -55,7 +56,7 @@ struct AnthropicPassthroughAttempt {
 
     /// The upstream request for an Anthropic-dialect client's own body: the client's
     /// `anthropic-version` and `anthropic-beta` go along, the key is the gateway's.
-    func request(path: String, target: RouteTarget, summary: OpenAIRequestSummary, exchange: Exchange)
+    func upstream(path: String, target: RouteTarget, summary: OpenAIRequestSummary, exchange: Exchange)
         -> UpstreamRequest
     {
         AnthropicProviderCodec.passthroughRequest(

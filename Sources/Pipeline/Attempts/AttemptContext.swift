@@ -19,6 +19,12 @@ struct ProviderRefusal: Sendable {
     var contextLength: Bool
 }
 
+/// What every attempt of one request sends: the client's request as inspected, and its endpoint.
+struct AttemptRequest: Sendable {
+    let summary: OpenAIRequestSummary
+    let endpoint: OpenAIPassthrough.Endpoint
+}
+
 /// What the attempts produced, for settlement and the cache.
 struct Answer: Sendable {
     /// The target that answered, once one does.

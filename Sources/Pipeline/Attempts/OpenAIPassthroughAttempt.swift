@@ -8,16 +8,16 @@ struct OpenAIPassthroughAttempt {
 
     func run(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        _ request: AttemptRequest,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
+        let summary = request.summary
         let recorder = AttemptRecorder(target: target)
         let body = OpenAIPassthrough.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
-        let path = endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
+        let path = request.endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
         let apiKey = context.keyring.key(for: target.provider.name)
         let upstreamRequest =
             target.provider.kind == .azure

@@ -11,12 +11,12 @@ struct TranslatedAttempt {
         _ provider: Provider.Type,
         for client: Client.Type,
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        _ request: AttemptRequest,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
+        let summary = request.summary
         let recorder = AttemptRecorder(target: target)
         func refuse(_ error: GatewayError) -> AttemptFailure {
             .refused(
@@ -24,7 +24,7 @@ struct TranslatedAttempt {
                     status: error.status, contentType: "application/json", body: Client.dialect.errorBody(error),
                     contextLength: false))
         }
-        guard endpoint != .embeddings else {
+        guard request.endpoint != .embeddings else {
             throw refuse(
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )

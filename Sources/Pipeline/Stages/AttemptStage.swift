@@ -21,8 +21,7 @@ struct AttemptStage: Sendable {
 
     func run(
         _ route: Route,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        _ request: AttemptRequest,
         admission caller: Admission,
         exchange: inout Exchange,
         answer: inout Answer,
@@ -60,8 +59,7 @@ struct AttemptStage: Sendable {
             await trackInFlight(target, route, delta: 1)
             let failure: AttemptFailure?
             do {
-                try await attemptOnce(
-                    target, summary: summary, endpoint: endpoint, exchange: &exchange, answer: &answer, writer: writer)
+                try await attemptOnce(target, request, exchange: &exchange, answer: &answer, writer: writer)
                 failure = nil
             } catch {
                 failure = error
@@ -100,7 +98,7 @@ struct AttemptStage: Sendable {
         case .quotaExhausted(let seconds):
             throw GatewayError(
                 .rateLimited,
-                "Every target of `\(summary.model)` is at its provider quota. Please try again in \(seconds)s.",
+                "Every target of `\(request.summary.model)` is at its provider quota. Please try again in \(seconds)s.",
                 retryAfterSeconds: seconds
             )
         case .allFailed, nil:
@@ -148,8 +146,7 @@ struct AttemptStage: Sendable {
     /// One request to one target, by how the client's dialect meets the target's.
     private func attemptOnce(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        _ request: AttemptRequest,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
@@ -158,18 +155,18 @@ struct AttemptStage: Sendable {
         switch exchange.client {
         case .openAI where kind == .openai || kind == .azure:
             try await OpenAIPassthroughAttempt(context: context).run(
-                target, summary: summary, endpoint: endpoint, exchange: &exchange, answer: &answer, writer: writer)
+                target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .anthropic where kind == .anthropic:
             try await AnthropicPassthroughAttempt(context: context).run(
-                target, summary: summary, exchange: &exchange, answer: &answer, writer: writer)
+                target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .openAI:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: OpenAIChatClientCodec.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, answer: &answer, writer: writer)
+                kind.codec, for: OpenAIChatClientCodec.self, target, request, exchange: &exchange,
+                answer: &answer, writer: writer)
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: AnthropicMessagesClientCodec.self, target, summary: summary, endpoint: endpoint,
-                exchange: &exchange, answer: &answer, writer: writer)
+                kind.codec, for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
+                answer: &answer, writer: writer)
         }
     }
 
