@@ -160,8 +160,8 @@ public enum OpenAIChatClientCodec: ClientCodec {
 
     public static func errorBody(_ error: CanonicalError) -> [UInt8] { error.openAIBody }
 
-    public static func streamEncoder(model: String, includeUsage: Bool, created: Int) -> OpenAIChunkEncoder {
-        OpenAIChunkEncoder(model: model, created: created, includeUsage: includeUsage)
+    public static func streamEncoder(model: String, includeUsage: Bool, created: Int) -> OpenAIStreamEncoder {
+        OpenAIStreamEncoder(model: model, created: created, includeUsage: includeUsage)
     }
 }
 
@@ -179,7 +179,7 @@ public enum AnthropicMessagesClientCodec: ClientCodec {
 
     public static func errorBody(_ error: CanonicalError) -> [UInt8] { error.anthropicBody }
 
-    public static func streamEncoder(model: String, includeUsage: Bool, created: Int) -> AnthropicEventEncoder {
-        AnthropicEventEncoder(model: model)
+    public static func streamEncoder(model: String, includeUsage: Bool, created: Int) -> AnthropicStreamEncoder {
+        AnthropicStreamEncoder(model: model)
     }
 }

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// Builds requests for OpenAI-compatible providers (`kind: openai`) and reads their errors.
-/// The client's body passes through (see `OpenAIPassthrough`); only the URL and the auth header
+/// The client's body passes through (see `RequestInspection`); only the URL and the auth header
 /// are the provider's own.
 public enum OpenAIProviderCodec {
     public static func request(

@@ -21,8 +21,8 @@ struct ProviderRefusal: Sendable {
 
 /// What every attempt of one request sends: the client's request as inspected, and its endpoint.
 struct AttemptRequest: Sendable {
-    let summary: OpenAIRequestSummary
-    let endpoint: OpenAIPassthrough.Endpoint
+    let summary: RequestSummary
+    let endpoint: RequestInspection.Endpoint
 }
 
 /// What the attempts produced, for settlement and the cache.
