@@ -87,6 +87,8 @@ import Testing
         var options = GatewayHarness.Options()
         options.listen = ["tcp: 127.0.0.1:\(port)", "allowed_origins: [\"http://localhost:3000\"]"]
         try await withGateway(options) { gateway in
+            // The harness waits for the Unix socket; the TCP listener may be bound a moment later.
+            try await GatewayBinary.waitUntilListening(on: .loopback(port: port))
             let tcp = HTTPClient(.loopback(port: port))
             let body = String.chatRequest(model: "smart")
             let ok = try await tcp.post("/v1/chat/completions", json: body)

@@ -42,15 +42,24 @@ public enum GatewayBinary {
         _ path: String, attempts: Int = 200, interval: Duration = .milliseconds(50),
         isRunning: () -> Bool = { true }, exited: () -> String = { "" }
     ) async throws {
+        try await waitUntilListening(
+            on: .unix(path), attempts: attempts, interval: interval, isRunning: isRunning, exited: exited)
+    }
+
+    /// Waits until something accepts connections at `endpoint` (a Unix socket or a loopback port).
+    public static func waitUntilListening(
+        on endpoint: TestEndpoint, attempts: Int = 200, interval: Duration = .milliseconds(50),
+        isRunning: () -> Bool = { true }, exited: () -> String = { "" }
+    ) async throws {
         for _ in 0..<attempts {
-            if let connection = try? RawConnection(.unix(path)) {
+            if let connection = try? RawConnection(endpoint) {
                 connection.close()
                 return
             }
             guard isRunning() else { throw TestFailure("llmgw exited early: \(exited())") }
             try await Task.sleep(for: interval)
         }
-        throw TestFailure("nothing listens on \(path)")
+        throw TestFailure("nothing listens on \(endpoint)")
     }
 }
 
