@@ -59,8 +59,9 @@ func failure(of body: () async throws(UpstreamFailure) -> Void) async -> Upstrea
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes.
-func eventually(within timeout: Duration = .seconds(2), _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` every 10 ms until it holds or `timeout` passes (a generous cap: a loaded CI machine is
+/// slow, and a condition that holds returns at once).
+func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
