@@ -25,9 +25,9 @@ enum JSONFuzzing {
 /// every provider dialect (what a translated attempt does).
 enum RequestFuzzing {
     static func decoders(_ bytes: [UInt8]) {
-        for endpoint in [OpenAIPassthrough.Endpoint.chatCompletions, .embeddings, .messages, .countTokens] {
-            if let summary = try? OpenAIPassthrough.inspect(bytes, endpoint: endpoint) {
-                let rewritten = OpenAIPassthrough.rewrite(bytes, summary: summary, upstreamModel: "fuzz-model")
+        for endpoint in [RequestInspection.Endpoint.chatCompletions, .embeddings, .messages, .countTokens] {
+            if let summary = try? RequestInspection.inspect(bytes, endpoint: endpoint) {
+                let rewritten = RequestInspection.rewrite(bytes, summary: summary, upstreamModel: "fuzz-model")
                 precondition((try? JSONScanner.scanObject(rewritten)) != nil, "rewrite broke the JSON")
             }
         }
@@ -57,7 +57,7 @@ enum ResponseFuzzing {
                 precondition(delay >= .zero && delay <= RetryPolicy.maximumProviderDelay, "unbounded retryDelay")
             }
         }
-        _ = OpenAIPassthrough.usage(inResponse: bytes)
+        _ = RequestInspection.usage(inResponse: bytes)
         _ = OpenAIProviderCodec.errorCode(inBody: bytes)
         _ = OpenAIProviderCodec.errorMessage(inBody: bytes)
     }
@@ -79,17 +79,17 @@ enum StreamFuzzing {
         run(OpenAIStreamRelay(forwardUsageChunk: bytes.first.map { $0 & 1 == 1 } ?? false), chunks)
         run(AnthropicStreamRelay(), chunks)
         run(
-            CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIChunkEncoder>(
+            CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIStreamEncoder>(
                 model: "m", includeUsage: true, created: 0), chunks)
         run(
-            CanonicalStreamTranslator<GeminiStreamDecoder, OpenAIChunkEncoder>(
+            CanonicalStreamTranslator<GeminiStreamDecoder, OpenAIStreamEncoder>(
                 model: "m", includeUsage: true, created: 0), chunks)
         run(
-            CanonicalStreamTranslator<OpenAIStreamDecoder, AnthropicEventEncoder>(
-                encoder: AnthropicEventEncoder(model: "m")), chunks)
+            CanonicalStreamTranslator<OpenAIStreamDecoder, AnthropicStreamEncoder>(
+                encoder: AnthropicStreamEncoder(model: "m")), chunks)
         run(
-            CanonicalStreamTranslator<GeminiStreamDecoder, AnthropicEventEncoder>(
-                encoder: AnthropicEventEncoder(model: "m")), chunks)
+            CanonicalStreamTranslator<GeminiStreamDecoder, AnthropicStreamEncoder>(
+                encoder: AnthropicStreamEncoder(model: "m")), chunks)
     }
 
     private static func run<T: StreamTranslator>(_ translator: T, _ chunks: [[UInt8]]) {

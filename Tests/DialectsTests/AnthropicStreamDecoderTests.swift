@@ -11,7 +11,7 @@ import Testing
         chunkSize: Int
     ) -> (decoder: AnthropicStreamDecoder, events: [CanonicalStreamEvent], output: [UInt8]) {
         var decoder = AnthropicProviderCodec.streamDecoder()
-        var encoder = OpenAIChunkEncoder(id: "x", created: 0, includeUsage: includeUsage)
+        var encoder = OpenAIStreamEncoder(id: "x", created: 0, includeUsage: includeUsage)
         var events: [CanonicalStreamEvent] = []
         var offset = 0
         while offset < transcript.count {

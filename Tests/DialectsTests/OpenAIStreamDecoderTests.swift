@@ -315,7 +315,7 @@ import Testing
         #expect(decoder.usage == TokenUsage(promptTokens: 5, completionTokens: 2))
     }
 
-    /// Canonical events → `OpenAIChunkEncoder` → the decoder: the same events. Usage comes last
+    /// Canonical events → `OpenAIStreamEncoder` → the decoder: the same events. Usage comes last
     /// (the encoder writes it at the end) and the decoder adds no event of its own.
     static let roundTrips: [[CanonicalStreamEvent]] = [
         [
@@ -345,7 +345,7 @@ import Testing
     @Test(arguments: roundTrips.indices)
     func roundTripsThroughTheChunkEncoder(index: Int) {
         let original = Self.roundTrips[index]
-        var encoder = OpenAIChunkEncoder(created: 1_735_689_600, includeUsage: true)
+        var encoder = OpenAIStreamEncoder(created: 1_735_689_600, includeUsage: true)
         var bytes: [UInt8] = []
         for event in original { bytes += encoder.encode(event) }
         bytes += encoder.end()
@@ -355,7 +355,7 @@ import Testing
     }
 
     @Test func anErrorRoundTripsThroughTheChunkEncoder() {
-        var encoder = OpenAIChunkEncoder(created: 0, includeUsage: false)
+        var encoder = OpenAIStreamEncoder(created: 0, includeUsage: false)
         let error = CanonicalError(.rateLimited, message: "Slow down")
         var bytes: [UInt8] = []
         for event: CanonicalStreamEvent in [.messageStart(id: "c", model: "m"), .textDelta("Hi"), .error(error)] {
@@ -373,7 +373,7 @@ import Testing
     @Test func azuresPreambleThenAnErrorFailsOverInvisiblyThroughTheTranslator() throws {
         let transcript = try Fixture.bytes("openai/stream_azure_prompt_filter.sse").text
         let preamble = String(transcript[..<transcript.range(of: "\n\n")!.upperBound])
-        var translator = CanonicalStreamTranslator<OpenAIStreamDecoder, OpenAIChunkEncoder>(
+        var translator = CanonicalStreamTranslator<OpenAIStreamDecoder, OpenAIStreamEncoder>(
             model: "smart", includeUsage: false, created: 0)
         var output = translator.push(Array(preamble.utf8))
         output += translator.push(
@@ -391,8 +391,8 @@ import Testing
     /// only a signature, for an Anthropic client) cannot make the translator hold unbounded bytes
     /// back: past the preamble bounds it is released.
     @Test func anEndlessPreambleIsReleasedAtItsBound() {
-        var translator = CanonicalStreamTranslator<GeminiStreamDecoder, AnthropicEventEncoder>(
-            encoder: AnthropicEventEncoder(model: "m"))
+        var translator = CanonicalStreamTranslator<GeminiStreamDecoder, AnthropicStreamEncoder>(
+            encoder: AnthropicStreamEncoder(model: "m"))
         let chunk = Array(
             (#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"","thought":true,"#
                 + #""thoughtSignature":"c2lnbmF0dXJl"}]},"index":0}]}"# + "\n\n").utf8)

@@ -62,3 +62,8 @@ public enum GeminiProviderCodec {
         GeminiErrorClassifier.classify(status: status, body: body)
     }
 }
+
+extension GeminiProviderCodec: ProviderCodec {
+    public static let name = "Gemini"
+    public typealias StreamDecoder = GeminiStreamDecoder
+}

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// Turns an OpenAI `chat.completion.chunk` SSE stream (OpenAI, Azure and OpenAI-compatible servers)
-/// into `CanonicalStreamEvent`s; the inverse of `OpenAIChunkEncoder`. Feed it upstream chunks
+/// into `CanonicalStreamEvent`s; the inverse of `OpenAIStreamEncoder`. Feed it upstream chunks
 /// (split anywhere); it frames them with `SSEFramer`. Only choice 0 is read.
 ///
 /// - `messageStart` comes from the first chunk with a non-empty `id` (Azure's `choices:[]`

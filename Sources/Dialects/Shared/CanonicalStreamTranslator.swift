@@ -26,18 +26,18 @@ public protocol CanonicalStreamEncoder: Sendable {
 
 extension AnthropicStreamDecoder: CanonicalStreamDecoder {}
 extension GeminiStreamDecoder: CanonicalStreamDecoder {}
-extension OpenAIChunkEncoder: CanonicalStreamEncoder {}
+extension OpenAIStreamEncoder: CanonicalStreamEncoder {}
 
 /// An Anthropic Messages stream as OpenAI chunks (preamble: `message_start`, `ping`, usage).
-public typealias AnthropicToOpenAIStream = CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIChunkEncoder>
+public typealias AnthropicToOpenAIStream = CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIStreamEncoder>
 /// A Gemini stream as OpenAI chunks (preamble: the first chunk's message start, usage; done when
 /// the body ended after a `finishReason`).
-public typealias GeminiToOpenAIStream = CanonicalStreamTranslator<GeminiStreamDecoder, OpenAIChunkEncoder>
+public typealias GeminiToOpenAIStream = CanonicalStreamTranslator<GeminiStreamDecoder, OpenAIStreamEncoder>
 
-extension CanonicalStreamTranslator where Encoder == OpenAIChunkEncoder {
+extension CanonicalStreamTranslator where Encoder == OpenAIStreamEncoder {
     /// A provider stream for an OpenAI-dialect client.
     public init(model: String, includeUsage: Bool, created: Int) {
-        self.init(encoder: OpenAIChunkEncoder(model: model, created: created, includeUsage: includeUsage))
+        self.init(encoder: OpenAIStreamEncoder(model: model, created: created, includeUsage: includeUsage))
     }
 }
 

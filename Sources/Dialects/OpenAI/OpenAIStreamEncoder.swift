@@ -11,7 +11,7 @@ import GatewayCore
 /// `delta.reasoning_content`; signatures and redacted thinking are dropped.
 ///
 /// A pure per-request state machine: no clock (`created` is given), no I/O.
-public struct OpenAIChunkEncoder: Sendable {
+public struct OpenAIStreamEncoder: Sendable {
     private enum State {
         /// Nothing written yet.
         case idle
@@ -51,7 +51,7 @@ public struct OpenAIChunkEncoder: Sendable {
 
     /// The bytes for one event (possibly none).
     public mutating func encode(_ event: CanonicalStreamEvent) -> [UInt8] {
-        guard !isEnded else { preconditionFailure("OpenAIChunkEncoder: event after the end of the stream") }
+        guard !isEnded else { preconditionFailure("OpenAIStreamEncoder: event after the end of the stream") }
         switch event {
         case .messageStart(let upstreamID, let upstreamModel):
             if !fixedID { id = upstreamID }
@@ -109,7 +109,7 @@ public struct OpenAIChunkEncoder: Sendable {
 
     /// The provider's stream ended normally: the usage chunk when asked for, then `[DONE]`.
     public mutating func end() -> [UInt8] {
-        guard !isEnded else { preconditionFailure("OpenAIChunkEncoder: end() after the end of the stream") }
+        guard !isEnded else { preconditionFailure("OpenAIStreamEncoder: end() after the end of the stream") }
         var output = startIfNeeded()
         state = .ended
         if includeUsage, let usage {

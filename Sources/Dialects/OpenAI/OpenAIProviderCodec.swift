@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// Builds requests for OpenAI-compatible providers (`kind: openai`) and reads their errors.
-/// The client's body passes through (see `OpenAIPassthrough`); only the URL and the auth header
+/// The client's body passes through (see `RequestInspection`); only the URL and the auth header
 /// are the provider's own.
 public enum OpenAIProviderCodec {
     public static func request(
@@ -42,5 +42,29 @@ public enum OpenAIProviderCodec {
             let message = inner.member("message")
         else { return nil }
         return JSONScanner.string(body, at: message.valueRange)
+    }
+}
+
+/// An OpenAI-compatible provider reached from another client dialect (an Anthropic-dialect client).
+extension OpenAIProviderCodec: ProviderCodec {
+    public static let name = "OpenAI"
+    public typealias StreamDecoder = OpenAIStreamDecoder
+
+    public static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        // The usage chunk is how the gateway learns what a stream cost.
+        request.includeUsage = request.stream
+        return Self.request(
+            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), provider: provider,
+            apiKey: apiKey, stream: request.stream, timeouts: timeouts)
+    }
+
+    public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
     }
 }

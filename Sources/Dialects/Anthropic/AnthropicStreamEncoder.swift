@@ -24,7 +24,7 @@ import GatewayCore
 ///   (as Anthropic does).
 ///
 /// A pure per-request state machine: no clock, no I/O.
-public struct AnthropicEventEncoder: CanonicalStreamEncoder {
+public struct AnthropicStreamEncoder: CanonicalStreamEncoder {
     private enum Block: Sendable, Equatable {
         case text
         case thinking
@@ -70,7 +70,7 @@ public struct AnthropicEventEncoder: CanonicalStreamEncoder {
 
     /// The bytes for one event (possibly none).
     public mutating func encode(_ event: CanonicalStreamEvent) -> [UInt8] {
-        guard !isEnded else { preconditionFailure("AnthropicEventEncoder: event after the end of the stream") }
+        guard !isEnded else { preconditionFailure("AnthropicStreamEncoder: event after the end of the stream") }
         switch event {
         case .messageStart(let upstreamID, let upstreamModel):
             guard !startedMessage else { return [] }
@@ -92,7 +92,7 @@ public struct AnthropicEventEncoder: CanonicalStreamEncoder {
     /// The provider's stream ended normally: the open block's stop, `message_delta` with the stop
     /// reason and the final usage, and `message_stop`.
     public mutating func end() -> [UInt8] {
-        guard !isEnded else { preconditionFailure("AnthropicEventEncoder: end() after the end of the stream") }
+        guard !isEnded else { preconditionFailure("AnthropicStreamEncoder: end() after the end of the stream") }
         var output = startMessageIfNeeded() + closeBlock()
         isEnded = true
         let reason = AnthropicMessagesResponseEncoder.stopReason(stopReason, stopSequence: stopSequence)
@@ -161,7 +161,7 @@ public struct AnthropicEventEncoder: CanonicalStreamEncoder {
             stopSequence = sequence
             return closeBlock()
         case .messageStart, .usage, .error:
-            preconditionFailure("AnthropicEventEncoder: \(event) is not content")
+            preconditionFailure("AnthropicStreamEncoder: \(event) is not content")
         }
     }
 
@@ -242,7 +242,7 @@ public struct AnthropicEventEncoder: CanonicalStreamEncoder {
 
     /// A `content_block_delta` for the open block: `{"type":<type>,<field>:<value>}`.
     private func delta(_ type: String, _ field: String, _ value: String) -> [UInt8] {
-        guard let index = open?.index else { preconditionFailure("AnthropicEventEncoder: a delta with no open block") }
+        guard let index = open?.index else { preconditionFailure("AnthropicStreamEncoder: a delta with no open block") }
         return Self.event("content_block_delta") {
             $0.field("index", index)
             $0.key("delta")

@@ -57,3 +57,31 @@ public enum AzureProviderCodec {
         return output
     }
 }
+
+/// Azure OpenAI from another client dialect: OpenAI's body and answers, Azure's URL and auth (the
+/// target's model is the deployment).
+extension AzureProviderCodec: ProviderCodec {
+    public static let name = "Azure OpenAI"
+    public typealias StreamDecoder = OpenAIStreamDecoder
+
+    public static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        request.includeUsage = request.stream
+        return Self.request(
+            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), deployment: request.model,
+            provider: provider, apiKey: apiKey, stream: request.stream, timeouts: timeouts)
+    }
+
+    public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    public static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        OpenAIProviderCodec.error(status: status, body: body)
+    }
+}

@@ -3,13 +3,13 @@ import Testing
 
 @testable import Dialects
 
-@Suite struct OpenAIChunkEncoderTests {
+@Suite struct OpenAIStreamEncoderTests {
     private func payloads(_ bytes: [UInt8]) throws -> [[String: Any]] {
         try SSEFramerForTests().dataPayloadsCopy(bytes).map { try #require(DialectJSON.object($0)) }
     }
 
     @Test func mergesTheRoleIntoAFirstToolCall() throws {
-        var encoder = OpenAIChunkEncoder(model: "gpt-4o-mini", created: 7, includeUsage: false)
+        var encoder = OpenAIStreamEncoder(model: "gpt-4o-mini", created: 7, includeUsage: false)
         var output = encoder.encode(.messageStart(id: "msg_1", model: "claude"))
         output += encoder.encode(.toolCallStart(index: 0, id: "call_P1", name: "get_weather"))
         output += encoder.encode(.toolCallArgumentsDelta(index: 0, fragment: ""))
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func anEmptyAnswerStillHasARoleAndAFinish() throws {
-        var encoder = OpenAIChunkEncoder(created: 0, includeUsage: true)
+        var encoder = OpenAIStreamEncoder(created: 0, includeUsage: true)
         var output = encoder.encode(.messageStart(id: "m", model: "c"))
         output += encoder.encode(.finish(.length, stopSequence: nil))
         output += encoder.end()
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func anErrorEndsWithoutDone() throws {
-        var encoder = OpenAIChunkEncoder(created: 0, includeUsage: true)
+        var encoder = OpenAIStreamEncoder(created: 0, includeUsage: true)
         var output = encoder.encode(.messageStart(id: "m", model: "c"))
         output += encoder.encode(.usage(TokenUsage(promptTokens: 1, completionTokens: 0)))
         output += encoder.encode(.error(CanonicalError(.rateLimited, message: "slow down")))

@@ -3,13 +3,13 @@ import Testing
 
 @testable import Dialects
 
-@Suite struct OpenAIPassthroughTests {
+@Suite struct RequestInspectionTests {
     @Test func rewritesOnlyTheModelForNonStreamRequests() throws {
         let body = Array(#"{"model": "smart", "messages":[{"role":"user","content":"hi"}], "temperature":0.20}"#.utf8)
-        let summary = try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions)
+        let summary = try RequestInspection.inspect(body, endpoint: .chatCompletions)
         #expect(summary.model == "smart")
         #expect(!summary.stream)
-        let out = OpenAIPassthrough.rewrite(body, summary: summary, upstreamModel: "gpt-4o")
+        let out = RequestInspection.rewrite(body, summary: summary, upstreamModel: "gpt-4o")
         #expect(out.text == #"{"model": "gpt-4o", "messages":[{"role":"user","content":"hi"}], "temperature":0.20}"#)
     }
 
@@ -38,9 +38,9 @@ import Testing
         ]
         for (input, expected) in cases {
             let body = Array(input.utf8)
-            let summary = try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions)
+            let summary = try RequestInspection.inspect(body, endpoint: .chatCompletions)
             #expect(!summary.clientWantsStreamUsage)
-            let out = OpenAIPassthrough.rewrite(body, summary: summary, upstreamModel: "x")
+            let out = RequestInspection.rewrite(body, summary: summary, upstreamModel: "x")
             #expect(out.text == expected)
             _ = try JSONScanner.scanObject(out)
         }
@@ -48,15 +48,15 @@ import Testing
 
     @Test func leavesAClientsOwnIncludeUsageAlone() throws {
         let body = Array(#"{"model":"m","messages":[1],"stream":true,"stream_options":{"include_usage":true}}"#.utf8)
-        let summary = try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions)
+        let summary = try RequestInspection.inspect(body, endpoint: .chatCompletions)
         #expect(summary.clientWantsStreamUsage)
-        #expect(OpenAIPassthrough.rewrite(body, summary: summary, upstreamModel: "m") == body)
+        #expect(RequestInspection.rewrite(body, summary: summary, upstreamModel: "m") == body)
     }
 
     @Test func escapesTheUpstreamModelName() throws {
         let body = Array(#"{"model":"m","messages":[1]}"#.utf8)
-        let summary = try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions)
-        let out = OpenAIPassthrough.rewrite(body, summary: summary, upstreamModel: #"we"ird"#)
+        let summary = try RequestInspection.inspect(body, endpoint: .chatCompletions)
+        let out = RequestInspection.rewrite(body, summary: summary, upstreamModel: #"we"ird"#)
         #expect(out.text == #"{"model":"we\"ird","messages":[1]}"#)
     }
 
@@ -68,7 +68,7 @@ import Testing
     ])
     func rejectsInvalidChatRequests(_ body: String, _ param: String) {
         #expect {
-            try OpenAIPassthrough.inspect(Array(body.utf8), endpoint: .chatCompletions)
+            try RequestInspection.inspect(Array(body.utf8), endpoint: .chatCompletions)
         } throws: { error in
             (error as? GatewayError)?.status == 400 && (error as? GatewayError)?.param == param
         }
@@ -76,29 +76,29 @@ import Testing
 
     @Test func rejectsMalformedJSONAsBadRequest() {
         #expect {
-            try OpenAIPassthrough.inspect(Array("{nope".utf8), endpoint: .chatCompletions)
+            try RequestInspection.inspect(Array("{nope".utf8), endpoint: .chatCompletions)
         } throws: { error in
             (error as? GatewayError)?.code == .badRequest
         }
     }
 
     @Test func embeddingsNeedInput() throws {
-        _ = try OpenAIPassthrough.inspect(Array(#"{"model":"e","input":"hi"}"#.utf8), endpoint: .embeddings)
+        _ = try RequestInspection.inspect(Array(#"{"model":"e","input":"hi"}"#.utf8), endpoint: .embeddings)
         #expect(throws: GatewayError.self) {
-            try OpenAIPassthrough.inspect(Array(#"{"model":"e"}"#.utf8), endpoint: .embeddings)
+            try RequestInspection.inspect(Array(#"{"model":"e"}"#.utf8), endpoint: .embeddings)
         }
     }
 
     @Test func readsUsageFromTheWireDocResponse() throws {
-        let usage = OpenAIPassthrough.usage(inResponse: try Fixture.bytes("openai/chat_response.json"))
+        let usage = RequestInspection.usage(inResponse: try Fixture.bytes("openai/chat_response.json"))
         #expect(usage == TokenUsage(promptTokens: 82, completionTokens: 17, cachedPromptTokens: 64, reasoningTokens: 0))
     }
 }
 
-@Suite struct OpenAIPassthroughBoundsTests {
-    private func refusal(_ json: String, endpoint: OpenAIPassthrough.Endpoint = .chatCompletions) -> GatewayError? {
+@Suite struct RequestInspectionBoundsTests {
+    private func refusal(_ json: String, endpoint: RequestInspection.Endpoint = .chatCompletions) -> GatewayError? {
         do {
-            _ = try OpenAIPassthrough.inspect(Array(json.utf8), endpoint: endpoint)
+            _ = try RequestInspection.inspect(Array(json.utf8), endpoint: endpoint)
             return nil
         } catch {
             return error
@@ -145,7 +145,7 @@ import Testing
     @Test func invalidUTF8IsABadRequest() {
         var body = Array(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#.utf8)
         body.insert(0xC3, at: body.count - 5)  // a lead byte without its continuation
-        #expect(throws: GatewayError.self) { try OpenAIPassthrough.inspect(body, endpoint: .chatCompletions) }
+        #expect(throws: GatewayError.self) { try RequestInspection.inspect(body, endpoint: .chatCompletions) }
         for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
             #expect(JSONScanner.firstInvalidUTF8(Array("ab".utf8) + bad) == 2)
         }

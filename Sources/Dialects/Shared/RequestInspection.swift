@@ -2,8 +2,8 @@ import GatewayCore
 
 /// What the gateway needs to know about a request body, read without decoding it. OpenAI and
 /// Anthropic Messages bodies share the fields it reads (`model`, `stream`, `messages`).
-public struct OpenAIRequestSummary: Sendable {
-    public var endpoint: OpenAIPassthrough.Endpoint
+public struct RequestSummary: Sendable {
+    public var endpoint: RequestInspection.Endpoint
     public var model: String
     public var stream: Bool
     /// The client asked for the usage chunk itself (`stream_options.include_usage: true`).
@@ -11,10 +11,12 @@ public struct OpenAIRequestSummary: Sendable {
     let scan: JSONObjectScan
 }
 
-/// OpenAI-dialect requests passed through to an OpenAI-compatible provider: the body is checked,
-/// then only `model` is rewritten (and, for streams, `stream_options.include_usage` forced on so
-/// the gateway learns the usage); every other byte goes out as the client sent it.
-public enum OpenAIPassthrough {
+/// A client's request body read without decoding it (OpenAI Chat Completions and embeddings,
+/// Anthropic Messages and `count_tokens`): the body is checked and summarised for every target;
+/// when it passes through to a provider of its own dialect, only `model` is rewritten (and, for
+/// OpenAI streams, `stream_options.include_usage` forced on so the gateway learns the usage);
+/// every other byte goes out as the client sent it.
+public enum RequestInspection {
     public enum Endpoint: Sendable {
         case chatCompletions
         case embeddings
@@ -34,7 +36,7 @@ public enum OpenAIPassthrough {
 
     /// Checks the body (valid JSON object, `model` a non-empty string, the endpoint's required
     /// field present, `stream` a boolean) and summarises it.
-    public static func inspect(_ body: [UInt8], endpoint: Endpoint) throws(GatewayError) -> OpenAIRequestSummary {
+    public static func inspect(_ body: [UInt8], endpoint: Endpoint) throws(GatewayError) -> RequestSummary {
         let scan: JSONObjectScan
         do {
             scan = try JSONScanner.scanObject(body)
@@ -87,7 +89,7 @@ public enum OpenAIPassthrough {
         {
             wantsUsage = body[include.valueRange.lowerBound] == UInt8(ascii: "t")
         }
-        return OpenAIRequestSummary(
+        return RequestSummary(
             endpoint: endpoint, model: model, stream: stream, clientWantsStreamUsage: wantsUsage, scan: scan)
     }
 
@@ -170,7 +172,7 @@ public enum OpenAIPassthrough {
 
     /// The body to send upstream: `model` replaced by `upstreamModel`; for streams,
     /// `stream_options.include_usage` set to true.
-    public static func rewrite(_ body: [UInt8], summary: OpenAIRequestSummary, upstreamModel: String) -> [UInt8] {
+    public static func rewrite(_ body: [UInt8], summary: RequestSummary, upstreamModel: String) -> [UInt8] {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let model = summary.scan.member("model") {
             edits.append((model.valueRange, JSONScanner.quoted(upstreamModel)))

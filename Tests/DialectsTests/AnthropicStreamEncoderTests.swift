@@ -4,7 +4,7 @@ import Testing
 
 @testable import Dialects
 
-@Suite struct AnthropicEventEncoderTests {
+@Suite struct AnthropicStreamEncoderTests {
     private struct Frame {
         var name: String
         var data: [String: Any]
@@ -13,7 +13,7 @@ import Testing
 
     /// Encodes `events`, then `end()` unless an error ended the stream.
     private func encode(_ events: [CanonicalStreamEvent], model: String? = nil) -> [UInt8] {
-        var encoder = AnthropicEventEncoder(model: model)
+        var encoder = AnthropicStreamEncoder(model: model)
         var output: [UInt8] = []
         for event in events { output += encoder.encode(event) }
         if !encoder.isEnded { output += encoder.end() }
@@ -154,7 +154,7 @@ import Testing
 
     @Test func aMidStreamErrorEndsTheStream() throws {
         let (events, _) = decode(try Fixture.bytes("anthropic/stream_error.sse"))
-        var encoder = AnthropicEventEncoder(model: nil)
+        var encoder = AnthropicStreamEncoder(model: nil)
         var output: [UInt8] = []
         for event in events { output += encoder.encode(event) }
         #expect(encoder.isEnded)
@@ -215,7 +215,7 @@ import Testing
     }
 
     @Test func anEmptyStreamStillHasItsEnvelope() throws {
-        var encoder = AnthropicEventEncoder(model: nil)
+        var encoder = AnthropicStreamEncoder(model: nil)
         var output = encoder.encode(.messageStart(id: "msg_E", model: "m"))
         #expect(output.isEmpty)
         output += encoder.end()
@@ -260,7 +260,7 @@ import Testing
     }
 
     @Test func contentAfterTheFinishIsIgnored() throws {
-        var encoder = AnthropicEventEncoder(model: nil)
+        var encoder = AnthropicStreamEncoder(model: nil)
         _ = encoder.encode(.textDelta("Hi"))
         #expect(!encoder.encode(.finish(.stop, stopSequence: nil)).isEmpty)
         #expect(encoder.encode(.textDelta("more")).isEmpty)
@@ -271,7 +271,7 @@ import Testing
     }
 
     @Test func anErrorFirstIsJustTheErrorEvent() throws {
-        var encoder = AnthropicEventEncoder(model: nil)
+        var encoder = AnthropicStreamEncoder(model: nil)
         let output = encoder.encode(.error(CanonicalError(.rateLimited, message: "slow down")))
         #expect(encoder.isEnded)
         let frames = try frames(output)
@@ -286,7 +286,7 @@ import Testing
     @Test(arguments: ["stream_thinking_tool_use.sse", "stream_text.sse", "stream_error.sse"])
     func providerStreamsRoundTrip(fixture: String) throws {
         let (original, complete) = decode(try Fixture.bytes("anthropic/" + fixture))
-        var encoder = AnthropicEventEncoder(model: nil)
+        var encoder = AnthropicStreamEncoder(model: nil)
         var output: [UInt8] = []
         for event in original { output += encoder.encode(event) }
         if complete { output += encoder.end() }
@@ -303,8 +303,8 @@ import Testing
     func translatesAnthropicStreamsToAnthropicEvents(chunkSize: Int) throws {
         for fixture in ["stream_thinking_tool_use.sse", "stream_text.sse", "stream_tool_calls.sse"] {
             let transcript = try Fixture.bytes("anthropic/" + fixture)
-            var translator = CanonicalStreamTranslator<AnthropicStreamDecoder, AnthropicEventEncoder>(
-                encoder: AnthropicEventEncoder(model: nil))
+            var translator = CanonicalStreamTranslator<AnthropicStreamDecoder, AnthropicStreamEncoder>(
+                encoder: AnthropicStreamEncoder(model: nil))
             var output: [UInt8] = []
             var offset = 0
             while offset < transcript.count {
