@@ -143,4 +143,19 @@ import Testing
         )
         #expect(events == [.redactedThinking(data: "EmwKAhgB")])
     }
+
+    @Test func wholeToolUseInputKeepsMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let transcript =
+            "event: content_block_start\ndata: "
+            + #"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":"#
+            + arguments + "}}\n\n"
+        var decoder = AnthropicStreamDecoder()
+        let events = decoder.push(Array(transcript.utf8))
+        #expect(
+            events == [
+                .toolCallStart(index: 0, id: "toolu_1", name: "f"),
+                .toolCallArgumentsDelta(index: 0, fragment: arguments),
+            ])
+    }
 }

@@ -1,49 +1,17 @@
-import Foundation
 import GatewayCore
 
-/// Small helpers over `JSONSerialization` values for the translating codecs. Translation reads
-/// whole bodies anyway, so the Foundation tree is simpler here than `JSONScanner`.
+/// Small helpers for the translating codecs over `JSONValue` (`JSONScanner.parse`).
 enum DialectJSON {
-    static func object(_ bytes: [UInt8]) -> [String: Any]? {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(bytes)) else { return nil }
-        return value as? [String: Any]
+    /// `text` without the white space around it (Unicode white space: models pad arguments).
+    static func trimmed(_ text: String) -> Substring {
+        guard let first = text.firstIndex(where: { !$0.isWhitespace }) else { return "" }
+        let last = text.lastIndex(where: { !$0.isWhitespace }) ?? first
+        return text[first...last]
     }
 
-    /// Any JSON value (from `JSONSerialization`) as compact JSON bytes with sorted keys.
-    static func bytes(_ value: Any) -> [UInt8] {
-        let options: JSONSerialization.WritingOptions = [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: options) else { return [] }
-        return Array(data)
-    }
-
-    /// Parses JSON text that must be an object; nil when it is not.
-    static func objectText(_ text: String) -> [String: Any]? {
-        object(Array(text.utf8))
-    }
-
-    static func isBool(_ value: Any?) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        return String(cString: number.objCType) == "c"
-    }
-
-    static func int(_ value: Any?) -> Int? {
-        guard let number = value as? NSNumber, !isBool(value) else { return nil }
-        let double = number.doubleValue
-        guard double.rounded() == double, abs(double) < 9e15 else { return nil }
-        return Int(double)
-    }
-
-    static func double(_ value: Any?) -> Double? {
-        guard let number = value as? NSNumber, !isBool(value) else { return nil }
-        return number.doubleValue
-    }
-
-    static func bool(_ value: Any?) -> Bool? {
-        isBool(value) ? (value as? NSNumber)?.boolValue : nil
-    }
-
-    static func string(_ value: Any?) -> String? {
-        value as? String
+    /// True when `text` is exactly one JSON object.
+    static func isObject(_ text: Substring) -> Bool {
+        (try? JSONScanner.scanObject(Array(text.utf8))) != nil
     }
 }
 
