@@ -17,7 +17,7 @@ struct CountTokensEndpoint {
         identity: Authenticator.Identity, exchange: inout Exchange, answer: inout Answer, writer: some ResponseWriter
     ) async throws(GatewayError) -> Admission {
         let request = exchange.request
-        let summary = try OpenAIPassthrough.inspect(request.body, endpoint: .countTokens)
+        let summary = try RequestInspection.inspect(request.body, endpoint: .countTokens)
         exchange.record.model = summary.model
         try identify.authorize(model: summary.model, for: identity)
         let route = try router.route(for: summary.model)
@@ -41,7 +41,7 @@ struct CountTokensEndpoint {
     /// Relays the provider's count; false when the estimate should answer instead.
     private func countUpstream(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
+        summary: RequestSummary,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter

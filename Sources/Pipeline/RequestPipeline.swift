@@ -128,7 +128,7 @@ public final class RequestPipeline: Sendable {
     /// A request that goes to a provider (OpenAI or Anthropic dialect): the whole pipeline.
     private func handleProxied(
         _ request: GatewayRequest,
-        endpoint: OpenAIPassthrough.Endpoint,
+        endpoint: RequestInspection.Endpoint,
         writer: some ResponseWriter
     ) async {
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
@@ -140,7 +140,7 @@ public final class RequestPipeline: Sendable {
             // 2. identify
             identity = try await identification.identify(request)
             exchange.record.caller = identity.caller
-            let summary = try OpenAIPassthrough.inspect(request.body, endpoint: endpoint)
+            let summary = try RequestInspection.inspect(request.body, endpoint: endpoint)
             exchange.record.model = summary.model
             exchange.record.stream = summary.stream
             try identification.authorize(model: summary.model, for: identity)

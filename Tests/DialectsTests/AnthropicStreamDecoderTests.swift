@@ -4,7 +4,7 @@ import Testing
 @testable import Dialects
 
 @Suite struct AnthropicStreamDecoderTests {
-    /// Feeds `transcript` in `chunkSize` pieces through the decoder and an OpenAI chunk encoder.
+    /// Feeds `transcript` in `chunkSize` pieces through the decoder and an OpenAI stream encoder.
     private func translate(
         _ transcript: [UInt8],
         includeUsage: Bool,

@@ -343,7 +343,7 @@ import Testing
     ]
 
     @Test(arguments: roundTrips.indices)
-    func roundTripsThroughTheChunkEncoder(index: Int) {
+    func roundTripsThroughTheStreamEncoder(index: Int) {
         let original = Self.roundTrips[index]
         var encoder = OpenAIStreamEncoder(created: 1_735_689_600, includeUsage: true)
         var bytes: [UInt8] = []
@@ -354,7 +354,7 @@ import Testing
         #expect(decoder.isComplete)
     }
 
-    @Test func anErrorRoundTripsThroughTheChunkEncoder() {
+    @Test func anErrorRoundTripsThroughTheStreamEncoder() {
         var encoder = OpenAIStreamEncoder(created: 0, includeUsage: false)
         let error = CanonicalError(.rateLimited, message: "Slow down")
         var bytes: [UInt8] = []

@@ -10,7 +10,7 @@ struct AnthropicPassthroughAttempt {
 
     func run(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
+        summary: RequestSummary,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
@@ -55,12 +55,12 @@ struct AnthropicPassthroughAttempt {
 
     /// The upstream request for an Anthropic-dialect client's own body: the client's
     /// `anthropic-version` and `anthropic-beta` go along, the key is the gateway's.
-    func request(path: String, target: RouteTarget, summary: OpenAIRequestSummary, exchange: Exchange)
+    func request(path: String, target: RouteTarget, summary: RequestSummary, exchange: Exchange)
         -> UpstreamRequest
     {
         AnthropicProviderCodec.passthroughRequest(
             path: path,
-            body: OpenAIPassthrough.rewrite(
+            body: RequestInspection.rewrite(
                 exchange.request.body, summary: summary, upstreamModel: target.upstreamModel),
             provider: target.provider,
             apiKey: context.keyring.key(for: target.provider.name),

@@ -8,14 +8,14 @@ struct OpenAIPassthroughAttempt {
 
     func run(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        summary: RequestSummary,
+        endpoint: RequestInspection.Endpoint,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         let recorder = AttemptRecorder(target: target)
-        let body = OpenAIPassthrough.rewrite(
+        let body = RequestInspection.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
         let path = endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
         let apiKey = context.keyring.key(for: target.provider.name)
@@ -74,7 +74,7 @@ struct OpenAIPassthroughAttempt {
             answerBody,
             status: response.status,
             contentType: response.header("content-type") ?? "application/json",
-            usage: OpenAIPassthrough.usage(inResponse: answerBody),
+            usage: RequestInspection.usage(inResponse: answerBody),
             attempt: recorder.record(status: response.status, error: nil),
             exchange: &exchange,
             answer: &answer,

@@ -11,8 +11,8 @@ struct TranslatedAttempt {
         _ provider: Provider.Type,
         for client: Client.Type,
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        summary: RequestSummary,
+        endpoint: RequestInspection.Endpoint,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter

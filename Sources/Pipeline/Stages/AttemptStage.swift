@@ -21,8 +21,8 @@ struct AttemptStage: Sendable {
 
     func run(
         _ route: Route,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        summary: RequestSummary,
+        endpoint: RequestInspection.Endpoint,
         admission caller: Admission,
         exchange: inout Exchange,
         answer: inout Answer,
@@ -148,8 +148,8 @@ struct AttemptStage: Sendable {
     /// One request to one target, by how the client's dialect meets the target's.
     private func attemptOnce(
         _ target: RouteTarget,
-        summary: OpenAIRequestSummary,
-        endpoint: OpenAIPassthrough.Endpoint,
+        summary: RequestSummary,
+        endpoint: RequestInspection.Endpoint,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter

@@ -1,4 +1,0 @@
-// Transitional: removed when Pipeline is renamed
-public typealias OpenAIPassthrough = RequestInspection
-// Transitional: removed when Pipeline is renamed
-public typealias OpenAIRequestSummary = RequestSummary
