@@ -2,12 +2,16 @@ import GatewayCore
 
 @testable import Dialects
 
-/// JSONScanner: whatever the bytes, scanning never traps; an accepted object is also a valid
+/// JSONScanner: whatever the bytes, scanning never traps; `parse` accepts exactly what `validate`
+/// does and its tree, written back, reads back the same; an accepted object is also a valid
 /// value, its member ranges lie inside the input, and reading them never traps.
 enum JSONFuzzing {
     static func scanner(_ bytes: [UInt8]) {
         _ = JSONScanner.firstInvalidUTF8(bytes)
         let valid = (try? JSONScanner.validate(bytes)) != nil
+        let tree = try? JSONScanner.parse(bytes)
+        precondition((tree != nil) == valid, "parse and validate disagree")
+        if let tree { precondition((try? JSONScanner.parse(tree.bytes)) == tree, "a tree did not read back the same") }
         guard let scan = try? JSONScanner.scanObject(bytes) else { return }
         precondition(valid, "scanObject accepted what validate refused")
         for member in scan.members {

@@ -31,7 +31,7 @@ import Testing
     @Test func marksContextLengthForTheClient() throws {
         let error = AnthropicProviderCodec.error(
             status: 400, body: try Fixture.bytes("anthropic/error_prompt_too_long.json"))
-        let body = try #require(DialectJSON.object(error.openAIBody)?["error"] as? [String: Any])
+        let body = try #require(FoundationJSON.object(error.openAIBody)?["error"] as? [String: Any])
         #expect(body["code"] as? String == "context_length_exceeded")
         #expect(body["param"] as? String == "messages")
         #expect((body["message"] as? String)?.hasPrefix("prompt is too long") == true)

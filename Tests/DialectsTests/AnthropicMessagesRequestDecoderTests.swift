@@ -87,7 +87,8 @@ import Testing
                 .text("Checking both."),
                 .toolCall(
                     CanonicalToolCall(
-                        id: "toolu_P1", name: "get_weather", arguments: #"{"city":"Paris","unit":"celsius"}"#)),
+                        // The input's members in the client's order (`unit` first), never sorted.
+                        id: "toolu_P1", name: "get_weather", arguments: #"{"unit":"celsius","city":"Paris"}"#)),
                 .toolCall(CanonicalToolCall(id: "toolu_R2", name: "get_weather", arguments: #"{"city":"Rome"}"#)),
                 .redactedThinking(data: "EmwKAhgB"),
             ]
@@ -216,5 +217,29 @@ import Testing
         #expect(
             refusal(request(#""mcp_servers":[{"type":"url","url":"https://x","name":"x"}]"#))?.param == "mcp_servers")
         #expect(refusal(request(#""temperature":null,"service_tier":"auto""#)) == nil)
+    }
+
+    @Test func toolUseInputKeepsMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let body =
+            #"{"model":"m","max_tokens":8,"messages":[{"role":"assistant","content":["#
+            + #"{"type":"tool_use","id":"toolu_1","name":"f","input": "# + arguments + "}]}]}"
+        let request = try AnthropicMessagesRequestDecoder.decode(Array(body.utf8))
+        #expect(
+            request.messages[0].content == [
+                .toolCall(CanonicalToolCall(id: "toolu_1", name: "f", arguments: arguments))
+            ])
+    }
+
+    @Test func flagsAndIntegersAreReadAsWhatTheyAre() {
+        // A JSON `1` is not `true`, and `true` is not an integer.
+        #expect(throws: GatewayError.self) {
+            try AnthropicMessagesRequestDecoder.decode(
+                Array(#"{"model":"m","max_tokens":8,"stream":1,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        }
+        #expect(throws: GatewayError.self) {
+            try AnthropicMessagesRequestDecoder.decode(
+                Array(#"{"model":"m","max_tokens":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        }
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct AnthropicMessagesResponseEncoderTests {
     private func encoded(_ response: CanonicalResponse, model: String? = nil) throws -> [String: Any] {
-        try #require(DialectJSON.object(AnthropicMessagesResponseEncoder.encode(response, model: model)))
+        try #require(FoundationJSON.object(AnthropicMessagesResponseEncoder.encode(response, model: model)))
     }
 
     @Test func writesThinkingTextToolUseAndCachedUsage() throws {

@@ -76,7 +76,7 @@ import Testing
                 content: [.thinking(text: "hmm", signature: "sig"), .thinking(text: "x", signature: nil)])
         )
         let body = try AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: 1024)
-        let root = try #require(DialectJSON.object(body))
+        let root = try #require(FoundationJSON.object(body))
         #expect(root["max_tokens"] as? Int == 2048 + 1024)
         #expect((root["thinking"] as? [String: Any])?["budget_tokens"] as? Int == 2048)
         #expect(root["temperature"] == nil)
@@ -123,5 +123,14 @@ import Testing
         #expect(CanonicalStopReason.toolCalls.openAIFinishReason == "tool_calls")
         #expect(CanonicalStopReason.contentFilter.openAIFinishReason == "content_filter")
         #expect(CanonicalStopReason(openAIFinishReason: "length") == .length)
+    }
+
+    @Test func toolUseInputKeepsMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let body =
+            #"{"type":"message","id":"msg_1","model":"m","content":["#
+            + #"{"type":"tool_use","id":"toolu_1","name":"f","input":"# + arguments + #"}],"stop_reason":"tool_use"}"#
+        let response = try AnthropicProviderCodec.response(Array(body.utf8))
+        #expect(response.content == [.toolCall(CanonicalToolCall(id: "toolu_1", name: "f", arguments: arguments))])
     }
 }

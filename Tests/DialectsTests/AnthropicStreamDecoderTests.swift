@@ -4,7 +4,7 @@ import Testing
 @testable import Dialects
 
 @Suite struct AnthropicStreamDecoderTests {
-    /// Feeds `transcript` in `chunkSize` pieces through the decoder and an OpenAI chunk encoder.
+    /// Feeds `transcript` in `chunkSize` pieces through the decoder and an OpenAI stream encoder.
     private func translate(
         _ transcript: [UInt8],
         includeUsage: Bool,
@@ -142,5 +142,20 @@ import Testing
             )
         )
         #expect(events == [.redactedThinking(data: "EmwKAhgB")])
+    }
+
+    @Test func wholeToolUseInputKeepsMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let transcript =
+            "event: content_block_start\ndata: "
+            + #"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":"#
+            + arguments + "}}\n\n"
+        var decoder = AnthropicStreamDecoder()
+        let events = decoder.push(Array(transcript.utf8))
+        #expect(
+            events == [
+                .toolCallStart(index: 0, id: "toolu_1", name: "f"),
+                .toolCallArgumentsDelta(index: 0, fragment: arguments),
+            ])
     }
 }

@@ -8,7 +8,7 @@ import Testing
     private struct Frame {
         var name: String
         var data: [String: Any]
-        var index: Int? { DialectJSON.int(data["index"]) }
+        var index: Int? { FoundationJSON.int(data["index"]) }
     }
 
     /// Encodes `events`, then `end()` unless an error ended the stream.
@@ -28,7 +28,7 @@ import Testing
             try #require(lines.count == 2, "an event is one event line and one data line: \(block)")
             try #require(lines[0].hasPrefix("event: ") && lines[1].hasPrefix("data: "))
             let name = String(lines[0].dropFirst(7))
-            let data = try #require(DialectJSON.object(Array(lines[1].dropFirst(6).utf8)))
+            let data = try #require(FoundationJSON.object(Array(lines[1].dropFirst(6).utf8)))
             #expect(data["type"] as? String == name)
             return Frame(name: name, data: data)
         }
@@ -354,7 +354,7 @@ import Testing
     func canonicalErrorTypes(kind: CanonicalError.Kind, type: String) throws {
         let error = CanonicalError(kind, message: "It \"broke\".")
         #expect(error.anthropicType == type)
-        let body = try #require(DialectJSON.object(error.anthropicBody))
+        let body = try #require(FoundationJSON.object(error.anthropicBody))
         #expect(body["type"] as? String == "error")
         let inner = try #require(body["error"] as? [String: Any])
         #expect(inner["type"] as? String == type)
@@ -378,7 +378,7 @@ import Testing
     func gatewayErrorTypes(code: GatewayError.Code, type: String) throws {
         let error = GatewayError(code, "No.")
         #expect(error.anthropicType == type)
-        let body = try #require(DialectJSON.object(error.anthropicBody))
+        let body = try #require(FoundationJSON.object(error.anthropicBody))
         #expect((body["error"] as? [String: Any])?["type"] as? String == type)
         #expect((body["error"] as? [String: Any])?["message"] as? String == "No.")
     }

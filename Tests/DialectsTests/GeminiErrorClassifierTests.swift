@@ -39,7 +39,7 @@ import Testing
 
     @Test func marksContextLengthForTheClient() throws {
         let error = GeminiProviderCodec.error(status: 400, body: try Fixture.bytes("gemini/error_context_length.json"))
-        let body = try #require(DialectJSON.object(error.openAIBody)?["error"] as? [String: Any])
+        let body = try #require(FoundationJSON.object(error.openAIBody)?["error"] as? [String: Any])
         #expect(body["code"] as? String == "context_length_exceeded")
         #expect(error.upstreamType == "INVALID_ARGUMENT")
     }
@@ -61,13 +61,19 @@ import Testing
         ("47s", Duration.seconds(47)), ("0.5s", .milliseconds(500)),
     ])
     func retryDelayIsCapped(text: String, expected: Duration) {
-        let detail: [String: Any] = ["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": text]
+        let detail = JSONObject([
+            .init(key: "@type", value: .string("type.googleapis.com/google.rpc.RetryInfo")),
+            .init(key: "retryDelay", value: .string(text)),
+        ])
         #expect(GeminiErrorClassifier.retryDelay(detail) == expected)
     }
 
     @Test(arguments: ["-5s", "nans", "5", "s"])
     func unreadableRetryDelaysAreIgnored(text: String) {
-        let detail: [String: Any] = ["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": text]
+        let detail = JSONObject([
+            .init(key: "@type", value: .string("type.googleapis.com/google.rpc.RetryInfo")),
+            .init(key: "retryDelay", value: .string(text)),
+        ])
         #expect(GeminiErrorClassifier.retryDelay(detail) == nil)
     }
 }

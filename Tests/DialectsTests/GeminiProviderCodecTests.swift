@@ -103,7 +103,7 @@ import Testing
     ])
     func mapsToolChoices(choice: CanonicalToolChoice, mode: String) throws {
         let request = CanonicalRequest(model: "m", tools: [.init(name: "f")], toolChoice: choice)
-        let root = try #require(DialectJSON.object(try GeminiRequestEncoder.encode(request)))
+        let root = try #require(FoundationJSON.object(try GeminiRequestEncoder.encode(request)))
         let config = (root["toolConfig"] as? [String: Any])?["functionCallingConfig"] as? [String: Any]
         #expect(config?["mode"] as? String == mode)
         #expect(config?["allowedFunctionNames"] == nil)
@@ -195,7 +195,7 @@ import Testing
         let response = try GeminiProviderCodec.response(Array(body.utf8))
         #expect(response.stopReason == .contentFilter)
         #expect(response.content.isEmpty)
-        let openAI = try #require(DialectJSON.object(OpenAIChatResponseEncoder.encode(response, created: 0)))
+        let openAI = try #require(FoundationJSON.object(OpenAIChatResponseEncoder.encode(response, created: 0)))
         let choice = (openAI["choices"] as? [[String: Any]])?.first
         #expect(choice?["finish_reason"] as? String == "content_filter")
     }
@@ -204,5 +204,14 @@ import Testing
         #expect(throws: CanonicalError.self) {
             try GeminiProviderCodec.response(try Fixture.bytes("gemini/error_overloaded.json"))
         }
+    }
+
+    @Test func functionCallArgsKeepMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let body =
+            #"{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":"#
+            + arguments + #"}}]},"finishReason":"STOP"}]}"#
+        let response = try GeminiProviderCodec.response(Array(body.utf8))
+        #expect(response.content == [.toolCall(CanonicalToolCall(id: "call_0", name: "f", arguments: arguments))])
     }
 }

@@ -92,4 +92,14 @@ import Testing
                 == .base64(mediaType: "image/jpeg", data: "AAA="))
         #expect(OpenAIChatRequestDecoder.imageSource("data:text/plain,hello") == .url("data:text/plain,hello"))
     }
+
+    @Test func toolParametersKeepMemberOrderAndNumberText() throws {
+        let schema =
+            #"{"type":"object","properties":{"zeta":{"type":"number","maximum":1.0},"alpha":{"type":"integer","maximum":12345678901234567890}},"required":["zeta"]}"#
+        let body =
+            #"{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"#
+            + schema + "}}]}"
+        let request = try OpenAIChatRequestDecoder.decode(Array(body.utf8))
+        #expect(request.tools.first?.parameters.map { String(decoding: $0, as: UTF8.self) } == schema)
+    }
 }

@@ -13,12 +13,12 @@ import Testing
         let canonical = try OpenAIChatRequestDecoder.decode(original)
         let encoded = OpenAIChatRequestEncoder.encode(canonical)
         #expect(try OpenAIChatRequestDecoder.decode(encoded) == canonical)
-        let before = try #require(DialectJSON.object(original))
-        let after = try #require(DialectJSON.object(encoded))
+        let before = try #require(FoundationJSON.object(original))
+        let after = try #require(FoundationJSON.object(encoded))
         for key in ["tools", "tool_choice", "parallel_tool_calls", "temperature", "response_format", "stream_options"] {
             #expect(
-                try before[key].map { try JSONComparison.normalized(DialectJSON.bytes($0)) }
-                    == after[key].map { try JSONComparison.normalized(DialectJSON.bytes($0)) },
+                try before[key].map { try JSONComparison.normalized(FoundationJSON.bytes($0)) }
+                    == after[key].map { try JSONComparison.normalized(FoundationJSON.bytes($0)) },
                 "\(key)"
             )
         }
@@ -26,7 +26,7 @@ import Testing
 
     @Test func writesTheWireExampleMessages() throws {
         let canonical = try OpenAIChatRequestDecoder.decode(try Fixture.bytes("openai/chat_request.json"))
-        let root = try #require(DialectJSON.object(OpenAIChatRequestEncoder.encode(canonical)))
+        let root = try #require(FoundationJSON.object(OpenAIChatRequestEncoder.encode(canonical)))
         let messages = try #require(root["messages"] as? [[String: Any]])
         #expect(messages.map { $0["role"] as? String } == ["system", "user", "assistant", "tool"])
         #expect(messages[2]["content"] is NSNull)

@@ -154,4 +154,14 @@ import Testing
         let body = OpenAIChatResponseEncoder.encode(response, created: 1_735_689_600)
         #expect(try OpenAIChatResponseDecoder.decode(body) == response)
     }
+
+    @Test func argumentsSentAsAnObjectKeepMemberOrderAndNumberText() throws {
+        let arguments = #"{"zeta":1.0,"alpha":12345678901234567890,"nested":{"b":true,"a":[null,-0.5e+10]}}"#
+        let body =
+            #"{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","tool_calls":["#
+            + #"{"id":"call_1","type":"function","function":{"name":"f","arguments":"# + arguments
+            + #"}}]},"finish_reason":"tool_calls"}]}"#
+        let response = try OpenAIChatResponseDecoder.decode(Array(body.utf8))
+        #expect(response.content == [.toolCall(CanonicalToolCall(id: "call_1", name: "f", arguments: arguments))])
+    }
 }

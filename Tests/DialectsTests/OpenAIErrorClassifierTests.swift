@@ -86,7 +86,7 @@ import Testing
         let error = OpenAIProviderCodec.error(status: 400, body: try Fixture.bytes("openai/error_context_length.json"))
         #expect(error.status == 400)
         #expect(!error.isRetryable)
-        let body = try #require(DialectJSON.object(error.openAIBody)?["error"] as? [String: Any])
+        let body = try #require(FoundationJSON.object(error.openAIBody)?["error"] as? [String: Any])
         #expect(body["code"] as? String == "context_length_exceeded")
         #expect(body["param"] as? String == "messages")
     }

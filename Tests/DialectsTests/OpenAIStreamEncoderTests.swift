@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct OpenAIStreamEncoderTests {
     private func payloads(_ bytes: [UInt8]) throws -> [[String: Any]] {
-        try SSEFramerForTests().dataPayloadsCopy(bytes).map { try #require(DialectJSON.object($0)) }
+        try SSEFramerForTests().dataPayloadsCopy(bytes).map { try #require(FoundationJSON.object($0)) }
     }
 
     @Test func mergesTheRoleIntoAFirstToolCall() throws {

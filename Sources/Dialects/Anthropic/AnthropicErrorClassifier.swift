@@ -5,8 +5,8 @@ import GatewayCore
 /// when it is known; the status otherwise (a 413 from Anthropic's edge has a non-standard body).
 enum AnthropicErrorClassifier {
     static func classify(status: Int?, body: [UInt8]) -> CanonicalError {
-        let error = DialectJSON.object(body)?["error"] as? [String: Any]
-        return classify(status: status, type: error?["type"] as? String, message: error?["message"] as? String)
+        let error = JSONScanner.parseObject(body)?["error"]?.object
+        return classify(status: status, type: error?["type"]?.string, message: error?["message"]?.string)
     }
 
     static func classify(status: Int?, type: String?, message: String?) -> CanonicalError {

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Canonical messages as Anthropic's `messages` array: user and assistant turns only, consecutive
@@ -141,9 +140,9 @@ enum AnthropicMessageBuilder {
 
     /// The arguments as a JSON object: `{}` when empty, a 400 when not an object.
     private static func inputObject(_ call: CanonicalToolCall) throws(GatewayError) -> [UInt8] {
-        let trimmed = call.arguments.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = DialectJSON.trimmed(call.arguments)
         if trimmed.isEmpty { return Array("{}".utf8) }
-        guard DialectJSON.objectText(trimmed) != nil else {
+        guard DialectJSON.isObject(trimmed) else {
             throw GatewayError(
                 .badRequest,
                 "The arguments of tool call '\(call.id)' are not a JSON object; this provider needs one.",

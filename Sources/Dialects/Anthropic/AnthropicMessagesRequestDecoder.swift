@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Reads an Anthropic Messages request body (`POST /v1/messages`, docs/wire/anthropic.md) into a
@@ -9,7 +8,8 @@ import GatewayCore
 ///   gives none).
 /// - A user turn's `tool_result` blocks become `.tool` messages, one result each, ahead of the rest
 ///   of that turn, which follows as a `.user` message when anything remains.
-/// - `tool_use.input` becomes the call's `arguments` as compact JSON text (keys sorted).
+/// - `tool_use.input` becomes the call's `arguments` as compact JSON text (members in their order,
+///   numbers as sent).
 /// - `tool_choice` `any` is `.required`, `none` is `.disabled`; `disable_parallel_tool_use: true`
 ///   sets `parallelToolCalls` to false. `thinking` `adaptive` leaves thinking to the provider (nil).
 /// - Streams always carry usage in Anthropic's dialect, so `includeUsage` follows `stream`.
@@ -21,10 +21,10 @@ import GatewayCore
 ///   `metadata` other than `user_id`.
 public enum AnthropicMessagesRequestDecoder {
     public static func decode(_ body: [UInt8]) throws(GatewayError) -> CanonicalRequest {
-        guard let root = DialectJSON.object(body) else {
+        guard let root = JSONScanner.parseObject(body) else {
             throw GatewayError(.badRequest, "The request body is not a JSON object.")
         }
-        guard let model = root["model"] as? String, !model.isEmpty else {
+        guard let model = root["model"]?.string, !model.isEmpty else {
             let problem = isAbsent(root["model"]) ? "Field required" : "Input should be a non-empty string"
             throw GatewayError(.badRequest, "model: \(problem)", param: "model")
         }
@@ -33,7 +33,7 @@ public enum AnthropicMessagesRequestDecoder {
         request.system = try system(root["system"])
         request.messages = try messages(root["messages"])
         request.tools = try tools(root["tools"])
-        if let choice = root["tool_choice"], !(choice is NSNull) {
+        if let choice = root["tool_choice"], !choice.isNull {
             let (choice, parallel) = try toolChoice(choice)
             request.toolChoice = choice
             request.parallelToolCalls = parallel
@@ -45,37 +45,35 @@ public enum AnthropicMessagesRequestDecoder {
         request.sampling.stopSequences = try stopSequences(root["stop_sequences"])
         request.stream = try flag(root, "stream") ?? false
         request.includeUsage = request.stream
-        if let metadata = root["metadata"] as? [String: Any] {
-            request.user = metadata["user_id"] as? String
+        if let metadata = root["metadata"]?.object {
+            request.user = metadata["user_id"]?.string
         }
-        if let servers = root["mcp_servers"] as? [Any], !servers.isEmpty {
+        if let servers = root["mcp_servers"]?.array, !servers.isEmpty {
             throw GatewayError(
                 .badRequest, "mcp_servers: MCP servers are not supported by this gateway", param: "mcp_servers")
         }
         return request
     }
 
-    private static func maxTokens(_ value: Any?) throws(GatewayError) -> Int {
+    private static func maxTokens(_ value: JSONValue?) throws(GatewayError) -> Int {
         if isAbsent(value) { throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens") }
-        guard let tokens = DialectJSON.int(value), tokens >= 1 else {
+        guard let tokens = value?.int, tokens >= 1 else {
             throw GatewayError(
                 .badRequest, "max_tokens: Input should be an integer greater than or equal to 1", param: "max_tokens")
         }
         return tokens
     }
 
-    private static func system(_ value: Any?) throws(GatewayError) -> [String] {
+    private static func system(_ value: JSONValue?) throws(GatewayError) -> [String] {
         if isAbsent(value) { return [] }
-        if let text = value as? String { return text.isEmpty ? [] : [text] }
-        guard let blocks = value as? [Any] else {
+        if let text = value?.string { return text.isEmpty ? [] : [text] }
+        guard let blocks = value?.array else {
             throw GatewayError(
                 .badRequest, "system: Input should be a string or a list of text blocks", param: "system")
         }
         var texts: [String] = []
         for (index, block) in blocks.enumerated() {
-            guard let block = block as? [String: Any], block["type"] as? String == "text",
-                let text = block["text"] as? String
-            else {
+            guard block["type"]?.string == "text", let text = block["text"]?.string else {
                 throw GatewayError(.badRequest, "system.\(index): Input should be a text block", param: "system")
             }
             texts.append(text)
@@ -83,19 +81,19 @@ public enum AnthropicMessagesRequestDecoder {
         return texts
     }
 
-    private static func messages(_ value: Any?) throws(GatewayError) -> [CanonicalMessage] {
+    private static func messages(_ value: JSONValue?) throws(GatewayError) -> [CanonicalMessage] {
         if isAbsent(value) { throw GatewayError(.badRequest, "messages: Field required", param: "messages") }
-        guard let list = value as? [Any], !list.isEmpty else {
+        guard let list = value?.array, !list.isEmpty else {
             throw GatewayError(
                 .badRequest, "messages: Input should be a non-empty list of messages", param: "messages")
         }
         var messages: [CanonicalMessage] = []
         for (index, value) in list.enumerated() {
             let path = "messages.\(index)"
-            guard let message = value as? [String: Any] else {
+            guard let message = value.object else {
                 throw GatewayError(.badRequest, "\(path): Input should be an object", param: "messages")
             }
-            let role = message["role"] as? String
+            let role = message["role"]?.string
             guard role == "user" || role == "assistant" else {
                 throw GatewayError(
                     .badRequest,
@@ -123,21 +121,21 @@ public enum AnthropicMessagesRequestDecoder {
     }
 
     /// A message's `content`: a string or a list of blocks.
-    private static func content(_ value: Any?, path: String, isUser: Bool) throws(GatewayError)
+    private static func content(_ value: JSONValue?, path: String, isUser: Bool) throws(GatewayError)
         -> [CanonicalContentPart]
     {
-        if let text = value as? String { return [.text(text)] }
-        guard let blocks = value as? [Any] else {
+        if let text = value?.string { return [.text(text)] }
+        guard let blocks = value?.array else {
             throw GatewayError(
                 .badRequest, "\(path): Input should be a string or a list of content blocks", param: "messages")
         }
         var parts: [CanonicalContentPart] = []
         for (index, value) in blocks.enumerated() {
             let blockPath = "\(path).\(index)"
-            guard let block = value as? [String: Any] else {
+            guard let block = value.object else {
                 throw GatewayError(.badRequest, "\(blockPath): Input should be an object", param: "messages")
             }
-            let type = block["type"] as? String ?? ""
+            let type = block["type"]?.string ?? ""
             switch type {
             case "text", "image":
                 parts.append(try textOrImage(block, path: blockPath))
@@ -149,7 +147,7 @@ public enum AnthropicMessagesRequestDecoder {
                 parts.append(
                     .thinking(
                         text: try string(block, "thinking", path: blockPath),
-                        signature: block["signature"] as? String
+                        signature: block["signature"]?.string
                     )
                 )
             case "redacted_thinking":
@@ -171,13 +169,13 @@ public enum AnthropicMessagesRequestDecoder {
         return parts
     }
 
-    private static func textOrImage(_ block: [String: Any], path: String) throws(GatewayError) -> CanonicalContentPart {
-        if block["type"] as? String == "text" { return .text(try string(block, "text", path: path)) }
-        guard let source = block["source"] as? [String: Any] else {
+    private static func textOrImage(_ block: JSONObject, path: String) throws(GatewayError) -> CanonicalContentPart {
+        if block["type"]?.string == "text" { return .text(try string(block, "text", path: path)) }
+        guard let source = block["source"]?.object else {
             throw GatewayError(.badRequest, "\(path).source: Field required", param: "messages")
         }
         let sourcePath = "\(path).source"
-        switch source["type"] as? String {
+        switch source["type"]?.string {
         case "base64":
             let mediaType = try string(source, "media_type", path: sourcePath)
             let data = try string(source, "data", path: sourcePath)
@@ -193,31 +191,30 @@ public enum AnthropicMessagesRequestDecoder {
         }
     }
 
-    private static func toolCall(_ block: [String: Any], path: String) throws(GatewayError) -> CanonicalToolCall {
-        let input = block["input"] ?? [String: Any]()
-        guard input is [String: Any] else {
+    private static func toolCall(_ block: JSONObject, path: String) throws(GatewayError) -> CanonicalToolCall {
+        let input = block["input"] ?? .object(JSONObject())
+        guard input.object != nil else {
             throw GatewayError(.badRequest, "\(path).input: Input should be an object", param: "messages")
         }
         return CanonicalToolCall(
             id: try string(block, "id", path: path),
             name: try string(block, "name", path: path),
-            arguments: String(decoding: DialectJSON.bytes(input), as: UTF8.self)
+            arguments: String(decoding: input.bytes, as: UTF8.self)
         )
     }
 
-    private static func toolResult(_ block: [String: Any], path: String) throws(GatewayError) -> CanonicalToolResult {
+    private static func toolResult(_ block: JSONObject, path: String) throws(GatewayError) -> CanonicalToolResult {
         let id = try string(block, "tool_use_id", path: path)
         var content: [CanonicalContentPart] = []
         switch block["content"] {
-        case nil, is NSNull: break
-        case let text as String: content = [.text(text)]
-        case let blocks as [Any]:
+        case nil, .null: break
+        case .string(let text): content = [.text(text)]
+        case .array(let blocks):
             for (index, value) in blocks.enumerated() {
                 let blockPath = "\(path).content.\(index)"
-                guard let inner = value as? [String: Any], let type = inner["type"] as? String,
-                    type == "text" || type == "image"
+                guard let inner = value.object, let type = inner["type"]?.string, type == "text" || type == "image"
                 else {
-                    let type = (value as? [String: Any])?["type"] as? String ?? "none"
+                    let type = value["type"]?.string ?? "none"
                     throw GatewayError(
                         .badRequest,
                         "\(blockPath): tool_result content of type '\(type)' is not supported by this gateway",
@@ -232,36 +229,36 @@ public enum AnthropicMessagesRequestDecoder {
                 param: "messages")
         }
         return CanonicalToolResult(
-            toolCallID: id, content: content, isError: DialectJSON.bool(block["is_error"]) ?? false)
+            toolCallID: id, content: content, isError: block["is_error"]?.bool ?? false)
     }
 
-    private static func tools(_ value: Any?) throws(GatewayError) -> [CanonicalTool] {
+    private static func tools(_ value: JSONValue?) throws(GatewayError) -> [CanonicalTool] {
         if isAbsent(value) { return [] }
-        guard let list = value as? [Any] else {
+        guard let list = value?.array else {
             throw GatewayError(.badRequest, "tools: Input should be a list", param: "tools")
         }
         var tools: [CanonicalTool] = []
         for (index, value) in list.enumerated() {
             let path = "tools.\(index)"
-            guard let tool = value as? [String: Any] else {
+            guard let tool = value.object else {
                 throw GatewayError(.badRequest, "\(path): Input should be an object", param: "tools")
             }
-            if let type = tool["type"] as? String, type != "custom" {
+            if let type = tool["type"]?.string, type != "custom" {
                 throw GatewayError(
                     .badRequest, "\(path): server tool type '\(type)' is not supported by this gateway", param: "tools")
             }
-            guard let name = tool["name"] as? String, !name.isEmpty else {
+            guard let name = tool["name"]?.string, !name.isEmpty else {
                 throw GatewayError(.badRequest, "\(path).name: Field required", param: "tools")
             }
             let schema = tool["input_schema"]
-            guard isAbsent(schema) || schema is [String: Any] else {
+            guard isAbsent(schema) || schema?.object != nil else {
                 throw GatewayError(.badRequest, "\(path).input_schema: Input should be an object", param: "tools")
             }
             tools.append(
                 CanonicalTool(
                     name: name,
-                    description: tool["description"] as? String,
-                    parameters: isAbsent(schema) ? nil : schema.map(DialectJSON.bytes)
+                    description: tool["description"]?.string,
+                    parameters: isAbsent(schema) ? nil : schema?.bytes
                 )
             )
         }
@@ -269,17 +266,17 @@ public enum AnthropicMessagesRequestDecoder {
     }
 
     /// The choice, and `false` for parallel tool calls when the client disabled them.
-    private static func toolChoice(_ value: Any) throws(GatewayError) -> (CanonicalToolChoice, Bool?) {
-        guard let object = value as? [String: Any] else {
+    private static func toolChoice(_ value: JSONValue) throws(GatewayError) -> (CanonicalToolChoice, Bool?) {
+        guard let object = value.object else {
             throw GatewayError(.badRequest, "tool_choice: Input should be an object", param: "tool_choice")
         }
-        let parallel: Bool? = DialectJSON.bool(object["disable_parallel_tool_use"]) == true ? false : nil
-        switch object["type"] as? String {
+        let parallel: Bool? = object["disable_parallel_tool_use"]?.bool == true ? false : nil
+        switch object["type"]?.string {
         case "auto": return (.auto, parallel)
         case "any": return (.required, parallel)
         case "none": return (.disabled, nil)
         case "tool":
-            guard let name = object["name"] as? String, !name.isEmpty else {
+            guard let name = object["name"]?.string, !name.isEmpty else {
                 throw GatewayError(.badRequest, "tool_choice.name: Field required", param: "tool_choice")
             }
             return (.tool(name: name), parallel)
@@ -292,14 +289,14 @@ public enum AnthropicMessagesRequestDecoder {
         }
     }
 
-    private static func thinking(_ value: Any?) throws(GatewayError) -> CanonicalThinking? {
+    private static func thinking(_ value: JSONValue?) throws(GatewayError) -> CanonicalThinking? {
         if isAbsent(value) { return nil }
-        guard let object = value as? [String: Any] else {
+        guard let object = value?.object else {
             throw GatewayError(.badRequest, "thinking: Input should be an object", param: "thinking")
         }
-        switch object["type"] as? String {
+        switch object["type"]?.string {
         case "enabled":
-            guard let budget = DialectJSON.int(object["budget_tokens"]), budget >= 1 else {
+            guard let budget = object["budget_tokens"]?.int, budget >= 1 else {
                 throw GatewayError(
                     .badRequest, "thinking.budget_tokens: Input should be a positive integer", param: "thinking")
             }
@@ -315,9 +312,10 @@ public enum AnthropicMessagesRequestDecoder {
         }
     }
 
-    private static func stopSequences(_ value: Any?) throws(GatewayError) -> [String] {
+    private static func stopSequences(_ value: JSONValue?) throws(GatewayError) -> [String] {
         if isAbsent(value) { return [] }
-        guard let list = value as? [Any], let strings = list as? [String] else {
+        let strings = value?.array?.compactMap(\.string)
+        guard let strings, strings.count == value?.array?.count else {
             throw GatewayError(
                 .badRequest, "stop_sequences: Input should be a list of strings", param: "stop_sequences")
         }
@@ -326,38 +324,38 @@ public enum AnthropicMessagesRequestDecoder {
 
     // MARK: - Fields
 
-    private static func isAbsent(_ value: Any?) -> Bool {
-        value == nil || value is NSNull
+    private static func isAbsent(_ value: JSONValue?) -> Bool {
+        value == nil || value == .null
     }
 
     /// A required string field of a block.
-    private static func string(_ object: [String: Any], _ name: String, path: String) throws(GatewayError) -> String {
-        guard let value = object[name] as? String else {
+    private static func string(_ object: JSONObject, _ name: String, path: String) throws(GatewayError) -> String {
+        guard let value = object[name]?.string else {
             let problem = isAbsent(object[name]) ? "Field required" : "Input should be a string"
             throw GatewayError(.badRequest, "\(path).\(name): \(problem)", param: "messages")
         }
         return value
     }
 
-    private static func number(_ root: [String: Any], _ name: String) throws(GatewayError) -> Double? {
+    private static func number(_ root: JSONObject, _ name: String) throws(GatewayError) -> Double? {
         if isAbsent(root[name]) { return nil }
-        guard let value = DialectJSON.double(root[name]) else {
+        guard let value = root[name]?.double else {
             throw GatewayError(.badRequest, "\(name): Input should be a number", param: name)
         }
         return value
     }
 
-    private static func integer(_ root: [String: Any], _ name: String) throws(GatewayError) -> Int? {
+    private static func integer(_ root: JSONObject, _ name: String) throws(GatewayError) -> Int? {
         if isAbsent(root[name]) { return nil }
-        guard let value = DialectJSON.int(root[name]) else {
+        guard let value = root[name]?.int else {
             throw GatewayError(.badRequest, "\(name): Input should be an integer", param: name)
         }
         return value
     }
 
-    private static func flag(_ root: [String: Any], _ name: String) throws(GatewayError) -> Bool? {
+    private static func flag(_ root: JSONObject, _ name: String) throws(GatewayError) -> Bool? {
         if isAbsent(root[name]) { return nil }
-        guard let value = DialectJSON.bool(root[name]) else {
+        guard let value = root[name]?.bool else {
             throw GatewayError(.badRequest, "\(name): Input should be a boolean", param: name)
         }
         return value

@@ -4,40 +4,40 @@ import GatewayCore
 /// than `text`, `tool_use`, `thinking` and `redacted_thinking` (server tools, citations) are skipped.
 enum AnthropicMessagesResponseDecoder {
     static func decode(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        guard let root = DialectJSON.object(body) else {
+        guard let root = JSONScanner.parseObject(body) else {
             throw CanonicalError(.server, message: "The provider's answer is not a JSON object.")
         }
-        if root["type"] as? String == "error" {
+        if root["type"]?.string == "error" {
             throw AnthropicErrorClassifier.classify(status: nil, body: body)
         }
         var content: [CanonicalContentPart] = []
-        for block in root["content"] as? [Any] ?? [] {
-            guard let block = block as? [String: Any], let part = part(block) else { continue }
+        for block in root["content"]?.array ?? [] {
+            guard let block = block.object, let part = part(block) else { continue }
             content.append(part)
         }
         return CanonicalResponse(
-            id: root["id"] as? String ?? "",
-            model: root["model"] as? String ?? "",
+            id: root["id"]?.string ?? "",
+            model: root["model"]?.string ?? "",
             content: content,
-            stopReason: (root["stop_reason"] as? String).map(stopReason),
-            stopSequence: root["stop_sequence"] as? String,
-            usage: (root["usage"] as? [String: Any]).map { AnthropicUsage().merging($0).tokenUsage }
+            stopReason: root["stop_reason"]?.string.map(stopReason),
+            stopSequence: root["stop_sequence"]?.string,
+            usage: root["usage"]?.object.map { AnthropicUsage().merging($0).tokenUsage }
         )
     }
 
-    private static func part(_ block: [String: Any]) -> CanonicalContentPart? {
-        switch block["type"] as? String {
-        case "text": .text(block["text"] as? String ?? "")
+    private static func part(_ block: JSONObject) -> CanonicalContentPart? {
+        switch block["type"]?.string {
+        case "text": .text(block["text"]?.string ?? "")
         case "tool_use":
             .toolCall(
                 CanonicalToolCall(
-                    id: block["id"] as? String ?? "",
-                    name: block["name"] as? String ?? "",
-                    arguments: String(decoding: DialectJSON.bytes(block["input"] ?? [String: Any]()), as: UTF8.self)
+                    id: block["id"]?.string ?? "",
+                    name: block["name"]?.string ?? "",
+                    arguments: String(decoding: (block["input"] ?? .object(JSONObject())).bytes, as: UTF8.self)
                 )
             )
-        case "thinking": .thinking(text: block["thinking"] as? String ?? "", signature: block["signature"] as? String)
-        case "redacted_thinking": .redactedThinking(data: block["data"] as? String ?? "")
+        case "thinking": .thinking(text: block["thinking"]?.string ?? "", signature: block["signature"]?.string)
+        case "redacted_thinking": .redactedThinking(data: block["data"]?.string ?? "")
         default: nil
         }
     }
@@ -64,12 +64,12 @@ struct AnthropicUsage: Sendable, Equatable {
     var cacheCreation = 0
 
     /// Replaces the counters present in `usage` (stream counts are cumulative, never added).
-    func merging(_ usage: [String: Any]) -> AnthropicUsage {
+    func merging(_ usage: JSONObject) -> AnthropicUsage {
         var merged = self
-        if let value = DialectJSON.int(usage["input_tokens"]) { merged.input = value }
-        if let value = DialectJSON.int(usage["output_tokens"]) { merged.output = value }
-        if let value = DialectJSON.int(usage["cache_read_input_tokens"]) { merged.cacheRead = value }
-        if let value = DialectJSON.int(usage["cache_creation_input_tokens"]) { merged.cacheCreation = value }
+        if let value = usage["input_tokens"]?.int { merged.input = value }
+        if let value = usage["output_tokens"]?.int { merged.output = value }
+        if let value = usage["cache_read_input_tokens"]?.int { merged.cacheRead = value }
+        if let value = usage["cache_creation_input_tokens"]?.int { merged.cacheCreation = value }
         return merged
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Writes a `CanonicalResponse` as an Anthropic `message` body (docs/wire/anthropic.md), for clients
@@ -66,8 +65,8 @@ public enum AnthropicMessagesResponseEncoder {
     /// Tool-call arguments as the `input` object: the model's own text when it is a JSON object,
     /// `{}` otherwise (empty or invalid arguments).
     static func inputObject(_ arguments: String) -> [UInt8] {
-        let trimmed = arguments.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard DialectJSON.objectText(trimmed) != nil else { return Array("{}".utf8) }
+        let trimmed = DialectJSON.trimmed(arguments)
+        guard DialectJSON.isObject(trimmed) else { return Array("{}".utf8) }
         return Array(trimmed.utf8)
     }
 

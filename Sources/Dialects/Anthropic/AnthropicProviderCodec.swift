@@ -89,3 +89,19 @@ public enum AnthropicProviderCodec {
         AnthropicErrorClassifier.classify(status: status, body: body)
     }
 }
+
+extension AnthropicProviderCodec: ProviderCodec {
+    public static let name = "Anthropic"
+    public typealias StreamDecoder = AnthropicStreamDecoder
+
+    public static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        try Self.request(
+            request, provider: provider, apiKey: apiKey, timeouts: timeouts, version: defaultVersion,
+            defaultMaxTokens: defaultMaxTokens)
+    }
+}

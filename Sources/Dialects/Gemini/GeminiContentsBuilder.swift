@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Canonical messages as Gemini's `contents` array: `user` and `model` turns only (assistant →
@@ -129,10 +128,10 @@ enum GeminiContentsBuilder {
     }
 
     private static func functionCall(_ call: CanonicalToolCall, signature: String?) throws(GatewayError) -> [UInt8] {
-        let trimmed = call.arguments.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = DialectJSON.trimmed(call.arguments)
         var args = Array("{}".utf8)
         if !trimmed.isEmpty {
-            guard DialectJSON.objectText(trimmed) != nil else {
+            guard DialectJSON.isObject(trimmed) else {
                 throw GatewayError(
                     .badRequest,
                     "The arguments of tool call '\(call.id)' are not a JSON object; this provider needs one.",
@@ -157,9 +156,9 @@ enum GeminiContentsBuilder {
         let text = result.content.reduce(into: "") { text, part in
             if case .text(let piece) = part { text += piece }
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = DialectJSON.trimmed(text)
         var response: [UInt8]
-        if DialectJSON.objectText(trimmed) != nil {
+        if DialectJSON.isObject(trimmed) {
             response = Array(trimmed.utf8)
         } else {
             var wrapped = JSONWriter(capacity: text.utf8.count + 16)

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Gemini error bodies (`google.rpc.Status`: `{"error":{"code","message","status","details"}}`,
@@ -18,23 +17,23 @@ enum GeminiErrorClassifier {
     }
 
     /// The `error` member of a Gemini error body (or of its first array element), if any.
-    static func errorObject(_ body: [UInt8]) -> [String: Any]? {
-        if let root = DialectJSON.object(body) { return root["error"] as? [String: Any] }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(body)), let array = value as? [Any],
-            let first = array.first as? [String: Any]
-        else { return nil }
-        return first["error"] as? [String: Any]
+    static func errorObject(_ body: [UInt8]) -> JSONObject? {
+        switch try? JSONScanner.parse(body) {
+        case .object(let root): root["error"]?.object
+        case .array(let elements): elements.first?["error"]?.object
+        default: nil
+        }
     }
 
-    static func classify(status: Int?, error: [String: Any]?) -> CanonicalError {
-        let code = status ?? DialectJSON.int(error?["code"])
-        let rpcStatus = error?["status"] as? String
-        let message = error?["message"] as? String
+    static func classify(status: Int?, error: JSONObject?) -> CanonicalError {
+        let code = status ?? error?["code"]?.int
+        let rpcStatus = error?["status"]?.string
+        let message = error?["message"]?.string
         let text = message ?? code.map { "The provider answered HTTP \($0)." } ?? "The provider failed."
-        let details = error?["details"] as? [[String: Any]] ?? []
-        let reasons = details.compactMap { $0["reason"] as? String }
+        let details = objects(error?["details"])
+        let reasons = details.compactMap { $0["reason"]?.string }
         let quotaIDs = details.flatMap { detail in
-            (detail["violations"] as? [[String: Any]] ?? []).compactMap { $0["quotaId"] as? String }
+            objects(detail["violations"]).compactMap { $0["quotaId"]?.string }
         }
         var kind =
             reasons.contains("API_KEY_INVALID")
@@ -49,12 +48,20 @@ enum GeminiErrorClassifier {
 
     /// `RetryInfo.retryDelay` (a protobuf Duration as JSON: `"47s"`, `"0.5s"`), the wait Gemini
     /// asks for on a 429 instead of a `retry-after` header.
-    static func retryDelay(_ detail: [String: Any]) -> Duration? {
-        guard (detail["@type"] as? String)?.hasSuffix("google.rpc.RetryInfo") == true,
-            let text = detail["retryDelay"] as? String, text.hasSuffix("s"),
+    static func retryDelay(_ detail: JSONObject) -> Duration? {
+        guard detail["@type"]?.string?.hasSuffix("google.rpc.RetryInfo") == true,
+            let text = detail["retryDelay"]?.string, text.hasSuffix("s"),
             let seconds = Double(text.dropLast())
         else { return nil }
         return RetryPolicy.providerDelay(seconds: seconds)
+    }
+
+    /// An array of objects (`details`, `violations`); empty when it is anything else, or holds
+    /// anything but objects.
+    private static func objects(_ value: JSONValue?) -> [JSONObject] {
+        guard let elements = value?.array else { return [] }
+        let objects = elements.compactMap(\.object)
+        return objects.count == elements.count ? objects : []
     }
 
     static func isContextLength(_ message: String) -> Bool {

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Google Gemini API as a provider (`POST {base_url}/v1beta/models/{model}:generateContent`, or
@@ -40,11 +39,8 @@ public enum GeminiProviderCodec {
         if !base.hasSuffix("/v1beta") { base += "/v1beta" }
         var id = model
         if id.hasPrefix("models/") { id.removeFirst("models/".count) }
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let segment = id.addingPercentEncoding(withAllowedCharacters: allowed) ?? id
         let method = stream ? ":streamGenerateContent?alt=sse" : ":generateContent"
-        return base + "/models/" + segment + method
+        return base + "/models/" + URLPath.segment(id) + method
     }
 
     /// Parses a 2xx non-stream body.
@@ -61,4 +57,9 @@ public enum GeminiProviderCodec {
     public static func error(status: Int, body: [UInt8]) -> CanonicalError {
         GeminiErrorClassifier.classify(status: status, body: body)
     }
+}
+
+extension GeminiProviderCodec: ProviderCodec {
+    public static let name = "Gemini"
+    public typealias StreamDecoder = GeminiStreamDecoder
 }

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Writes a `CanonicalRequest` as a Gemini `generateContent` body (the model goes in the URL).

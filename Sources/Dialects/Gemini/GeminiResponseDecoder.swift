@@ -6,55 +6,56 @@ import GatewayCore
 /// parts (executable code, inline data) are skipped.
 enum GeminiResponseDecoder {
     static func decode(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        guard let root = DialectJSON.object(body) else {
+        guard let root = JSONScanner.parseObject(body) else {
             if let error = GeminiErrorClassifier.errorObject(body) {
                 throw GeminiErrorClassifier.classify(status: nil, error: error)
             }
             throw CanonicalError(.server, message: "The provider's answer is not a JSON object.")
         }
-        if let error = root["error"] as? [String: Any] {
+        if let error = root["error"]?.object {
             throw GeminiErrorClassifier.classify(status: nil, error: error)
         }
-        let candidate = (root["candidates"] as? [Any])?.first as? [String: Any]
+        let candidate = root["candidates"]?[0]?.object
         var content: [CanonicalContentPart] = []
         var toolCallCount = 0
-        let parts = (candidate?["content"] as? [String: Any])?["parts"] as? [Any] ?? []
+        let parts = candidate?["content"]?["parts"]?.array ?? []
         for part in parts {
-            guard let part = part as? [String: Any] else { continue }
-            if let call = part["functionCall"] as? [String: Any] {
-                let signature = part["thoughtSignature"] as? String
+            guard let part = part.object else { continue }
+            if let call = part["functionCall"]?.object {
+                let signature = part["thoughtSignature"]?.string
                 content.append(.toolCall(toolCall(call, index: toolCallCount, signature: signature)))
                 toolCallCount += 1
-            } else if let text = part["text"] as? String {
-                if DialectJSON.bool(part["thought"]) == true {
-                    content.append(.thinking(text: text, signature: part["thoughtSignature"] as? String))
+            } else if let text = part["text"]?.string {
+                if part["thought"]?.bool == true {
+                    content.append(.thinking(text: text, signature: part["thoughtSignature"]?.string))
                 } else {
                     content.append(.text(text))
                 }
             }
         }
         var stopReason: CanonicalStopReason?
-        if let reason = candidate?["finishReason"] as? String {
+        if let reason = candidate?["finishReason"]?.string {
             stopReason = finishReason(reason, sawToolCall: toolCallCount > 0)
-        } else if candidate == nil, (root["promptFeedback"] as? [String: Any])?["blockReason"] is String {
+        } else if candidate == nil, root["promptFeedback"]?["blockReason"]?.string != nil {
             stopReason = .contentFilter
         }
         return CanonicalResponse(
-            id: root["responseId"] as? String ?? "",
-            model: root["modelVersion"] as? String ?? "",
+            id: root["responseId"]?.string ?? "",
+            model: root["modelVersion"]?.string ?? "",
             content: content,
             stopReason: stopReason,
-            usage: (root["usageMetadata"] as? [String: Any]).map { GeminiUsage($0).tokenUsage }
+            usage: root["usageMetadata"]?.object.map { GeminiUsage($0).tokenUsage }
         )
     }
 
     /// A `functionCall` part as a tool call; its `thoughtSignature` rides in the id
-    /// (`GeminiThoughtSignature`).
-    static func toolCall(_ call: [String: Any], index: Int, signature: String?) -> CanonicalToolCall {
+    /// (`GeminiThoughtSignature`). `args` becomes the arguments as compact JSON text, members in
+    /// their order and numbers as sent.
+    static func toolCall(_ call: JSONObject, index: Int, signature: String?) -> CanonicalToolCall {
         CanonicalToolCall(
             id: GeminiThoughtSignature.id("call_\(index)", carrying: signature),
-            name: call["name"] as? String ?? "",
-            arguments: String(decoding: DialectJSON.bytes(call["args"] ?? [String: Any]()), as: UTF8.self)
+            name: call["name"]?.string ?? "",
+            arguments: String(decoding: (call["args"] ?? .object(JSONObject())).bytes, as: UTF8.self)
         )
     }
 
@@ -77,11 +78,11 @@ struct GeminiUsage: Sendable, Equatable {
     var thoughts = 0
     var cached = 0
 
-    init(_ usage: [String: Any]) {
-        prompt = DialectJSON.int(usage["promptTokenCount"]) ?? 0
-        candidates = DialectJSON.int(usage["candidatesTokenCount"]) ?? 0
-        thoughts = DialectJSON.int(usage["thoughtsTokenCount"]) ?? 0
-        cached = DialectJSON.int(usage["cachedContentTokenCount"]) ?? 0
+    init(_ usage: JSONObject) {
+        prompt = usage["promptTokenCount"]?.int ?? 0
+        candidates = usage["candidatesTokenCount"]?.int ?? 0
+        thoughts = usage["thoughtsTokenCount"]?.int ?? 0
+        cached = usage["cachedContentTokenCount"]?.int ?? 0
     }
 
     var tokenUsage: TokenUsage {

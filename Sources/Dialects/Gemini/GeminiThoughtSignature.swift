@@ -29,7 +29,7 @@ enum GeminiThoughtSignature {
 
     /// The signature carried in a tool call id, if any.
     static func signature(inID id: String) -> String? {
-        guard let range = id.range(of: marker) else { return nil }
+        guard let range = id.firstRange(of: marker) else { return nil }
         let encoded = id[range.upperBound...]
         guard !encoded.isEmpty else { return nil }
         var signature = ""

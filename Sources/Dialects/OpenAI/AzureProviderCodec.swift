@@ -36,24 +36,35 @@ public enum AzureProviderCodec {
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/openai/v1") { return base + path }
         let version = provider.apiVersion ?? "2024-10-21"
-        return base + "/openai/deployments/" + percentEncodePathSegment(deployment) + path + "?api-version="
-            + percentEncodePathSegment(version)
+        return base + "/openai/deployments/" + URLPath.segment(deployment) + path + "?api-version="
+            + URLPath.segment(version)
+    }
+}
+
+/// Azure OpenAI from another client dialect: OpenAI's body and answers, Azure's URL and auth (the
+/// target's model is the deployment).
+extension AzureProviderCodec: ProviderCodec {
+    public static let name = "Azure OpenAI"
+    public typealias StreamDecoder = OpenAIStreamDecoder
+
+    public static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        request.includeUsage = request.stream
+        return Self.request(
+            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), deployment: request.model,
+            provider: provider, apiKey: apiKey, stream: request.stream, timeouts: timeouts)
     }
 
-    /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-    static func percentEncodePathSegment(_ text: String) -> String {
-        var output = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                output += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return output
+    public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    public static func error(status: Int, body: [UInt8]) -> CanonicalError {
+        OpenAIProviderCodec.error(status: status, body: body)
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Reads an OpenAI Chat Completions request body into a `CanonicalRequest`.
@@ -9,44 +8,45 @@ import GatewayCore
 /// messages, `logprobs`, `logit_bias`, `store`, `service_tier`, `prediction`, `modalities`, `audio`.
 public enum OpenAIChatRequestDecoder {
     public static func decode(_ body: [UInt8]) throws(GatewayError) -> CanonicalRequest {
-        guard let root = DialectJSON.object(body) else {
+        guard let root = JSONScanner.parseObject(body) else {
             throw GatewayError(.badRequest, "The request body is not a JSON object.")
         }
-        guard let model = root["model"] as? String, !model.isEmpty else {
+        guard let model = root["model"]?.string, !model.isEmpty else {
             throw GatewayError(.badRequest, "The request has no model.", param: "model")
         }
-        guard let messages = root["messages"] as? [Any] else {
+        guard let messages = root["messages"]?.array else {
             throw GatewayError(.badRequest, "The request has no messages array.", param: "messages")
         }
         var request = CanonicalRequest(model: model)
         for (index, value) in messages.enumerated() {
-            guard let message = value as? [String: Any] else {
+            guard let message = value.object else {
                 throw GatewayError(.badRequest, "messages[\(index)] is not an object.", param: "messages")
             }
             try decodeMessage(message, index: index, into: &request)
         }
         request.tools = try decodeTools(root["tools"])
         request.toolChoice = try decodeToolChoice(root["tool_choice"])
-        request.parallelToolCalls = DialectJSON.bool(root["parallel_tool_calls"])
+        request.parallelToolCalls = root["parallel_tool_calls"]?.bool
         request.sampling = decodeSampling(root)
         request.responseFormat = decodeResponseFormat(root["response_format"])
-        request.stream = DialectJSON.bool(root["stream"]) ?? false
-        let streamOptions = root["stream_options"] as? [String: Any]
-        request.includeUsage = request.stream && DialectJSON.bool(streamOptions?["include_usage"]) == true
+        request.stream = root["stream"]?.bool ?? false
+        request.includeUsage = request.stream && root["stream_options"]?["include_usage"]?.bool == true
         request.thinking = decodeThinking(root)
-        request.user = root["user"] as? String
-        if let metadata = root["metadata"] as? [String: Any] {
-            request.metadata = metadata.compactMapValues { $0 as? String }
+        request.user = root["user"]?.string
+        if let metadata = root["metadata"]?.object {
+            for member in metadata.members {
+                if let value = metadata[member.key]?.string { request.metadata[member.key] = value }
+            }
         }
         return request
     }
 
     private static func decodeMessage(
-        _ message: [String: Any],
+        _ message: JSONObject,
         index: Int,
         into request: inout CanonicalRequest
     ) throws(GatewayError) {
-        let role = message["role"] as? String ?? ""
+        let role = message["role"]?.string ?? ""
         switch role {
         case "system", "developer":
             let parts = try decodeContent(message["content"], index: index)
@@ -60,20 +60,18 @@ public enum OpenAIChatRequestDecoder {
                 CanonicalMessage(role: .user, content: try decodeContent(message["content"], index: index)))
         case "assistant":
             var parts = try decodeContent(message["content"], index: index)
-            for call in message["tool_calls"] as? [Any] ?? [] {
-                guard let call = call as? [String: Any], let function = call["function"] as? [String: Any],
-                    let name = function["name"] as? String
-                else {
+            for call in message["tool_calls"]?.array ?? [] {
+                guard let function = call["function"]?.object, let name = function["name"]?.string else {
                     throw GatewayError(
                         .badRequest, "messages[\(index)].tool_calls has a malformed call.", param: "messages")
                 }
-                let arguments = function["arguments"] as? String ?? ""
+                let arguments = function["arguments"]?.string ?? ""
                 parts.append(
-                    .toolCall(CanonicalToolCall(id: call["id"] as? String ?? "", name: name, arguments: arguments)))
+                    .toolCall(CanonicalToolCall(id: call["id"]?.string ?? "", name: name, arguments: arguments)))
             }
             request.messages.append(CanonicalMessage(role: .assistant, content: parts))
         case "tool":
-            guard let id = message["tool_call_id"] as? String else {
+            guard let id = message["tool_call_id"]?.string else {
                 throw GatewayError(.badRequest, "messages[\(index)] has no tool_call_id.", param: "messages")
             }
             let result = CanonicalToolResult(
@@ -85,19 +83,20 @@ public enum OpenAIChatRequestDecoder {
     }
 
     /// A string, null, or an array of parts.
-    private static func decodeContent(_ content: Any?, index: Int) throws(GatewayError) -> [CanonicalContentPart] {
-        if let text = content as? String { return [.text(text)] }
-        guard let array = content as? [Any] else { return [] }
+    private static func decodeContent(_ content: JSONValue?, index: Int) throws(GatewayError)
+        -> [CanonicalContentPart]
+    {
+        if let text = content?.string { return [.text(text)] }
+        guard let array = content?.array else { return [] }
         var parts: [CanonicalContentPart] = []
-        for value in array {
-            let part = value as? [String: Any] ?? [:]
-            switch part["type"] as? String {
-            case "text": parts.append(.text(part["text"] as? String ?? ""))
-            case "refusal": parts.append(.text(part["refusal"] as? String ?? ""))
+        for part in array {
+            switch part["type"]?.string {
+            case "text": parts.append(.text(part["text"]?.string ?? ""))
+            case "refusal": parts.append(.text(part["refusal"]?.string ?? ""))
             case "image_url":
                 let image = part["image_url"]
-                let url = (image as? [String: Any])?["url"] as? String ?? image as? String ?? ""
-                let detail = (image as? [String: Any])?["detail"] as? String
+                let url = image?["url"]?.string ?? image?.string ?? ""
+                let detail = image?["detail"]?.string
                 parts.append(.image(CanonicalImage(source: imageSource(url), detail: detail)))
             case let type:
                 throw GatewayError(
@@ -119,38 +118,38 @@ public enum OpenAIChatRequestDecoder {
         return .base64(mediaType: mediaType, data: String(url[url.index(after: comma)...]))
     }
 
-    private static func decodeTools(_ value: Any?) throws(GatewayError) -> [CanonicalTool] {
+    private static func decodeTools(_ value: JSONValue?) throws(GatewayError) -> [CanonicalTool] {
         var tools: [CanonicalTool] = []
-        for tool in value as? [Any] ?? [] {
-            guard let tool = tool as? [String: Any], tool["type"] as? String ?? "function" == "function",
-                let function = tool["function"] as? [String: Any], let name = function["name"] as? String
+        for tool in value?.array ?? [] {
+            guard let tool = tool.object, (tool["type"]?.string ?? "function") == "function",
+                let function = tool["function"]?.object, let name = function["name"]?.string
             else {
                 throw GatewayError(.badRequest, "Only function tools can be translated.", param: "tools")
             }
             tools.append(
                 CanonicalTool(
                     name: name,
-                    description: function["description"] as? String,
-                    parameters: function["parameters"].map(DialectJSON.bytes),
-                    strict: DialectJSON.bool(function["strict"])
+                    description: function["description"]?.string,
+                    parameters: function["parameters"]?.bytes,
+                    strict: function["strict"]?.bool
                 )
             )
         }
         return tools
     }
 
-    private static func decodeToolChoice(_ value: Any?) throws(GatewayError) -> CanonicalToolChoice? {
+    private static func decodeToolChoice(_ value: JSONValue?) throws(GatewayError) -> CanonicalToolChoice? {
         switch value {
-        case nil, is NSNull: return nil
-        case let text as String:
+        case nil, .null: return nil
+        case .string(let text):
             switch text {
             case "auto": return .auto
             case "none": return .disabled
             case "required": return .required
             default: throw GatewayError(.badRequest, "Unknown tool_choice '\(text)'.", param: "tool_choice")
             }
-        case let object as [String: Any]:
-            guard let name = (object["function"] as? [String: Any])?["name"] as? String else {
+        case .object(let object):
+            guard let name = object["function"]?["name"]?.string else {
                 throw GatewayError(.badRequest, "tool_choice names no function.", param: "tool_choice")
             }
             return .tool(name: name)
@@ -159,48 +158,48 @@ public enum OpenAIChatRequestDecoder {
         }
     }
 
-    private static func decodeSampling(_ root: [String: Any]) -> CanonicalSampling {
+    private static func decodeSampling(_ root: JSONObject) -> CanonicalSampling {
         var stops: [String] = []
-        if let stop = root["stop"] as? String {
+        if let stop = root["stop"]?.string {
             stops = [stop]
-        } else if let stop = root["stop"] as? [Any] {
-            stops = stop.compactMap { $0 as? String }
+        } else if let stop = root["stop"]?.array {
+            stops = stop.compactMap(\.string)
         }
         return CanonicalSampling(
-            temperature: DialectJSON.double(root["temperature"]),
-            topP: DialectJSON.double(root["top_p"]),
-            topK: DialectJSON.int(root["top_k"]),
+            temperature: root["temperature"]?.double,
+            topP: root["top_p"]?.double,
+            topK: root["top_k"]?.int,
             stopSequences: stops,
-            maxOutputTokens: DialectJSON.int(root["max_completion_tokens"]) ?? DialectJSON.int(root["max_tokens"]),
-            seed: DialectJSON.int(root["seed"]),
-            presencePenalty: DialectJSON.double(root["presence_penalty"]),
-            frequencyPenalty: DialectJSON.double(root["frequency_penalty"]),
-            choiceCount: DialectJSON.int(root["n"])
+            maxOutputTokens: root["max_completion_tokens"]?.int ?? root["max_tokens"]?.int,
+            seed: root["seed"]?.int,
+            presencePenalty: root["presence_penalty"]?.double,
+            frequencyPenalty: root["frequency_penalty"]?.double,
+            choiceCount: root["n"]?.int
         )
     }
 
-    private static func decodeResponseFormat(_ value: Any?) -> CanonicalResponseFormat? {
-        guard let format = value as? [String: Any] else { return nil }
-        switch format["type"] as? String {
+    private static func decodeResponseFormat(_ value: JSONValue?) -> CanonicalResponseFormat? {
+        guard let format = value?.object else { return nil }
+        switch format["type"]?.string {
         case "json_object": return .jsonObject
         case "json_schema":
-            let schema = format["json_schema"] as? [String: Any] ?? [:]
+            let schema = format["json_schema"]?.object ?? JSONObject()
             return .jsonSchema(
-                name: schema["name"] as? String ?? "response",
-                schema: schema["schema"].map(DialectJSON.bytes),
-                strict: DialectJSON.bool(schema["strict"])
+                name: schema["name"]?.string ?? "response",
+                schema: schema["schema"]?.bytes,
+                strict: schema["strict"]?.bool
             )
         default: return .text
         }
     }
 
     /// `reasoning_effort`, or the `thinking` object some clients send in Anthropic's shape.
-    private static func decodeThinking(_ root: [String: Any]) -> CanonicalThinking? {
-        if let thinking = root["thinking"] as? [String: Any] {
-            if thinking["type"] as? String == "disabled" { return .disabled }
-            if let budget = DialectJSON.int(thinking["budget_tokens"]) { return .budget(budget) }
+    private static func decodeThinking(_ root: JSONObject) -> CanonicalThinking? {
+        if let thinking = root["thinking"]?.object {
+            if thinking["type"]?.string == "disabled" { return .disabled }
+            if let budget = thinking["budget_tokens"]?.int { return .budget(budget) }
         }
-        if let effort = root["reasoning_effort"] as? String {
+        if let effort = root["reasoning_effort"]?.string {
             return effort == "none" ? .disabled : .effort(effort)
         }
         return nil

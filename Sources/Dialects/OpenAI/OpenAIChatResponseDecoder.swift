@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Reads an OpenAI `chat.completion` body (non-stream) from an OpenAI-compatible or Azure provider
@@ -19,12 +18,12 @@ import GatewayCore
 /// A `{"error":…}` body throws its classified error; a body that is not a JSON object throws `.server`.
 public enum OpenAIChatResponseDecoder {
     public static func decode(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        guard let root = DialectJSON.object(body) else {
+        guard let root = JSONScanner.parseObject(body) else {
             throw CanonicalError(.server, message: "The provider's answer is not a JSON object.")
         }
         if isError(root) { throw OpenAIErrorClassifier.classify(status: nil, root: root) }
-        let choice = (root["choices"] as? [Any])?.first as? [String: Any]
-        let message = choice?["message"] as? [String: Any] ?? [:]
+        let choice = root["choices"]?[0]?.object
+        let message = choice?["message"]?.object ?? JSONObject()
         var content: [CanonicalContentPart] = []
         var thinking = reasoning(message)
         var text = ""
@@ -36,37 +35,39 @@ public enum OpenAIChatResponseDecoder {
         }
         if !thinking.isEmpty { content.append(.thinking(text: thinking, signature: nil)) }
         if !text.isEmpty { content.append(.text(text)) }
-        let refusal = message["refusal"] as? String ?? ""
+        let refusal = message["refusal"]?.string ?? ""
         if !refusal.isEmpty { content.append(.text(refusal)) }
-        var calls: [[String: Any]] = message["tool_calls"] as? [[String: Any]] ?? []
-        if let legacy = message["function_call"] as? [String: Any] { calls.append(["function": legacy]) }
+        // `(id, function)` of each call; the legacy `function_call` has no id.
+        var calls: [(id: String, function: JSONObject)] = []
+        if let toolCalls = message["tool_calls"]?.array, toolCalls.allSatisfy({ $0.object != nil }) {
+            calls = toolCalls.map { ($0["id"]?.string ?? "", $0["function"]?.object ?? JSONObject()) }
+        }
+        if let legacy = message["function_call"]?.object { calls.append(("", legacy)) }
         for (index, call) in calls.enumerated() {
-            let function = call["function"] as? [String: Any] ?? [:]
-            let id = call["id"] as? String ?? ""
             content.append(
                 .toolCall(
                     CanonicalToolCall(
-                        id: id.isEmpty ? "call_\(index)" : id,
-                        name: function["name"] as? String ?? "",
-                        arguments: arguments(function["arguments"])
+                        id: call.id.isEmpty ? "call_\(index)" : call.id,
+                        name: call.function["name"]?.string ?? "",
+                        arguments: arguments(call.function["arguments"])
                     )
                 )
             )
         }
         return CanonicalResponse(
-            id: root["id"] as? String ?? "",
-            model: root["model"] as? String ?? "",
+            id: root["id"]?.string ?? "",
+            model: root["model"]?.string ?? "",
             content: content,
             stopReason: stopReason(
-                choice?["finish_reason"] as? String, sawToolCall: !calls.isEmpty, sawRefusal: !refusal.isEmpty),
+                choice?["finish_reason"]?.string, sawToolCall: !calls.isEmpty, sawRefusal: !refusal.isEmpty),
             usage: usage(root["usage"])
         )
     }
 
     /// True for `{"error":…}` (non-null) and vLLM's flat `{"object":"error",…}`.
-    static func isError(_ root: [String: Any]) -> Bool {
-        if let error = root["error"], !(error is NSNull) { return true }
-        return root["object"] as? String == "error"
+    static func isError(_ root: JSONObject) -> Bool {
+        if let error = root["error"], !error.isNull { return true }
+        return root["object"]?.string == "error"
     }
 
     /// The canonical stop reason for `finish_reason` (nil: none yet). See the type's comment for
@@ -80,9 +81,9 @@ public enum OpenAIChatResponseDecoder {
     }
 
     /// `reasoning_content`, else `reasoning` (a string; OpenRouter's `reasoning_details` are not read).
-    static func reasoning(_ message: [String: Any]) -> String {
-        if let text = message["reasoning_content"] as? String, !text.isEmpty { return text }
-        return message["reasoning"] as? String ?? ""
+    static func reasoning(_ message: JSONObject) -> String {
+        if let text = message["reasoning_content"]?.string, !text.isEmpty { return text }
+        return message["reasoning"]?.string ?? ""
     }
 
     enum ContentPiece: Equatable {
@@ -92,14 +93,14 @@ public enum OpenAIChatResponseDecoder {
 
     /// `content` as a string, or the text of an array of parts: `text` parts, and Mistral's
     /// `{"type":"thinking","thinking":[{"type":"text","text":…}]}` parts as thinking.
-    static func contentPieces(_ content: Any?) -> [ContentPiece] {
-        if let text = content as? String { return text.isEmpty ? [] : [.text(text)] }
+    static func contentPieces(_ content: JSONValue?) -> [ContentPiece] {
+        if let text = content?.string { return text.isEmpty ? [] : [.text(text)] }
         var pieces: [ContentPiece] = []
-        for part in content as? [Any] ?? [] {
-            guard let part = part as? [String: Any] else { continue }
-            switch part["type"] as? String {
+        for part in content?.array ?? [] {
+            guard let part = part.object else { continue }
+            switch part["type"]?.string {
             case "text", "output_text", nil:
-                if let text = part["text"] as? String, !text.isEmpty { pieces.append(.text(text)) }
+                if let text = part["text"]?.string, !text.isEmpty { pieces.append(.text(text)) }
             case "thinking":
                 let text = contentPieces(part["thinking"]).reduce(into: "") { result, piece in
                     if case .text(let value) = piece { result += value }
@@ -112,19 +113,19 @@ public enum OpenAIChatResponseDecoder {
         return pieces
     }
 
-    /// Tool-call arguments as JSON text: OpenAI's string as is, an object (some servers) written as JSON.
-    static func arguments(_ value: Any?) -> String {
+    /// Tool-call arguments as JSON text: OpenAI's string as is, an object (some servers) written as
+    /// JSON, its members in their order and numbers as sent.
+    static func arguments(_ value: JSONValue?) -> String {
         switch value {
-        case let text as String: text
-        case nil, is NSNull: ""
-        case let value?: String(decoding: DialectJSON.bytes(value), as: UTF8.self)
+        case .string(let text): text
+        case nil, .null: ""
+        case let value?: String(decoding: value.bytes, as: UTF8.self)
         }
     }
 
     /// A `usage` object, read by `TokenUsage.openAI`.
-    static func usage(_ value: Any?) -> TokenUsage? {
-        guard let object = value as? [String: Any] else { return nil }
-        let bytes = DialectJSON.bytes(object)
-        return TokenUsage.openAI(bytes, at: bytes.indices)
+    static func usage(_ value: JSONValue?) -> TokenUsage? {
+        guard let value, value.object != nil else { return nil }
+        return TokenUsage.openAI(value)
     }
 }

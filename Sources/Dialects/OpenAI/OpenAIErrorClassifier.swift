@@ -22,11 +22,11 @@ extension OpenAIProviderCodec {
 /// `upstreamBilling` (the account's limits, like the passthrough's failover class).
 enum OpenAIErrorClassifier {
     static func classify(status: Int?, body: [UInt8]) -> CanonicalError {
-        classify(status: status, root: DialectJSON.object(body))
+        classify(status: status, root: JSONScanner.parseObject(body))
     }
 
     /// `root`: the parsed body (or in-stream event), when it is a JSON object.
-    static func classify(status: Int?, root: [String: Any]?) -> CanonicalError {
+    static func classify(status: Int?, root: JSONObject?) -> CanonicalError {
         let fields = Fields(root)
         let effectiveStatus = status ?? fields.status
         let message =
@@ -66,29 +66,29 @@ enum OpenAIErrorClassifier {
         /// A status in the body: Azure's `status`, or a numeric `code` (llama.cpp, vLLM, Azure's `"429"`).
         var status: Int?
 
-        init(_ root: [String: Any]?) {
+        init(_ root: JSONObject?) {
             guard let root else { return }
-            let error: [String: Any]
-            if let object = root["error"] as? [String: Any] {
+            let error: JSONObject
+            if let object = root["error"]?.object {
                 error = object
-            } else if let text = root["error"] as? String {
+            } else if let text = root["error"]?.string {
                 message = text.isEmpty ? nil : text
                 return
-            } else if root["object"] as? String == "error" {
+            } else if root["object"]?.string == "error" {
                 error = root
             } else {
-                message = (root["detail"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+                message = root["detail"]?.string.flatMap { $0.isEmpty ? nil : $0 }
                 return
             }
-            message = (error["message"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            type = (error["type"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            if let text = error["code"] as? String, !text.isEmpty {
+            message = error["message"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            type = error["type"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            if let text = error["code"]?.string, !text.isEmpty {
                 code = text
                 status = Int(text).flatMap { (100..<600).contains($0) ? $0 : nil }
-            } else if let number = DialectJSON.int(error["code"]), (100..<600).contains(number) {
+            } else if let number = error["code"]?.int, (100..<600).contains(number) {
                 status = number
             }
-            if let number = DialectJSON.int(error["status"]), (100..<600).contains(number) { status = number }
+            if let number = error["status"]?.int, (100..<600).contains(number) { status = number }
         }
     }
 

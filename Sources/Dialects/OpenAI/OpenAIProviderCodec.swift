@@ -44,3 +44,27 @@ public enum OpenAIProviderCodec {
         return JSONScanner.string(body, at: message.valueRange)
     }
 }
+
+/// An OpenAI-compatible provider reached from another client dialect (an Anthropic-dialect client).
+extension OpenAIProviderCodec: ProviderCodec {
+    public static let name = "OpenAI"
+    public typealias StreamDecoder = OpenAIStreamDecoder
+
+    public static func request(
+        _ request: CanonicalRequest,
+        provider: ProviderConfiguration,
+        apiKey: String?,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
+        var request = request
+        // The usage chunk is how the gateway learns what a stream cost.
+        request.includeUsage = request.stream
+        return Self.request(
+            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), provider: provider,
+            apiKey: apiKey, stream: request.stream, timeouts: timeouts)
+    }
+
+    public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
+        try OpenAIChatResponseDecoder.decode(body)
+    }
+}

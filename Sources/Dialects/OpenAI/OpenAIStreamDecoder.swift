@@ -1,8 +1,8 @@
 import GatewayCore
 
 /// Turns an OpenAI `chat.completion.chunk` SSE stream (OpenAI, Azure and OpenAI-compatible servers)
-/// into `CanonicalStreamEvent`s; the inverse of `OpenAIStreamEncoder`. Feed it upstream chunks
-/// (split anywhere); it frames them with `SSEFramer`. Only choice 0 is read.
+/// into `CanonicalStreamEvent`s; the inverse of `OpenAIStreamEncoder`. `SSEStreamDecoder` frames and
+/// parses the events; `OpenAIStreamEventHandler` reads them. Only choice 0 is read.
 ///
 /// - `messageStart` comes from the first chunk with a non-empty `id` (Azure's `choices:[]`
 ///   `prompt_filter_results` preamble has none and adds nothing), or, failing that, just before the
@@ -18,18 +18,14 @@ import GatewayCore
 /// - The first `finish_reason` finishes (`stop` after tool calls reads as `toolCalls`); later ones
 ///   are ignored. A non-null `usage` (or Groq's `x_groq.usage`) is a `.usage` when it changed.
 /// - `data: [DONE]` completes the stream. `data: {"error":…}`, a malformed event, or the body
-///   ending before `[DONE]` (see `finish()`) end it with `.error`.
+///   ending before `[DONE]` end it with `.error`. A last event the body ends inside (no blank
+///   line) still counts when it is whole, as does a bare JSON object written after the events.
 ///
 /// A pure per-request state machine: no I/O, no clock.
-public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
-    private enum State: Sendable {
-        case streaming
-        /// `[DONE]` arrived.
-        case complete
-        /// An error ended the stream.
-        case failed
-    }
+public typealias OpenAIStreamDecoder = SSEStreamDecoder<OpenAIStreamEventHandler>
 
+/// The OpenAI dialect's event handling in `OpenAIStreamDecoder`.
+public struct OpenAIStreamEventHandler: StreamEventHandler {
     /// A started tool call: the provider's `index` (nil when it sent none) and `id` (nil when it
     /// sent none). Its canonical index is its position in `toolCalls`.
     private struct ToolCall: Sendable {
@@ -37,90 +33,51 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
         var providerID: String?
     }
 
-    private var framer = SSEFramer()
-    /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
-    public var oversizedEvent: Bool { framer.overflowed }
-    private var state = State.streaming
     private var started = false
     private var finished = false
     private var sawRefusal = false
     private var toolCalls: [ToolCall] = []
     /// The canonical index of the legacy `function_call` being streamed.
     private var functionCall: Int?
-    private var latestUsage: TokenUsage?
+    public private(set) var usage: TokenUsage?
 
     public init() {}
 
-    /// True once `[DONE]` arrived.
-    public var isComplete: Bool { if case .complete = state { true } else { false } }
-    /// True after an in-stream error, a malformed event, or a cut stream.
-    public var isFailed: Bool { if case .failed = state { true } else { false } }
-    /// The latest usage seen, if any.
-    public var usage: TokenUsage? { latestUsage }
+    public static func isTerminator(_ data: [UInt8]) -> Bool { data.starts(with: "[DONE]".utf8) }
 
-    public mutating func push(_ chunk: [UInt8]) -> [CanonicalStreamEvent] {
-        var events: [CanonicalStreamEvent] = []
-        for event in framer.push(chunk) {
-            guard case .streaming = state else { break }
-            guard !event.data.isEmpty else { continue }  // comments (OpenRouter's keep-alives), stray blank lines
-            handle(event.data, into: &events)
-        }
-        return events
-    }
-
-    /// The upstream body ended. A last event without its blank line still counts; a stream that
-    /// ends before `[DONE]` yields an `.error`.
-    public mutating func finish() -> [CanonicalStreamEvent] {
-        let rest = framer.finish()
-        guard case .streaming = state else { return [] }
-        var events: [CanonicalStreamEvent] = []
-        // A complete last event; a partial one is just the cut.
-        if let data = Self.unterminatedData(rest), data.starts(with: "[DONE]".utf8) || DialectJSON.object(data) != nil {
-            handle(data, into: &events)
-        }
-        guard case .streaming = state else { return events }
-        fail(
-            CanonicalError(.server, message: "The provider's stream ended before the answer was complete."),
-            into: &events)
-        return events
-    }
-
-    /// The `data:` of an event the body ended inside, or a bare JSON object written after the events.
-    private static func unterminatedData(_ rest: [UInt8]) -> [UInt8]? {
+    /// The `data:` of an event the body ended inside, or a bare JSON object written after the
+    /// events, when it is whole (`[DONE]` or a JSON object); a partial one is just the cut.
+    public func lastEventData(in rest: [UInt8]) -> [UInt8]? {
         let text = String(decoding: rest, as: UTF8.self)
-        var data: [Substring] = []
+        var lines: [Substring] = []
         for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("data:") {
             var value = line.dropFirst(5)
             if value.first == " " { value = value.dropFirst() }
-            data.append(value)
+            lines.append(value)
         }
-        if !data.isEmpty { return Array(data.joined(separator: "\n").utf8) }
-        let trimmed = text.trimmingPrefix(while: \.isWhitespace)
-        return trimmed.hasPrefix("{") ? Array(trimmed.utf8) : nil
+        let data: [UInt8]
+        if !lines.isEmpty {
+            data = Array(lines.joined(separator: "\n").utf8)
+        } else {
+            let trimmed = text.trimmingPrefix(while: \.isWhitespace)
+            guard trimmed.hasPrefix("{") else { return nil }
+            data = Array(trimmed.utf8)
+        }
+        return Self.isTerminator(data) || JSONScanner.parseObject(data) != nil ? data : nil
     }
 
-    private mutating func fail(_ error: CanonicalError, into events: inout [CanonicalStreamEvent]) {
-        state = .failed
-        events.append(.error(error))
-    }
-
-    private mutating func handle(_ data: [UInt8], into events: inout [CanonicalStreamEvent]) {
-        if data.starts(with: "[DONE]".utf8) {
-            state = .complete
-            return
-        }
-        guard let chunk = DialectJSON.object(data) else {
-            return fail(CanonicalError(.server, message: "The provider sent a malformed stream event."), into: &events)
-        }
+    public mutating func handle(name: String?, _ chunk: JSONObject, into events: inout [CanonicalStreamEvent])
+        -> StreamEventStep
+    {
         if OpenAIChatResponseDecoder.isError(chunk) {
-            return fail(OpenAIErrorClassifier.classify(status: nil, root: chunk), into: &events)
+            return .failed(OpenAIErrorClassifier.classify(status: nil, root: chunk))
         }
-        if let id = chunk["id"] as? String, !id.isEmpty { startIfNeeded(chunk, into: &events) }
+        if let id = chunk["id"]?.string, !id.isEmpty { startIfNeeded(chunk, into: &events) }
         var output: [CanonicalStreamEvent] = []
-        for choice in chunk["choices"] as? [Any] ?? [] {
-            guard let choice = choice as? [String: Any], (DialectJSON.int(choice["index"]) ?? 0) == 0 else { continue }
-            if let delta = choice["delta"] as? [String: Any] { self.delta(delta, into: &output) }
-            if let reason = choice["finish_reason"] as? String, !finished {
+        for choice in chunk["choices"]?.array ?? [] {
+            guard let choice = choice.object, (choice["index"]?.int ?? 0) == 0 else { continue }
+            if let delta = choice["delta"]?.object { self.delta(delta, into: &output) }
+            if let reason = choice["finish_reason"]?.string, !finished {
                 finished = true
                 let stopReason = OpenAIChatResponseDecoder.stopReason(
                     reason, sawToolCall: !toolCalls.isEmpty, sawRefusal: sawRefusal)
@@ -129,24 +86,25 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
         }
         let usage =
             OpenAIChatResponseDecoder.usage(chunk["usage"])
-            ?? OpenAIChatResponseDecoder.usage((chunk["x_groq"] as? [String: Any])?["usage"])
-        if let usage, usage != latestUsage {
-            latestUsage = usage
+            ?? OpenAIChatResponseDecoder.usage(chunk["x_groq"]?["usage"])
+        if let usage, usage != self.usage {
+            self.usage = usage
             output.append(.usage(usage))
         }
         if !output.isEmpty {
             startIfNeeded(chunk, into: &events)
             events += output
         }
+        return .streaming
     }
 
-    private mutating func startIfNeeded(_ chunk: [String: Any], into events: inout [CanonicalStreamEvent]) {
+    private mutating func startIfNeeded(_ chunk: JSONObject, into events: inout [CanonicalStreamEvent]) {
         guard !started else { return }
         started = true
-        events.append(.messageStart(id: chunk["id"] as? String ?? "", model: chunk["model"] as? String ?? ""))
+        events.append(.messageStart(id: chunk["id"]?.string ?? "", model: chunk["model"]?.string ?? ""))
     }
 
-    private mutating func delta(_ delta: [String: Any], into events: inout [CanonicalStreamEvent]) {
+    private mutating func delta(_ delta: JSONObject, into events: inout [CanonicalStreamEvent]) {
         let reasoning = OpenAIChatResponseDecoder.reasoning(delta)
         if !reasoning.isEmpty { events.append(.thinkingDelta(reasoning)) }
         for piece in OpenAIChatResponseDecoder.contentPieces(delta["content"]) {
@@ -155,21 +113,21 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
             case .thinking(let text): events.append(.thinkingDelta(text))
             }
         }
-        if let refusal = delta["refusal"] as? String, !refusal.isEmpty {
+        if let refusal = delta["refusal"]?.string, !refusal.isEmpty {
             sawRefusal = true
             events.append(.textDelta(refusal))
         }
-        for fragment in delta["tool_calls"] as? [Any] ?? [] {
-            guard let fragment = fragment as? [String: Any] else { continue }
+        for fragment in delta["tool_calls"]?.array ?? [] {
+            guard let fragment = fragment.object else { continue }
             toolCallFragment(fragment, into: &events)
         }
-        if let call = delta["function_call"] as? [String: Any] { functionCallFragment(call, into: &events) }
+        if let call = delta["function_call"]?.object { functionCallFragment(call, into: &events) }
     }
 
-    private mutating func toolCallFragment(_ fragment: [String: Any], into events: inout [CanonicalStreamEvent]) {
-        let openAIIndex = DialectJSON.int(fragment["index"])
-        let id = (fragment["id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        let function = fragment["function"] as? [String: Any] ?? [:]
+    private mutating func toolCallFragment(_ fragment: JSONObject, into events: inout [CanonicalStreamEvent]) {
+        let openAIIndex = fragment["index"]?.int
+        let id = fragment["id"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        let function = fragment["function"]?.object ?? JSONObject()
         var index =
             if let openAIIndex { toolCalls.lastIndex { $0.openAIIndex == openAIIndex } } else { toolCalls.indices.last }
         if let known = index, let id, let knownID = toolCalls[known].providerID, knownID != id {
@@ -183,7 +141,7 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
             callIndex = toolCalls.count
             toolCalls.append(ToolCall(openAIIndex: openAIIndex, providerID: id))
             events.append(
-                .toolCallStart(index: callIndex, id: id ?? "call_\(callIndex)", name: function["name"] as? String ?? "")
+                .toolCallStart(index: callIndex, id: id ?? "call_\(callIndex)", name: function["name"]?.string ?? "")
             )
         }
         let arguments = OpenAIChatResponseDecoder.arguments(function["arguments"])
@@ -191,8 +149,8 @@ public struct OpenAIStreamDecoder: CanonicalStreamDecoder {
     }
 
     /// The legacy `function_call`: its `name` arrives on the first fragment, then `arguments` pieces.
-    private mutating func functionCallFragment(_ call: [String: Any], into events: inout [CanonicalStreamEvent]) {
-        let name = call["name"] as? String ?? ""
+    private mutating func functionCallFragment(_ call: JSONObject, into events: inout [CanonicalStreamEvent]) {
+        let name = call["name"]?.string ?? ""
         if functionCall == nil || !name.isEmpty {
             let callIndex = toolCalls.count
             toolCalls.append(ToolCall(openAIIndex: nil, providerID: nil))

@@ -11,7 +11,7 @@ import GatewayCore
 /// `delta.reasoning_content`; signatures and redacted thinking are dropped.
 ///
 /// A pure per-request state machine: no clock (`created` is given), no I/O.
-public struct OpenAIStreamEncoder: Sendable {
+public struct OpenAIStreamEncoder: CanonicalStreamEncoder {
     private enum State {
         /// Nothing written yet.
         case idle

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 
 /// Relays an OpenAI SSE stream from an OpenAI-compatible provider to an OpenAI-dialect client.
@@ -67,18 +66,20 @@ public struct OpenAIStreamRelay: StreamTranslator {
     /// A chunk with nothing the client would see: a role-only or empty delta, no finish reason.
     static func isPreamble(_ event: SSEEvent) -> Bool {
         guard !event.isDone, event.data.first == UInt8(ascii: "{"),
-            let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any]
+            let object = JSONScanner.parseObject(event.data)
         else { return false }
         if object["error"] != nil { return false }
-        guard let choices = object["choices"] as? [[String: Any]] else { return false }
+        guard let elements = object["choices"]?.array else { return false }
+        let choices = elements.compactMap(\.object)
+        guard choices.count == elements.count else { return false }
         // No choices: Azure's `prompt_filter_results` chunk is preamble; OpenAI's usage chunk is not.
-        if choices.isEmpty { return object["usage"] == nil || object["usage"] is NSNull }
+        if choices.isEmpty { return object["usage"]?.isNull ?? true }
         for choice in choices {
-            if let finish = choice["finish_reason"], !(finish is NSNull) { return false }
-            guard let delta = choice["delta"] as? [String: Any] else { continue }
-            if let content = delta["content"] as? String, !content.isEmpty { return false }
-            if let refusal = delta["refusal"] as? String, !refusal.isEmpty { return false }
-            if let calls = delta["tool_calls"] as? [Any], !calls.isEmpty { return false }
+            if let finish = choice["finish_reason"], !finish.isNull { return false }
+            guard let delta = choice["delta"]?.object else { continue }
+            if let content = delta["content"]?.string, !content.isEmpty { return false }
+            if let refusal = delta["refusal"]?.string, !refusal.isEmpty { return false }
+            if let calls = delta["tool_calls"]?.array, !calls.isEmpty { return false }
             if delta["function_call"] != nil || delta["audio"] != nil { return false }
         }
         return true

@@ -24,10 +24,6 @@ public protocol CanonicalStreamEncoder: Sendable {
     var isEnded: Bool { get }
 }
 
-extension AnthropicStreamDecoder: CanonicalStreamDecoder {}
-extension GeminiStreamDecoder: CanonicalStreamDecoder {}
-extension OpenAIStreamEncoder: CanonicalStreamEncoder {}
-
 /// An Anthropic Messages stream as OpenAI chunks (preamble: `message_start`, `ping`, usage).
 public typealias AnthropicToOpenAIStream = CanonicalStreamTranslator<AnthropicStreamDecoder, OpenAIStreamEncoder>
 /// A Gemini stream as OpenAI chunks (preamble: the first chunk's message start, usage; done when

@@ -11,9 +11,11 @@ public struct RequestSummary: Sendable {
     let scan: JSONObjectScan
 }
 
-/// OpenAI-dialect requests passed through to an OpenAI-compatible provider: the body is checked,
-/// then only `model` is rewritten (and, for streams, `stream_options.include_usage` forced on so
-/// the gateway learns the usage); every other byte goes out as the client sent it.
+/// A client's request body read without decoding it (OpenAI Chat Completions and embeddings,
+/// Anthropic Messages and `count_tokens`): the body is checked and summarised for every target;
+/// when it passes through to a provider of its own dialect, only `model` is rewritten (and, for
+/// OpenAI streams, `stream_options.include_usage` forced on so the gateway learns the usage);
+/// every other byte goes out as the client sent it.
 public enum RequestInspection {
     public enum Endpoint: Sendable {
         case chatCompletions

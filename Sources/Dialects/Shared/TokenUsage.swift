@@ -6,20 +6,18 @@ extension TokenUsage {
     /// JSON object at `range`. Cached tokens are already inside `prompt_tokens` and reasoning
     /// tokens inside `completion_tokens`; they are not added again.
     public static func openAI(_ bytes: [UInt8], at range: Range<Int>) -> TokenUsage? {
-        guard let usage = try? JSONScanner.scanObject(bytes, in: range) else { return nil }
-        func int(_ scan: JSONObjectScan, _ name: String) -> Int? {
-            scan.member(name).flatMap { JSONScanner.integer(bytes, at: $0.valueRange) }
-        }
-        func nested(_ name: String) -> JSONObjectScan? {
-            guard let member = usage.member(name), member.kind == .object else { return nil }
-            return try? JSONScanner.scanObject(bytes, in: member.valueRange)
-        }
-        guard let prompt = int(usage, "prompt_tokens") else { return nil }
+        (try? JSONScanner.parse(bytes, in: range)).flatMap(openAI)
+    }
+
+    /// Reads OpenAI's `usage` object (see `openAI(_:at:)`); nil when it is not an object with
+    /// integer `prompt_tokens`.
+    public static func openAI(_ usage: JSONValue) -> TokenUsage? {
+        guard let prompt = usage["prompt_tokens"]?.int else { return nil }
         return TokenUsage(
             promptTokens: prompt,
-            completionTokens: int(usage, "completion_tokens") ?? 0,
-            cachedPromptTokens: nested("prompt_tokens_details").flatMap { int($0, "cached_tokens") } ?? 0,
-            reasoningTokens: nested("completion_tokens_details").flatMap { int($0, "reasoning_tokens") } ?? 0
+            completionTokens: usage["completion_tokens"]?.int ?? 0,
+            cachedPromptTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.int ?? 0,
+            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.int ?? 0
         )
     }
 }
