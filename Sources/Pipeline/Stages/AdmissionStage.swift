@@ -25,7 +25,7 @@ enum TargetQuota: Sendable {
     case full(retryAfterSeconds: Int, attempt: AttemptRecord?)
 }
 
-/// Stage 3, admit: the rate limits and budgets of the key and its team, checked and charged in one
+/// Stage 4, admit: the rate limits and budgets of the key and its team, checked and charged in one
 /// shared-state transaction. A token estimate is reserved and reconciled in settlement.
 struct AdmissionStage: Sendable {
     let state: SharedState?

@@ -28,7 +28,7 @@ struct AnswerCapture: Sendable {
     }
 }
 
-/// Stage 4, cache: exact-match answers shared by the host's sidecars. `plan` decides whether and
+/// Stage 5, cache: exact-match answers shared by the host's sidecars. `plan` decides whether and
 /// under which key a request uses the cache, `serve` answers a hit (a streamed answer is replayed
 /// as a stream), `store` keeps a complete, successful answer. Store errors are misses: the cache
 /// fails open.

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// Stage 5, route: the model alias becomes its ordered candidates — its own targets in the order
+/// Stage 3, route: the model alias becomes its ordered candidates — its own targets in the order
 /// of its strategy, then its fallbacks' targets in their configured order. It runs before
 /// admission: the first candidate prices the reservation.
 struct RoutingStage: Sendable {
