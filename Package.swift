@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: strict),
         .testTarget(
             name: "DialectsTests",
-            dependencies: ["Dialects"],
+            dependencies: ["Dialects", "GatewayTesting"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

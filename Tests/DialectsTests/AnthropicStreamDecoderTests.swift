@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -13,12 +14,7 @@ import Testing
         var decoder = AnthropicProviderCodec.streamDecoder()
         var encoder = OpenAIStreamEncoder(id: "x", created: 0, includeUsage: includeUsage)
         var events: [CanonicalStreamEvent] = []
-        var offset = 0
-        while offset < transcript.count {
-            let end = min(offset + chunkSize, transcript.count)
-            events += decoder.push(Array(transcript[offset..<end]))
-            offset = end
-        }
+        events += feed(transcript, inChunksOf: chunkSize) { decoder.push($0) }
         events += decoder.finish()
         var output: [UInt8] = []
         for event in events { output += encoder.encode(event) }

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -306,12 +307,7 @@ import Testing
             var translator = CanonicalStreamTranslator<AnthropicStreamDecoder, AnthropicStreamEncoder>(
                 encoder: AnthropicStreamEncoder(model: nil))
             var output: [UInt8] = []
-            var offset = 0
-            while offset < transcript.count {
-                let end = min(offset + chunkSize, transcript.count)
-                output += translator.push(Array(transcript[offset..<end]))
-                offset = end
-            }
+            output += feed(transcript, inChunksOf: chunkSize) { translator.push($0) }
             output += translator.finish()
             #expect(translator.sawDone)
             expectWellFormed(try frames(output))

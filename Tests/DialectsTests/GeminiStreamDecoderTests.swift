@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -12,12 +13,7 @@ import Testing
     ) -> (translator: GeminiToOpenAIStream, output: [UInt8]) {
         var translator = GeminiToOpenAIStream(model: "gpt-x", includeUsage: includeUsage, created: 0)
         var output: [UInt8] = []
-        var offset = 0
-        while offset < transcript.count {
-            let end = min(offset + chunkSize, transcript.count)
-            output += translator.push(Array(transcript[offset..<end]))
-            offset = end
-        }
+        output += feed(transcript, inChunksOf: chunkSize) { translator.push($0) }
         output += translator.finish()
         return (translator, output)
     }
@@ -25,12 +21,7 @@ import Testing
     private func decode(_ transcript: [UInt8], chunkSize: Int = 4096) -> (GeminiStreamDecoder, [CanonicalStreamEvent]) {
         var decoder = GeminiProviderCodec.streamDecoder()
         var events: [CanonicalStreamEvent] = []
-        var offset = 0
-        while offset < transcript.count {
-            let end = min(offset + chunkSize, transcript.count)
-            events += decoder.push(Array(transcript[offset..<end]))
-            offset = end
-        }
+        events += feed(transcript, inChunksOf: chunkSize) { decoder.push($0) }
         events += decoder.finish()
         return (decoder, events)
     }

@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -8,12 +9,7 @@ import Testing
     private func decode(_ transcript: [UInt8], chunkSize: Int = 4096) -> (OpenAIStreamDecoder, [CanonicalStreamEvent]) {
         var decoder = OpenAIStreamDecoder()
         var events: [CanonicalStreamEvent] = []
-        var offset = 0
-        while offset < transcript.count {
-            let end = min(offset + chunkSize, transcript.count)
-            events += decoder.push(Array(transcript[offset..<end]))
-            offset = end
-        }
+        events += feed(transcript, inChunksOf: chunkSize) { decoder.push($0) }
         events += decoder.finish()
         return (decoder, events)
     }

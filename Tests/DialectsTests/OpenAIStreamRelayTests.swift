@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -7,12 +8,7 @@ import Testing
     private func relay(_ transcript: [UInt8], forwardUsage: Bool, chunkSize: Int) -> (OpenAIStreamRelay, [UInt8]) {
         var relay = OpenAIStreamRelay(forwardUsageChunk: forwardUsage)
         var output: [UInt8] = []
-        var offset = 0
-        while offset < transcript.count {
-            let end = min(offset + chunkSize, transcript.count)
-            output += relay.push(Array(transcript[offset..<end]))
-            offset = end
-        }
+        output += feed(transcript, inChunksOf: chunkSize) { relay.push($0) }
         output += relay.finish()
         return (relay, output)
     }

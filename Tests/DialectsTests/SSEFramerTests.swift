@@ -1,3 +1,4 @@
+import GatewayTesting
 import Testing
 
 @testable import Dialects
@@ -8,12 +9,7 @@ import Testing
         for chunkSize in [1, 2, 3, 7, 64, transcript.count] {
             var framer = SSEFramer()
             var events: [SSEEvent] = []
-            var offset = 0
-            while offset < transcript.count {
-                let end = min(offset + chunkSize, transcript.count)
-                events += framer.push(Array(transcript[offset..<end]))
-                offset = end
-            }
+            events += feed(transcript, inChunksOf: chunkSize) { framer.push($0) }
             #expect(events.count == 6, "chunk size \(chunkSize)")
             #expect(events.flatMap(\.raw) == transcript, "raw bytes are preserved, chunk size \(chunkSize)")
             #expect(events.last?.isDone == true)

@@ -53,15 +53,13 @@ extension AzureProviderCodec: ProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
-        var request = request
-        request.includeUsage = request.stream
-        return Self.request(
-            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), deployment: request.model,
+        Self.request(
+            path: "/chat/completions", body: OpenAIProviderCodec.chatBody(request), deployment: request.model,
             provider: provider, apiKey: apiKey, stream: request.stream, timeouts: timeouts)
     }
 
     public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
-        try OpenAIChatResponseDecoder.decode(body)
+        try OpenAIProviderCodec.response(body)
     }
 
     public static func error(status: Int, body: [UInt8]) -> CanonicalError {

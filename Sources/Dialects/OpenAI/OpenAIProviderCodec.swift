@@ -56,15 +56,20 @@ extension OpenAIProviderCodec: ProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
-        var request = request
-        // The usage chunk is how the gateway learns what a stream cost.
-        request.includeUsage = request.stream
-        return Self.request(
-            path: "/chat/completions", body: OpenAIChatRequestEncoder.encode(request), provider: provider,
-            apiKey: apiKey, stream: request.stream, timeouts: timeouts)
+        Self.request(
+            path: "/chat/completions", body: chatBody(request), provider: provider, apiKey: apiKey,
+            stream: request.stream, timeouts: timeouts)
     }
 
     public static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse {
         try OpenAIChatResponseDecoder.decode(body)
+    }
+
+    /// A canonical request as an OpenAI chat body (also Azure's). A stream asks for the usage chunk:
+    /// it is how the gateway learns what a stream cost.
+    static func chatBody(_ request: CanonicalRequest) -> [UInt8] {
+        var request = request
+        request.includeUsage = request.stream
+        return OpenAIChatRequestEncoder.encode(request)
     }
 }
