@@ -29,6 +29,11 @@ struct BenchAdmission: AsyncParsableCommand {
     @Option(help: "Start the loop at this wall-clock time (Unix seconds), to line up processes.")
     var startAt: Double?
     @Flag(help: "Print the usage and budget totals of --key and exit.") var verify = false
+    @Flag(
+        help: ArgumentHelp(
+            "Diagnostic: the same transactions on the calling thread, one request at a time, without "
+                + "LMDBExecutor (the gateway never runs them so)."))
+    var direct = false
 
     func validate() throws {
         guard durability == "relaxed" || durability == "full" else {
@@ -65,8 +70,12 @@ struct BenchAdmission: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let start = clock.now
-        let tally = await benchmark.run(
-            concurrency: concurrency, until: start.advanced(by: .milliseconds(Int(seconds * 1000))), count: count)
+        let deadline = start.advanced(by: .milliseconds(Int(seconds * 1000)))
+        let tally =
+            direct
+            ? DirectAdmission(environment: layout.volatile.environment, benchmark: benchmark).run(
+                until: deadline, count: count)
+            : await benchmark.run(concurrency: concurrency, until: deadline, count: count)
         let elapsed = Self.seconds(start.duration(to: clock.now))
         print(
             "admissions=\(tally.admitted) seconds=\(String(format: "%.3f", elapsed)) "
@@ -77,7 +86,7 @@ struct BenchAdmission: AsyncParsableCommand {
         }
         FileHandle.standardError.write(
             Data(
-                ("llmgw-bench-admission: pid \(getpid()), concurrency \(concurrency), "
+                ("llmgw-bench-admission: pid \(getpid()), concurrency \(direct ? "1 (direct)" : "\(concurrency)"), "
                     + "\(benchmark.transactionsPerRequest) write transactions per request, durability \(durability)\n")
                     .utf8))
     }
