@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "llmgw", targets: ["llmgw"]),
         .executable(name: "llmgw-mock", targets: ["llmgw-mock"]),
+        .executable(name: "llmgw-bench-admission", targets: ["llmgw-bench-admission"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -97,6 +98,15 @@ let package = Package(
             name: "llmgw-mock",
             dependencies: [
                 "MockProvider",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // `scripts/bench-admission`: shared check-and-charge per second, straight on the store.
+        .executableTarget(
+            name: "llmgw-bench-admission",
+            dependencies: [
+                "GatewayCore", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
