@@ -58,9 +58,8 @@ public final class LMDBAdmissionStore: AdmissionStore {
             }
             let fresh = UsageLine.adding(charge, to: nil)
             let key = Array(fresh.key.utf8)
-            let existing = try transaction.get(spend, key).flatMap {
-                UsageLine(key: fresh.key, values: Int64.unpack($0))
-            }
+            // The stored totals belong to this very key: no need to parse it back.
+            let existing = try transaction.get(spend, key).flatMap { fresh.withTotals(Int64.unpack($0)) }
             let line = UsageLine.adding(charge, to: existing)
             try transaction.put(spend, key, line.values.flatMap(\.littleEndianBytes))
         }

@@ -39,7 +39,7 @@ public struct UsageLine: Sendable, Equatable {
     }
 
     static func escape(_ part: String) -> String {
-        guard part.contains(where: { $0 == "%" || $0 == "/" }) else { return part }
+        guard part.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "/") }) else { return part }
         var escaped = ""
         for character in part {
             switch character {
@@ -52,7 +52,8 @@ public struct UsageLine: Sendable, Equatable {
     }
 
     static func unescape(_ part: Substring) -> String {
-        guard part.contains("%") else { return String(part) }
+        // Not `part.contains("%")`: that is Foundation's substring search, ten times the cost.
+        guard part.utf8.contains(UInt8(ascii: "%")) else { return String(part) }
         var result = ""
         var rest = part[...]
         while let percent = rest.firstIndex(of: "%") {
@@ -120,6 +121,15 @@ extension UsageLine {
     }
 
     public var values: [Int64] { [requests, promptTokens, completionTokens, microUSD] }
+
+    /// This line's day, caller, team and model with totals read back from the store (`values`
+    /// order); nil unless there are four.
+    public func withTotals(_ totals: [Int64]) -> UsageLine? {
+        guard totals.count == 4 else { return nil }
+        var line = self
+        (line.requests, line.promptTokens, line.completionTokens, line.microUSD) = (totals[0], totals[1], totals[2], totals[3])
+        return line
+    }
 }
 
 /// The in-memory `AdmissionStore`, for unit tests and for running without shared state.
