@@ -47,6 +47,7 @@ struct FrontDoorPolicy: Sendable {
     /// `application/json`, with or without parameters (`; charset=utf-8`).
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
+        if contentType == "application/json" { return true }  // nearly every request: skip the parsing
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
         return mediaType.trimmingSpaces().lowercased() == "application/json"
     }

