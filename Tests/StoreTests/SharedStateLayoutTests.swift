@@ -120,6 +120,23 @@ import Testing
         #expect(try await layout.durable.read { try $0.get(keys, Array("team/legacy".utf8)) } != nil)
     }
 
+    /// The key store reuses a decoded record while its bytes are unchanged; a revocation or a new
+    /// limit written by another sidecar (another store on the same files) is seen on the next read.
+    @Test func aKeyChangedByAnotherSidecarIsReadAfresh() async throws {
+        let layout = try open()
+        let mine = LMDBKeyStore(executor: layout.durable)
+        let theirs = LMDBKeyStore(executor: layout.durable)
+        try await theirs.insert(
+            VirtualKeyRecord(
+                publicID: "abcdefabcdef", name: "k", secretHash: [1], limits: LimitSettings(requestsPerMinute: 5),
+                createdAtMillis: 0))
+        #expect(try await mine.key(publicID: "abcdefabcdef")?.revokedAtMillis == nil)
+        #expect(try await mine.key(publicID: "abcdefabcdef")?.limits.requestsPerMinute == 5)
+        #expect(try await theirs.revoke(publicID: "abcdefabcdef", atMillis: 42))
+        #expect(try await mine.key(publicID: "abcdefabcdef")?.revokedAtMillis == 42)
+        #expect(try await mine.key(publicID: "nosuchkeyxyz") == nil)
+    }
+
     @Test func stateFilesAreOwnerOnly() throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
         _ = try open()

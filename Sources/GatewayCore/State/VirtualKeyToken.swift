@@ -26,14 +26,25 @@ public struct VirtualKeyToken: Sendable, Equatable, CustomStringConvertible {
     /// Parses a presented key; nil when it is not in llmgw's format.
     public init?(parsing text: String) {
         guard text.hasPrefix(Self.prefix) else { return nil }
-        let rest = text.dropFirst(Self.prefix.count)
-        guard let dash = rest.firstIndex(of: "-") else { return nil }
+        let rest = text.utf8.dropFirst(Self.prefix.utf8.count)
+        guard let dash = rest.firstIndex(of: UInt8(ascii: "-")) else { return nil }
         let id = rest[..<dash]
         let secret = rest[rest.index(after: dash)...]
-        guard id.count == 12, id.allSatisfy({ Self.idAlphabet.contains($0) }),
-            secret.count == 32, secret.allSatisfy({ Self.secretAlphabet.contains($0) })
+        // On bytes: both alphabets are ASCII, and Character comparisons cost ~20,000 instructions a key.
+        guard id.count == 12, id.allSatisfy(Self.isIDByte), secret.count == 32, secret.allSatisfy(Self.isSecretByte)
         else { return nil }
-        self.init(publicID: String(id), secret: String(secret))
+        self.init(publicID: String(decoding: id, as: UTF8.self), secret: String(decoding: secret, as: UTF8.self))
+    }
+
+    /// `idAlphabet`: a-z and 2-7.
+    private static func isIDByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "2")...UInt8(ascii: "7")).contains(byte)
+    }
+
+    /// `secretAlphabet`: A-Z, a-z and 0-9.
+    private static func isSecretByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
     /// The full key, to be shown once to its owner.
