@@ -45,11 +45,34 @@ public final class LMDBAdmissionStore: AdmissionStore {
     /// Detached: once queued, the settlement commits even if the writer lock is held by a stopped
     /// peer for longer than the caller waits, so no usage is lost.
     public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
+        try await finish(quotas: [], caller: ticket, charge: charge)
+    }
+
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
+        try await finish(
+            quotas: [QuotaReconciliation(ticket: ticket, actualTokens: actualTokens, nowMillis: nowMillis)],
+            caller: nil, charge: nil)
+    }
+
+    /// One detached write transaction for the whole settlement of a request (quotas, caller,
+    /// totals): one commit and one hand-over to the writer instead of one per ticket.
+    public func finish(quotas: [QuotaReconciliation], caller: AdmissionTicket?, charge: UsageCharge?) async throws {
         try await executor.writeDetached { [limits, spend] transaction in
             let table = Table(transaction: transaction, limits: limits, spend: spend)
-            if let ticket {
+            for quota in quotas {
+                // A quota has no cost of its own: what was reserved stays charged.
                 try AdmissionLedger.settle(
-                    ticket,
+                    quota.ticket,
+                    actualTokens: quota.actualTokens,
+                    actualCostUSD: Double(quota.ticket.reservedMicroUSD) / 1_000_000,
+                    nowMillis: quota.nowMillis,
+                    in: table
+                )
+            }
+            guard let charge else { return }
+            if let caller {
+                try AdmissionLedger.settle(
+                    caller,
                     actualTokens: charge.usage.totalTokens,
                     actualCostUSD: charge.costUSD,
                     nowMillis: charge.nowMillis,
@@ -62,18 +85,6 @@ public final class LMDBAdmissionStore: AdmissionStore {
             let existing = try transaction.get(spend, key).flatMap { fresh.withTotals(Int64.unpack($0)) }
             let line = UsageLine.adding(charge, to: existing)
             try transaction.put(spend, key, line.values.flatMap(\.littleEndianBytes))
-        }
-    }
-
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
-        try await executor.writeDetached { [limits, spend] transaction in
-            try AdmissionLedger.settle(
-                ticket,
-                actualTokens: actualTokens,
-                actualCostUSD: Double(ticket.reservedMicroUSD) / 1_000_000,
-                nowMillis: nowMillis,
-                in: Table(transaction: transaction, limits: limits, spend: spend)
-            )
         }
     }
 

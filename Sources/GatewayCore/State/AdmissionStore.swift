@@ -80,6 +80,32 @@ public protocol AdmissionStore: Sendable {
     func usage(fromDay: String?) async throws -> [UsageLine]
     /// Corrects a ticket's reservation without adding to the usage totals (provider quotas).
     func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws
+    /// Everything a finished request settles, in one transaction where the store can: each provider
+    /// quota reconciled (`reconcile`), then the caller's ticket and the usage totals (`settle`).
+    func finish(quotas: [QuotaReconciliation], caller: AdmissionTicket?, charge: UsageCharge?) async throws
+}
+
+/// A provider-quota ticket and the tokens its target really served (none for targets that failed).
+public struct QuotaReconciliation: Sendable, Equatable {
+    public var ticket: AdmissionTicket
+    public var actualTokens: Int
+    public var nowMillis: Int64
+
+    public init(ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) {
+        self.ticket = ticket
+        self.actualTokens = actualTokens
+        self.nowMillis = nowMillis
+    }
+}
+
+extension AdmissionStore {
+    /// One call after another; a failed quota reconciliation does not keep the caller unsettled.
+    public func finish(quotas: [QuotaReconciliation], caller: AdmissionTicket?, charge: UsageCharge?) async throws {
+        for quota in quotas {
+            try? await reconcile(quota.ticket, actualTokens: quota.actualTokens, nowMillis: quota.nowMillis)
+        }
+        if let charge { try await settle(caller, charge: charge) }
+    }
 }
 
 extension UsageLine {

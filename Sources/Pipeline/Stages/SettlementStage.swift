@@ -19,7 +19,6 @@ struct SettlementStage: Sendable {
     {
         await cache.store(answer.capture, plan: plan, record: record)
         let usage = record.usage ?? TokenUsage(promptTokens: 0, completionTokens: 0)
-        await reconcile(answer.targetTickets, servedLabel: answer.served?.target.label, usage: usage)
         if let recorded = record.usage, let model = record.upstreamModel {
             let respondingModel = answer.served?.respondingModel
             // Azure deployments have names of their own: their answer names the model.
@@ -32,8 +31,27 @@ struct SettlementStage: Sendable {
                     metadata: ["request_id": "\(record.requestID)", "model": "\(respondingModel ?? model)"])
             }
         }
-        guard caller.ticket != nil || record.usage != nil, let model = record.model else { return }
-        await charge(caller.ticket, record: record, team: team, model: model, usage: usage, cost: record.costUSD ?? 0)
+        guard let admission else { return }
+        let nowMillis = clock.nowMillis()
+        // Provider quotas: the target that answered is charged its real tokens, the others none.
+        let servedLabel = answer.served?.target.label
+        let quotas = answer.targetTickets.map { label, ticket in
+            QuotaReconciliation(
+                ticket: ticket, actualTokens: label == servedLabel ? usage.totalTokens : 0, nowMillis: nowMillis)
+        }
+        var charge: UsageCharge?
+        if caller.ticket != nil || record.usage != nil, let model = record.model {
+            charge = UsageCharge(
+                caller: record.caller, team: team, model: model, usage: usage, costUSD: record.costUSD ?? 0,
+                nowMillis: nowMillis)
+        }
+        guard !quotas.isEmpty || charge != nil else { return }
+        do {
+            try await admission.finish(quotas: quotas, caller: caller.ticket, charge: charge)
+        } catch {
+            logger.error(
+                "usage settlement failed", metadata: ["request_id": "\(record.requestID)", "error": "\(error)"])
+        }
     }
 
     /// Settles a cache hit: nothing was paid for, so the reservation is given back and the request
@@ -61,19 +79,6 @@ struct SettlementStage: Sendable {
         } catch {
             logger.error(
                 "usage settlement failed", metadata: ["request_id": "\(record.requestID)", "error": "\(error)"])
-        }
-    }
-
-    /// Provider quotas: the target that answered is charged its real tokens, the others none.
-    private func reconcile(
-        _ tickets: [(label: String, ticket: AdmissionTicket)], servedLabel: String?, usage: TokenUsage
-    )
-        async
-    {
-        guard let admission else { return }
-        for (label, ticket) in tickets {
-            let tokens = label == servedLabel ? usage.totalTokens : 0
-            try? await admission.reconcile(ticket, actualTokens: tokens, nowMillis: clock.nowMillis())
         }
     }
 }
