@@ -3,19 +3,23 @@ import GatewayCore
 import Logging
 
 /// The curl thread: owns the one multi handle (and so its connection cache) and every transfer in
-/// it. Each turn it takes queued commands, lets libcurl work, collects finished transfers, fails
-/// those past a first-byte or idle deadline, and sleeps in `curl_multi_poll` until a socket is
-/// ready, a deadline comes, or `curl_multi_wakeup` says a command was queued.
+/// it. Each turn it takes queued commands, collects finished transfers, fails those past a
+/// first-byte or idle deadline, and sleeps in the socket watcher's `epoll_wait` until a socket is
+/// ready, libcurl's timeout or one of ours comes, or the inbox's waker says a command was queued;
+/// then it hands libcurl only what happened (`curl_multi_socket_action` per ready socket, and
+/// `CURL_SOCKET_TIMEOUT` when its timeout is due), so a turn costs the events, not the number of
+/// transfers open.
 final class CurlLoop {
     private let multi: UnsafeMutableRawPointer
+    private let watcher: CurlSocketWatcher
     private let inbox: CurlLoopInbox
     private let configuration: CurlTransport.Configuration
     private let context: CurlLoopContext
     private let logger: Logger
     private var transfers: [ObjectIdentifier: CurlTransfer] = [:]
 
-    /// The longest `curl_multi_poll` sleep when nothing is due.
-    private static let maximumPollMilliseconds = 1000
+    /// The longest `epoll_wait` sleep when nothing is due.
+    private static let maximumWaitMilliseconds = 1000
 
     /// The thread's body. Returns when the loop was told to shut down.
     static func run(
@@ -31,7 +35,7 @@ final class CurlLoop {
             return
         }
         let loop = CurlLoop(
-            multi: multi, inbox: inbox, configuration: configuration,
+            multi: multi, watcher: CurlSocketWatcher(), inbox: inbox, configuration: configuration,
             context: CurlLoopContext(statistics: statistics), logger: logger)
         loop.configureMulti()
         loop.run()
@@ -39,12 +43,14 @@ final class CurlLoop {
 
     private init(
         multi: UnsafeMutableRawPointer,
+        watcher: CurlSocketWatcher,
         inbox: CurlLoopInbox,
         configuration: CurlTransport.Configuration,
         context: CurlLoopContext,
         logger: Logger
     ) {
         self.multi = multi
+        self.watcher = watcher
         self.inbox = inbox
         self.configuration = configuration
         self.context = context
@@ -65,16 +71,20 @@ final class CurlLoop {
                     metadata: ["option": "\(name)", "error": "\(CurlFailure.describe(code))"])
             }
         }
+        for (name, code) in watcher.install(on: multi) {
+            logger.critical(
+                "curl_multi_setopt failed; upstream requests will stall",
+                metadata: ["option": "\(name)", "error": "\(CurlFailure.describe(code))"])
+        }
     }
 
     private func run() {
-        inbox.attach(CurlMultiHandle(raw: multi))
+        inbox.attach(watcher.waker)
         logger.debug("curl loop started")
         while handle(inbox.takeCommands()) {
-            perform()
             collectFinished()
             expireDeadlines()
-            poll()
+            waitAndAct()
         }
         Self.rejectAll(inbox.close())
         let aborted = transfers.count
@@ -100,6 +110,8 @@ final class CurlLoop {
             case .unpause(let exchange):
                 guard let transfer = transfers[ObjectIdentifier(exchange)] else { continue }
                 let code = transfer.unpause()
+                // libcurl queues the transfer to run again but sets no timeout for it: act now.
+                watcher.actSoon()
                 if code != CURLE_OK {
                     remove(transfer, as: transfer.aborted ? .cancelled : .failed)
                     transfer.finish(code)
@@ -171,14 +183,6 @@ final class CurlLoop {
         }
     }
 
-    private func perform() {
-        var running: Int32 = 0
-        let code = curl_multi_perform(multi, &running)
-        if code != CURLM_OK {
-            logger.error("curl_multi_perform failed", metadata: ["error": "\(CurlFailure.describe(code))"])
-        }
-    }
-
     private func collectFinished() {
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
@@ -222,17 +226,25 @@ final class CurlLoop {
         }
     }
 
-    private func poll() {
-        var milliseconds = Self.maximumPollMilliseconds
+    /// Sleeps until something is due, then lets libcurl act on it.
+    private func waitAndAct() {
+        let now = ContinuousClock.now
+        var milliseconds = Self.maximumWaitMilliseconds
+        if let curl = watcher.millisecondsUntilCurlTimeout(from: now) {
+            milliseconds = min(milliseconds, curl)
+        }
         if let earliest = context.earliestDeadline {
             // Round up so the loop does not wake just before the deadline and spin.
-            let untilDue = CurlTransfer.milliseconds(earliest - .now) + 1
+            let untilDue = CurlTransfer.milliseconds(earliest - now) + 1
             milliseconds = min(milliseconds, max(0, untilDue))
         }
-        var ready: Int32 = 0
-        let code = curl_multi_poll(multi, nil, 0, Int32(milliseconds), &ready)
-        if code != CURLM_OK {
-            logger.error("curl_multi_poll failed", metadata: ["error": "\(CurlFailure.describe(code))"])
+        watcher.wait(milliseconds: milliseconds) { socket, bits in
+            var running: Int32 = 0
+            let code = curl_multi_socket_action(multi, socket, bits, &running)
+            if code != CURLM_OK {
+                logger.error(
+                    "curl_multi_socket_action failed", metadata: ["error": "\(CurlFailure.describe(code))"])
+            }
         }
     }
 }

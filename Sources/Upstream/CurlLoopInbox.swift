@@ -1,4 +1,3 @@
-import CCurl
 import GatewayCore
 import Synchronization
 
@@ -14,19 +13,14 @@ enum CurlCommand: Sendable {
     case shutdown
 }
 
-/// A `CURLM *` that may cross threads: only `curl_multi_wakeup` is called on it off the curl thread,
-/// which libcurl documents as thread-safe.
-struct CurlMultiHandle: @unchecked Sendable {
-    let raw: UnsafeMutableRawPointer
-}
-
 /// The lock-protected hand-over point between callers and the curl thread: a command queue, the
-/// multi handle to wake while the thread runs, and the thread's exit for `shutdown()` to await.
+/// waker to call while the thread runs, and the thread's exit for `shutdown()` to await.
 final class CurlLoopInbox: Sendable {
     private struct State {
         var commands: [CurlCommand] = []
-        /// Set while the loop runs; nil before it starts and after it closed.
-        var multi: CurlMultiHandle?
+        /// Set while the loop runs; nil before it starts and after it closed (its eventfd may be
+        /// closed then).
+        var waker: CurlWaker?
         var closed = false
         var exited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
@@ -42,19 +36,18 @@ final class CurlLoopInbox: Sendable {
             guard !state.closed else { return false }
             let wasEmpty = state.commands.isEmpty
             state.commands.append(command)
-            // A non-empty queue means a wake-up is already pending: the loop drains the queue
-            // only after `curl_multi_poll` returns.
-            if wasEmpty, let multi = state.multi {
-                let code = curl_multi_wakeup(multi.raw)
-                precondition(code == CURLM_OK, "curl_multi_wakeup failed: \(code.rawValue)")
+            // A non-empty queue means a wake-up is already pending: the loop consumes the wake-up
+            // before it drains the queue.
+            if wasEmpty, let waker = state.waker {
+                waker.wake()
             }
             return true
         }
     }
 
-    /// Called by the loop thread once its multi handle exists.
-    func attach(_ multi: CurlMultiHandle) {
-        state.withLock { $0.multi = multi }
+    /// Called by the loop thread once it can be woken.
+    func attach(_ waker: CurlWaker) {
+        state.withLock { $0.waker = waker }
     }
 
     /// Called by the loop thread at each turn.
@@ -67,12 +60,12 @@ final class CurlLoopInbox: Sendable {
         }
     }
 
-    /// Called by the loop thread when it stops: no more commands are accepted and the multi handle
-    /// is no longer woken. Returns the commands still queued.
+    /// Called by the loop thread when it stops: no more commands are accepted and the waker is no
+    /// longer called. Returns the commands still queued.
     func close() -> [CurlCommand] {
         state.withLock { state in
             state.closed = true
-            state.multi = nil
+            state.waker = nil
             let commands = state.commands
             state.commands = []
             return commands

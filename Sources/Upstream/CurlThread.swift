@@ -1,3 +1,5 @@
+import CCurl
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -6,9 +8,12 @@
     import Darwin
 #endif
 
-/// Starts the one detached thread that runs the curl loop. Its end is observed through
-/// `CurlLoopInbox.waitForExit()`, not by joining.
+/// Starts the one detached thread that runs the curl loop, named so it shows in `top -H` and
+/// `perf`. Its end is observed through `CurlLoopInbox.waitForExit()`, not by joining.
 enum CurlThread {
+    /// The thread's name (Linux allows 15 bytes).
+    static let name = "llmgw-curl"
+
     private final class Entry {
         let body: @Sendable () -> Void
 
@@ -29,6 +34,11 @@ enum CurlThread {
             { argument in
                 guard let argument else { preconditionFailure("curl thread started without its entry") }
                 let entry = Unmanaged<Entry>.fromOpaque(argument).takeRetainedValue()
+                #if canImport(Darwin)
+                    _ = pthread_setname_np(CurlThread.name)
+                #else
+                    _ = llmgw_name_this_thread(CurlThread.name)
+                #endif
                 entry.body()
                 return nil
             }, entry)

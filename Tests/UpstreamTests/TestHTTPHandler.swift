@@ -71,6 +71,16 @@ final class TestHTTPHandler: ChannelInboundHandler {
         case .stall(let chunks, let chunk):
             writeHead(status: 200, headers: [], context: context)
             writeChunks(remaining: chunks, chunk: chunk, delay: .zero, end: false, context: context)
+        case .held(let first, let rest, let gate):
+            writeHead(status: 200, headers: [], context: context)
+            writeChunks(remaining: 1, chunk: first, delay: .zero, end: false, context: context)
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            gate.whenOpen {
+                bound.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.writeChunks(remaining: 1, chunk: rest, delay: .zero, end: true, context: context)
+                }
+            }
         }
     }
 

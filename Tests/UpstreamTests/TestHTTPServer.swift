@@ -29,6 +29,30 @@ enum TestResponse: Sendable {
     case hang
     /// A chunked head and `chunks` chunks of `chunk`, then silence.
     case stall(chunks: Int, chunk: [UInt8])
+    /// A chunked head and `first` at once; `rest` and the end once `gate` is opened.
+    case held(first: [UInt8], rest: [UInt8], gate: TestGate)
+}
+
+/// Holds responses back until the test opens it (once; later waiters run at once).
+final class TestGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [@Sendable () -> Void])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter() }
+    }
+
+    func whenOpen(_ body: @escaping @Sendable () -> Void) {
+        let open = state.withLock { state in
+            if !state.open { state.waiters.append(body) }
+            return state.open
+        }
+        if open { body() }
+    }
 }
 
 /// A loopback HTTP/1.1 server for the transport tests: canned answers, streams, stalls, and a
