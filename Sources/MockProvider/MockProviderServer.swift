@@ -34,7 +34,9 @@ public final class MockProviderServer: Sendable {
         let core = try MockProviderCore(configuration: configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            // A burst of connects (2,000 streams opened at once) must queue, not be refused; the kernel
+            // caps this at net.core.somaxconn (4096 on current kernels).
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in

@@ -101,7 +101,9 @@ public final class GatewayServer: Service {
         AcceptedConnection, Never
     >] {
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            // A burst of connects (2,000 streams opened at once) must queue, not be refused; the kernel
+            // caps this at net.core.somaxconn (4096 on current kernels).
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
         var listeners = [
