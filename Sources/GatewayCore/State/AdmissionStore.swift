@@ -127,7 +127,8 @@ extension UsageLine {
     public func withTotals(_ totals: [Int64]) -> UsageLine? {
         guard totals.count == 4 else { return nil }
         var line = self
-        (line.requests, line.promptTokens, line.completionTokens, line.microUSD) = (totals[0], totals[1], totals[2], totals[3])
+        (line.requests, line.promptTokens, line.completionTokens, line.microUSD) =
+            (totals[0], totals[1], totals[2], totals[3])
         return line
     }
 }
