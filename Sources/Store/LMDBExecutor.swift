@@ -137,13 +137,7 @@ public final class LMDBExecutor: Sendable {
         _ body: @escaping @Sendable (LMDBTransaction, Job) throws -> T
     ) async throws -> T {
         try await submit(to: writes, mustComplete: mustComplete) { job, continuation in
-            job.write = WriteWork(
-                onMapFull: onMapFull,
-                run: { transaction, job in
-                    let value = try body(transaction, job)
-                    return { continuation.resume(returning: value) }
-                },
-                fail: { continuation.resume(throwing: $0) })
+            job.write = TypedWriteWork(onMapFull: onMapFull, body: body, continuation: continuation)
         }
     }
 
@@ -179,112 +173,150 @@ public final class LMDBExecutor: Sendable {
 /// caller, already told it timed out, is not resumed again.
 struct AbandonedWrite: Error {}
 
-/// A write job split for group commit: `run` does the caller's work inside a (nested)
-/// transaction and returns what hands the value over, which the writer calls only once the batch
-/// committed; `fail` hands over an error instead.
-struct WriteWork {
+/// A write job's part in group commit, used only by the writer thread once the job is queued:
+/// `run` does the caller's work inside a (nested) transaction and keeps the value, `tell` hands
+/// the outcome to the caller once the batch is over. One object per write (`TypedWriteWork`
+/// holds the body, the continuation and the value), so batching allocates nothing per job.
+class WriteWork {
+    enum Outcome {
+        /// Not run (yet).
+        case pending
+        /// The caller gave up while the job was queued: never run, never told again.
+        case skipped
+        /// Its changes are in the transaction; the value is kept for the caller.
+        case succeeded
+        case failed(any Error)
+    }
+
     /// Frees map space when the job meets a full map (`LMDBEnvironment.withWriteTransaction`).
     let onMapFull: ((LMDBTransaction) throws -> Void)?
-    let run: (LMDBTransaction, Job) throws -> () -> Void
-    let fail: (any Error) -> Void
+    var outcome = Outcome.pending
+    /// False for a detached write whose caller was already told it timed out.
+    var resumes = true
+
+    init(onMapFull: ((LMDBTransaction) throws -> Void)?) { self.onMapFull = onMapFull }
+
+    /// Runs the caller's work in `transaction` and keeps its value; throws what the work throws.
+    func run(_ transaction: LMDBTransaction, _ job: Job) throws { fatalError("overridden") }
+    /// Resumes the caller with the kept value.
+    func succeed() { fatalError("overridden") }
+    /// Resumes the caller with `error`.
+    func fail(_ error: any Error) { fatalError("overridden") }
+
+    /// Records what running gave (a full map is for the caller of `run` to handle).
+    func record(_ body: () throws -> Void) {
+        do {
+            try body()
+            outcome = .succeeded
+        } catch {
+            outcome = .failed(error)
+        }
+    }
+}
+
+final class TypedWriteWork<T: Sendable>: WriteWork {
+    private let body: (LMDBTransaction, Job) throws -> T
+    private let continuation: CheckedContinuation<T, any Error>
+    private var value: T?
+
+    init(
+        onMapFull: ((LMDBTransaction) throws -> Void)?,
+        body: @escaping (LMDBTransaction, Job) throws -> T,
+        continuation: CheckedContinuation<T, any Error>
+    ) {
+        self.body = body
+        self.continuation = continuation
+        super.init(onMapFull: onMapFull)
+    }
+
+    override func run(_ transaction: LMDBTransaction, _ job: Job) throws { value = try body(transaction, job) }
+    override func succeed() { continuation.resume(returning: value!) }
+    override func fail(_ error: any Error) { continuation.resume(throwing: error) }
 }
 
 /// The writer thread's side of group commit (see `LMDBExecutor`): runs one batch of write jobs.
 struct GroupCommit: Sendable {
     let environment: LMDBEnvironment
 
-    private enum Outcome {
-        /// Not run yet (only if a batch is cut short by a bug: reported as an error).
-        case pending
-        /// Its changes are in the transaction; the closure hands its value to the caller.
-        case succeeded(() -> Void)
-        case failed(any Error)
-    }
-
-    private struct Entry {
-        let job: Job
-        let work: WriteWork
-        /// False for a detached write whose caller was already told it timed out.
-        let resumes: Bool
-        var outcome = Outcome.pending
-    }
-
     /// Runs `jobs` (in queue order) in as few transactions as it can (one, unless the map is
-    /// full), then tells every caller still waiting, in one go.
+    /// full), then tells every caller still waiting, in one go. A batch of one is a plain
+    /// transaction of its own, as before batching: no nested transaction to pay for.
     func run(_ jobs: [Job]) {
-        var entries: [Entry] = []
-        entries.reserveCapacity(jobs.count)
         for job in jobs {
+            guard let work = job.write else { continue }
             // A job whose caller gave up while it was queued is skipped (never commits).
-            guard let work = job.write, let resumes = job.start() else { continue }
-            entries.append(Entry(job: job, work: work, resumes: resumes))
+            if let resumes = job.start() { work.resumes = resumes } else { work.outcome = .skipped }
         }
-        var next = 0
-        while next < entries.count { next = runTogether(&entries, from: next) }
-        for entry in entries { tell(entry) }
-        for job in jobs { job.write = nil }
+        if jobs.count == 1, let work = jobs[0].write {
+            if case .pending = work.outcome { runAlone(jobs[0], work) }
+        } else {
+            var next = 0
+            while next < jobs.count { next = runTogether(jobs, from: next) }
+        }
+        for job in jobs {
+            if let work = job.write { tell(job, work) }
+            job.write = nil
+        }
     }
 
-    /// Runs `entries[start...]` in one outer transaction, each in a nested one, until one meets
-    /// a full map: then the outer transaction commits what came before, that job runs alone, and
-    /// the index after it is returned (else `entries.count`).
-    private func runTogether(_ entries: inout [Entry], from start: Int) -> Int {
-        var end = entries.count
+    /// Runs the pending jobs of `jobs[start...]` in one outer transaction, each in a nested one,
+    /// until one meets a full map: then the outer transaction commits what came before, that job
+    /// runs alone, and the index after it is returned (else `jobs.count`).
+    private func runTogether(_ jobs: [Job], from start: Int) -> Int {
+        let pending = jobs[start...].contains { job in
+            guard case .pending = job.write?.outcome else { return false }
+            return true
+        }
+        guard pending else { return jobs.count }
+        var end = jobs.count
         do {
             try environment.withWriteBatch { batch in
-                for index in start..<entries.count {
-                    do {
-                        let hand = try batch.nested { try entries[index].work.run($0, entries[index].job) }
-                        entries[index].outcome = .succeeded(hand)
-                    } catch let error as StoreError where error.code == .mapFull {
+                for index in start..<jobs.count {
+                    guard let work = jobs[index].write, case .pending = work.outcome else { continue }
+                    work.record { try batch.nested { try work.run($0, jobs[index]) } }
+                    if case .failed(let error as StoreError) = work.outcome, error.code == .mapFull {
+                        work.outcome = .pending
                         end = index
                         return
-                    } catch {
-                        entries[index].outcome = .failed(error)
                     }
                 }
             }
         } catch let error as StoreError where error.code == .mapFull {
-            // Only the outer commit can meet a full map here (the jobs' own are caught above), and
+            // Only the outer commit can meet a full map here (the jobs' own are handled above), and
             // nothing of the batch committed: run each succeeded job again alone, as without
             // batching (with its `onMapFull` and one retry).
-            for index in start..<end {
-                if case .succeeded = entries[index].outcome { runAlone(&entries[index]) }
+            for job in jobs[start..<end] {
+                if let work = job.write, case .succeeded = work.outcome { runAlone(job, work) }
             }
         } catch {
             // The outer transaction did not begin or did not commit: nothing of it happened.
-            for index in start..<end {
-                if case .succeeded = entries[index].outcome { entries[index].outcome = .failed(error) }
+            for job in jobs[start..<end] {
+                if let work = job.write, case .succeeded = work.outcome { work.outcome = .failed(error) }
             }
         }
-        guard end < entries.count else { return end }
-        runAlone(&entries[end])
+        guard end < jobs.count, let work = jobs[end].write else { return end }
+        runAlone(jobs[end], work)
         return end + 1
     }
 
     /// One job in a transaction of its own, with the map-full handling of a single write.
-    private func runAlone(_ entry: inout Entry) {
-        do {
-            let hand = try environment.withWriteTransaction(onMapFull: entry.work.onMapFull) {
-                try entry.work.run($0, entry.job)
-            }
-            entry.outcome = .succeeded(hand)
-        } catch {
-            entry.outcome = .failed(error)
-        }
+    private func runAlone(_ job: Job, _ work: WriteWork) {
+        work.record { try environment.withWriteTransaction(onMapFull: work.onMapFull) { try work.run($0, job) } }
     }
 
     /// Resumes the job's caller with its outcome, if it is still waiting.
-    private func tell(_ entry: Entry) {
-        switch entry.outcome {
-        case .succeeded(let hand):
-            if entry.job.finish() && entry.resumes { hand() }
+    private func tell(_ job: Job, _ work: WriteWork) {
+        switch work.outcome {
+        case .skipped:
+            return
+        case .succeeded:
+            if job.finish() && work.resumes { work.succeed() }
         case .failed(let error):
             if error is AbandonedWrite { return }  // already told it timed out
-            if entry.job.finish() && entry.resumes { entry.work.fail(error) }
+            if job.finish() && work.resumes { work.fail(error) }
         case .pending:
-            if entry.job.finish() && entry.resumes {
-                entry.work.fail(StoreError(.io, "the write was not run (internal error of the batch)"))
+            if job.finish() && work.resumes {
+                work.fail(StoreError(.io, "the write was not run (internal error of the batch)"))
             }
         }
     }
@@ -440,7 +472,7 @@ final class JobQueue: @unchecked Sendable {
     private func next(_ index: Int) -> [Job]? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        running[index] = []
+        running[index].removeAll(keepingCapacity: true)
         while head == jobs.count {
             if stopped { return nil }
             idle += 1
@@ -449,7 +481,8 @@ final class JobQueue: @unchecked Sendable {
             wakeups = max(0, wakeups - 1)
         }
         let end = min(jobs.count, head + batch)
-        let taken = Array(jobs[head..<end])
+        // Into the thread's own buffer (unshared again by now): no allocation per turn.
+        running[index].append(contentsOf: jobs[head..<end])
         head = end
         watched = max(watched, head)
         if head > 1024 && head * 2 > jobs.count {
@@ -457,8 +490,7 @@ final class JobQueue: @unchecked Sendable {
             watched -= head
             head = 0
         }
-        running[index] = taken
-        return taken
+        return running[index]
     }
 
     /// Jobs past `now` that may still have a waiting caller: the running ones, and the queued
