@@ -36,6 +36,7 @@ import Synchronization
 /// alone as it would have without batching (`onMapFull`, then one retry), and the batch goes on
 /// after it; a full map at the outer commit reruns the batch's jobs one transaction each. The
 /// bound keeps one batch from holding the writer lock (which the other sidecars wait for) long.
+/// A batch of one job is a plain transaction of its own, exactly as before batching.
 /// Enqueuing signals the writer only when it is idle, so a busy writer costs callers no wake-up.
 public final class LMDBExecutor: Sendable {
     public struct Configuration: Sendable {
@@ -174,9 +175,10 @@ public final class LMDBExecutor: Sendable {
 struct AbandonedWrite: Error {}
 
 /// A write job's part in group commit, used only by the writer thread once the job is queued:
-/// `run` does the caller's work inside a (nested) transaction and keeps the value, `tell` hands
-/// the outcome to the caller once the batch is over. One object per write (`TypedWriteWork`
-/// holds the body, the continuation and the value), so batching allocates nothing per job.
+/// `run` does the caller's work inside a (nested) transaction and keeps the value; `succeed` or
+/// `fail` hands the outcome to the caller once the batch is over. One object per write
+/// (`TypedWriteWork` holds the body, the continuation and the value): batching allocates no
+/// more per job than a transaction of its own did.
 class WriteWork {
     enum Outcome {
         /// Not run (yet).
