@@ -250,6 +250,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// One write transaction shared by many jobs (group commit, see `LMDBExecutor`): `body` runs
+    /// each job in a nested transaction of it (`LMDBWriteBatch.nested`), so one job's failure
+    /// aborts only that job's changes, and the whole commits once when `body` returns (aborts when
+    /// it throws). Throws only what beginning or committing the outer transaction throws, or what
+    /// `body` throws. No map-full retry here: the executor handles a full map job by job.
+    func withWriteBatch(_ body: (LMDBWriteBatch) throws -> Void) throws {
+        try withTransaction(flags: 0) { transaction in
+            do {
+                try body(LMDBWriteBatch(environment: env, parent: transaction))
+            } catch {
+                mdb_txn_abort(transaction)
+                throw error
+            }
+            try check(mdb_txn_commit(transaction), "mdb_txn_commit (batch)")
+        }
+    }
+
     /// Begins a transaction under `mapLock` (shared), adopting a map grown by another opener
     /// (`MDB_MAP_RESIZED`) first when needed, and runs `body` with it. `body` ends the
     /// transaction.
@@ -333,6 +350,33 @@ enum ReaderTable {
 
     private final class Collector {
         var pids: Set<Int32> = []
+    }
+}
+
+/// The outer transaction of a group commit (`LMDBEnvironment.withWriteBatch`). While a nested
+/// transaction is open LMDB allows nothing else on the outer one, so it is only reachable through
+/// `nested`. (Nested write transactions need an environment without `MDB_WRITEMAP`, which this
+/// one never sets.)
+struct LMDBWriteBatch {
+    let environment: OpaquePointer
+    let parent: OpaquePointer
+
+    /// Runs `body` in a transaction nested in the batch's: its changes join the batch when `body`
+    /// returns and are dropped when it throws, leaving the rest of the batch as it was. They
+    /// become visible to others (and durable) only when the whole batch commits.
+    func nested<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        var child: OpaquePointer?
+        try check(mdb_txn_begin(environment, parent, 0, &child), "mdb_txn_begin (nested)")
+        let result: T
+        do {
+            result = try body(LMDBTransaction(pointer: child!, writable: true))
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        // A failed commit has already freed the child (LMDB aborts it) and left the parent as it was.
+        try check(mdb_txn_commit(child), "mdb_txn_commit (nested)")
+        return result
     }
 }
 
