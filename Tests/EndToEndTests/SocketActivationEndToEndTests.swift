@@ -32,7 +32,7 @@ import Testing
                 #expect(!FileManager.default.fileExists(atPath: scene.configuredPath))
                 #expect(!FileManager.default.fileExists(atPath: scene.configuredPath + ".lock"))
 
-                kill(gateway.pid, SIGTERM)
+                gateway.terminate()
                 let stopping = try await scene.receive(on: notify, containing: "STOPPING=1", while: gateway)
                 #expect(stopping.hasPrefix("STOPPING=1"))
                 #expect(await gateway.waitForExit() == 0, "\(scene.output())")
@@ -45,6 +45,40 @@ import Testing
                 #expect(listeningLine?.contains(#""inherited_fd":"3""#) == true, "\(scene.output())")
                 #expect(listeningLine?.contains("is not used") == true, "\(scene.output())")
                 #expect(!scene.output().contains(GatewayBinary.providerKey))
+            } cleanup: {
+                await scene.stop()
+            }
+        }
+    }
+
+    @Test func aGatewayThatContinuesInAFreshPIDServesOnTheSocketPassedToItsParent() async throws {
+        try #require(getuid() == 0, "unshare --pid needs root (CI runs as root)")
+        try await withProviderMock { mock in
+            let scene = try ActivationScene()
+            try await withCleanup {
+                // One pod's gateway: PID 1 of its namespace, holding its PID in the shared state.
+                let firstSocket = scene.directory + "/first.sock"
+                let first = try scene.start(
+                    yaml: scene.configuration(mock: mock, socket: firstSocket), inheritedDescriptor: nil,
+                    environment: [:], namespaced: true, configName: "first.yaml")
+                try await GatewayBinary.waitUntilListening(
+                    firstSocket, isRunning: { first.isRunning }, exited: { scene.output() })
+                // Another, PID 1 of its own namespace too, socket-activated: the state turns PID 1
+                // away, so it continues as a child (PID 2), which must take the socket passed to 1.
+                let notify = try scene.bindNotifySocket()
+                let listening = try scene.bindListeningSocket()
+                let second = try scene.start(
+                    yaml: scene.configuration(mock: mock), inheritedDescriptor: listening,
+                    environment: ["LISTEN_FDS": "1", "NOTIFY_SOCKET": scene.notifyPath], namespaced: true)
+                let ready = try await scene.receive(on: notify, containing: "READY=1", while: second)
+                #expect(ready.contains(scene.activatedPath))
+                #expect(scene.output().contains("continuing in a fresh PID"), "\(scene.output())")
+                let answer = try await HTTPClient(socketPath: scene.activatedPath).post(
+                    "/v1/chat/completions", json: .chatRequest(model: "smart"))
+                #expect(answer.status == 200, "\(answer.text)")
+                second.terminate()
+                _ = try await scene.receive(on: notify, containing: "STOPPING=1", while: second)
+                #expect(await second.waitForExit() == 0, "\(scene.output())")
             } cleanup: {
                 await scene.stop()
             }
@@ -115,7 +149,6 @@ private final class ActivationScene: @unchecked Sendable {
     var activatedPath: String { directory + "/activated.sock" }
     var configuredPath: String { directory + "/configured.sock" }
     var notifyPath: String { directory + "/notify.sock" }
-    private var configPath: String { directory + "/llmgw.yaml" }
     private var outputPath: String { directory + "/output.log" }
     private var descriptors: [Int32] = []
     private var gateways: [ActivatedGateway] = []
@@ -128,9 +161,9 @@ private final class ActivationScene: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    func configuration(mock: MockProviderServer?) -> String {
+    func configuration(mock: MockProviderServer?, socket: String? = nil) -> String {
         """
-        listen: { socket: \(configuredPath), drain_timeout: 2s }
+        listen: { socket: \(socket ?? configuredPath), drain_timeout: 2s }
         state: { path: \(directory)/state }
         providers:
           openai: { kind: openai, base_url: "\(mock?.baseURL ?? "http://127.0.0.1:9/v1")", api_key: "env:LLMGW_E2E_KEY" }
@@ -162,20 +195,28 @@ private final class ActivationScene: @unchecked Sendable {
     }
 
     /// Writes `yaml` and starts `sh -c 'LISTEN_PID=$$ exec llmgw serve …'` with `inheritedDescriptor`
-    /// as descriptor 3: the shell's PID is the one llmgw runs as, as systemd sets it.
-    func start(yaml: String, inheritedDescriptor: Int32, environment: [String: String]) throws -> ActivatedGateway {
-        descriptors.append(inheritedDescriptor)
+    /// as descriptor 3: the shell's PID is the one llmgw runs as, as systemd sets it. `namespaced`
+    /// runs it as PID 1 of a PID namespace of its own, as in a pod.
+    func start(
+        yaml: String, inheritedDescriptor: Int32?, environment: [String: String], namespaced: Bool = false,
+        configName: String = "llmgw.yaml"
+    ) throws -> ActivatedGateway {
+        if let inheritedDescriptor { descriptors.append(inheritedDescriptor) }
+        let configPath = directory + "/" + configName
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         var merged = ProcessInfo.processInfo.environment
         merged["LISTEN_PID"] = nil
         merged["LLMGW_E2E_KEY"] = GatewayBinary.providerKey
         for (name, value) in environment { merged[name] = value }
+        let command = [
+            "/bin/sh", "-c", #"LISTEN_PID=$$ exec "$0" "$@""#, try GatewayBinary.url("llmgw").path, "serve",
+            "--config", configPath,
+        ]
+        // `--kill-child`: killing unshare ends the namespace, as deleting a pod does.
+        let namespace = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
         let gateway = try ActivatedGateway(
-            arguments: [
-                "/bin/sh", "-c", #"LISTEN_PID=$$ exec "$0" "$@""#, try GatewayBinary.url("llmgw").path, "serve",
-                "--config", configPath,
-            ],
-            environment: merged, descriptor3: inheritedDescriptor, output: outputPath)
+            arguments: namespaced ? namespace + command : command, environment: merged,
+            descriptor3: inheritedDescriptor, output: outputPath, namespaced: namespaced)
         gateways.append(gateway)
         return gateway
     }
@@ -214,15 +255,20 @@ private final class ActivationScene: @unchecked Sendable {
 /// Foundation's `Process` passes only 0–2, so this uses `posix_spawn` and reaps the process itself.
 private final class ActivatedGateway: @unchecked Sendable {
     let pid: pid_t
+    /// Under `unshare --fork`: signals go to unshare's child (the namespace's PID 1).
+    let namespaced: Bool
     private var status: Int32?
 
-    init(arguments: [String], environment: [String: String], descriptor3: Int32, output: String) throws {
+    init(
+        arguments: [String], environment: [String: String], descriptor3: Int32?, output: String, namespaced: Bool
+    ) throws {
+        self.namespaced = namespaced
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, descriptor3, 3)
+        if let descriptor3 { posix_spawn_file_actions_adddup2(&actions, descriptor3, 3) }
         // Nothing else of the test process (other tests' pipes) reaches the gateway.
         for descriptor in Self.inheritableDescriptors() where descriptor > 3 {
             posix_spawn_file_actions_addclose(&actions, descriptor)
@@ -253,6 +299,16 @@ private final class ActivatedGateway: @unchecked Sendable {
 
     var isRunning: Bool { reap() == nil }
 
+    /// SIGTERM to the gateway (past unshare, which ignores it while it waits).
+    func terminate() {
+        guard namespaced else {
+            kill(pid, SIGTERM)
+            return
+        }
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGTERM) }
+    }
+
     /// The exit status once the process has ended, reaping it.
     private func reap() -> Int32? {
         if let status { return status }
@@ -279,7 +335,7 @@ private final class ActivatedGateway: @unchecked Sendable {
     /// SIGTERM, then SIGKILL after 10 s.
     func stop() async {
         guard isRunning else { return }
-        kill(pid, SIGTERM)
+        terminate()
         if await waitForExit(timeout: .seconds(10)) == nil {
             kill(pid, SIGKILL)
             _ = await waitForExit()
