@@ -157,6 +157,13 @@ let package = Package(
             exclude: ["python"],
             swiftSettings: strict
         ),
+        // deploy/: the manifests and units parse and agree with the gateway, the Dockerfile's inputs
+        // exist, and its runtime packages cover what the built llmgw links.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["GatewayCore", "GatewayTesting", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
     ]
 )
 

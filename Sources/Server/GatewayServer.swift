@@ -17,6 +17,12 @@ import Synchronization
 /// connections, lets in-flight requests and streams finish for up to `drainTimeout` (responses say
 /// `connection: close`), then ends the streams still running with their dialect's in-band error
 /// event and closes what is left.
+///
+/// Under systemd socket activation (`inheritedSocket`) it serves on the socket the service manager
+/// passed instead of binding `listen.socket`: that socket's file, mode and group belong to the
+/// socket unit, so the server never claims, chmods or removes it, and a drain only stops accepting
+/// (connections arriving meanwhile wait in the socket's queue for the successor). With a
+/// `notifier` it reports `READY=1` once it listens and `STOPPING=1` when it drains.
 public final class GatewayServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -35,14 +41,21 @@ public final class GatewayServer: Service {
     private let group: any EventLoopGroup
     let registry = ConnectionRegistry()
     let frontDoor: FrontDoorPolicy
+    /// The listening socket systemd passed, served instead of `configuration.socket`.
+    let inheritedSocket: InheritedSocket?
+    let notifier: ServiceManagerNotifier?
 
     public init(
         configuration: ListenConfiguration,
         pipeline: RequestPipeline,
         logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        inheritedSocket: InheritedSocket? = nil,
+        notifier: ServiceManagerNotifier? = nil
     ) {
         self.configuration = configuration
+        self.inheritedSocket = inheritedSocket
+        self.notifier = notifier
         self.frontDoor = FrontDoorPolicy(configuration: configuration)
         self.pipeline = pipeline
         self.logger = logger
@@ -50,12 +63,26 @@ public final class GatewayServer: Service {
     }
 
     public func run() async throws {
-        let socketFile = try UnixSocketFile.claim(configuration.socket)
-        defer { socketFile.release() }
-        let listeners = try await bindListeners(socketFile)
-        var endpoints = ["unix:\(socketFile.path)"]
+        let source: UnixListenerSource =
+            if let inheritedSocket { .inherited(inheritedSocket) } else {
+                .claimed(try UnixSocketFile.claim(configuration.socket))
+            }
+        let socketFile = source.claimedFile
+        defer { socketFile?.release() }
+        let listeners = try await bindListeners(source)
+        var endpoints = ["unix:\(source.path)"]
         if let tcp = configuration.tcp { endpoints.append("tcp:\(tcp)") }
-        logger.info("listening", metadata: ["endpoints": .array(endpoints.map { .string($0) })])
+        var metadata: Logger.Metadata = ["endpoints": .array(endpoints.map { .string($0) })]
+        if let inheritedSocket {
+            metadata["inherited_fd"] = "\(inheritedSocket.descriptor)"
+            if inheritedSocket.path != configuration.socket {
+                metadata["note"] =
+                    "listen.socket (\(configuration.socket)) is not used: serving on the socket systemd passed"
+            }
+        }
+        logger.info("listening", metadata: metadata)
+        let notifier = self.notifier
+        notifier?.ready(status: "serving on \(endpoints.joined(separator: ", "))")
 
         let drainTimeout = configuration.drainTimeout
         let registry = self.registry
@@ -74,11 +101,13 @@ public final class GatewayServer: Service {
             }
         } onGracefulShutdown: {
             logger.info("draining", metadata: ["open_connections": "\(registry.count)"])
+            notifier?.stopping(status: "draining \(registry.count) connections")
             pipeline.beginDraining()
             for listener in listeners.dropFirst() { listener.channel.close(promise: nil) }
             // NIO unlinks a Unix listener's path when it closes: release the claim (and let a
             // successor bind) only after that, so the unlink can never hit the successor's socket.
-            listeners[0].channel.close().whenComplete { _ in socketFile.release() }
+            // An inherited socket is never unlinked: its file is the socket unit's.
+            listeners[0].channel.close().whenComplete { _ in socketFile?.release() }
             registry.beginDraining()
             Task {
                 try? await Task.sleep(for: drainTimeout)
@@ -97,7 +126,9 @@ public final class GatewayServer: Service {
         logger.info("stopped")
     }
 
-    private func bindListeners(_ socketFile: UnixSocketFile) async throws -> [NIOAsyncChannel<
+    /// Binds the Unix listener through `socketFile`, or adopts the inherited socket when there is
+    /// none (same options and handlers either way), then the optional TCP listener.
+    private func bindListeners(_ source: UnixListenerSource) async throws -> [NIOAsyncChannel<
         AcceptedConnection, Never
     >] {
         let bootstrap = ServerBootstrap(group: group)
@@ -106,13 +137,23 @@ public final class GatewayServer: Service {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        var listeners = [
-            try await socketFile.bind(mode: configuration.socketMode, group: configuration.socketGroup) {
-                try await bootstrap.bind(unixDomainSocketPath: socketFile.path) { channel in
+        var listeners: [NIOAsyncChannel<AcceptedConnection, Never>]
+        switch source {
+        case .claimed(let socketFile):
+            listeners = [
+                try await socketFile.bind(mode: configuration.socketMode, group: configuration.socketGroup) {
+                    try await bootstrap.bind(unixDomainSocketPath: socketFile.path) { channel in
+                        self.initialize(channel, unixSocket: true)
+                    }
+                }
+            ]
+        case .inherited(let socket):
+            listeners = [
+                try await bootstrap.bind(socket.descriptor) { channel in
                     self.initialize(channel, unixSocket: true)
                 }
-            }
-        ]
+            ]
+        }
         if let tcp = configuration.tcp {
             do {
                 listeners.append(
@@ -179,6 +220,24 @@ public final class GatewayServer: Service {
             // A connection accepted as the listener closed may never reach the loop: finish and
             // close it (NIO traps on an async channel dropped unfinished).
             undelivered.closeAll()
+        }
+    }
+}
+
+/// Where the Unix listener comes from: a path this process claims and binds, or a listening
+/// socket the service manager passed.
+enum UnixListenerSource {
+    case claimed(UnixSocketFile)
+    case inherited(InheritedSocket)
+
+    var claimedFile: UnixSocketFile? {
+        if case .claimed(let file) = self { file } else { nil }
+    }
+
+    var path: String {
+        switch self {
+        case .claimed(let file): file.path
+        case .inherited(let socket): socket.path
         }
     }
 }

@@ -8,6 +8,10 @@ import Store
 import UnixSignals
 import Upstream
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `llmgw serve --config FILE`: runs the gateway until SIGTERM/SIGINT; SIGHUP re-reads the
 /// provider keys.
 struct Serve: AsyncParsableCommand {
@@ -47,6 +51,16 @@ struct Serve: AsyncParsableCommand {
                 "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])
             throw ExitCode(1)
         }
+        // Only now, after the shared state accepted our PID: a supervisor started above passes the
+        // socket-activation and notify variables on to its child unchanged.
+        let inheritedSocket: InheritedSocket?
+        do {
+            inheritedSocket = try SocketActivation.takeListener(acceptedPIDs: Self.socketActivationPIDs())
+        } catch {
+            logger.error("cannot use the socket the service manager passed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let notifier = ServiceManagerNotifier.fromEnvironment()
         let transport = CurlTransport(logger: Logger(label: "llmgw.upstream"))
         let pipeline = RequestPipeline(
             configuration: configuration,
@@ -56,7 +70,9 @@ struct Serve: AsyncParsableCommand {
             logger: logger,
             state: state
         )
-        let server = GatewayServer(configuration: configuration.listen, pipeline: pipeline, logger: logger)
+        let server = GatewayServer(
+            configuration: configuration.listen, pipeline: pipeline, logger: logger, inheritedSocket: inheritedSocket,
+            notifier: notifier)
         let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
         for path in SharedStateFactory.looselyReadableFiles(configuration) {
             logger.warning(
@@ -90,6 +106,14 @@ struct Serve: AsyncParsableCommand {
             logger.error("gateway stopped on an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+    }
+}
+
+extension Serve {
+    /// The PIDs `LISTEN_PID` may name for this process: its own, and its parent's when it is the
+    /// child of a `PIDSupervisor` (the supervisor was the process the service manager started).
+    static func socketActivationPIDs() -> Set<Int32> {
+        PIDSupervisor.isSupervisedChild ? [getpid(), getppid()] : [getpid()]
     }
 }
 
