@@ -14,6 +14,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var limits: LimitsConfiguration = .init()
     public var retry: RetryPolicy = .init()
     public var circuit: CircuitPolicy = .init()
+    public var metrics: MetricsConfiguration = .init()
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -379,6 +380,23 @@ public struct TargetConfiguration: Sendable, Equatable, CustomStringConvertible 
 
     /// `provider/model`, as used in logs and error messages.
     public var description: String { "\(provider)/\(model)" }
+}
+
+/// `GET /metrics` on the data socket (`metrics:`).
+public struct MetricsConfiguration: Sendable, Equatable {
+    /// `metrics.enabled` as the file sets it; nil when the file does not say.
+    public var enabled: Bool?
+
+    public init(enabled: Bool? = nil) {
+        self.enabled = enabled
+    }
+
+    /// Whether `/metrics` is answered under `mode`: as the file says, else on unless callers need
+    /// virtual keys (`auth.mode: keys`), where anyone who can reach the socket would read the
+    /// gateway's figures without one.
+    public func isServed(under mode: AuthConfiguration.Mode) -> Bool {
+        enabled ?? (mode != .keys)
+    }
 }
 
 public struct LogConfiguration: Sendable, Equatable {

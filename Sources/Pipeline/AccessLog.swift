@@ -10,12 +10,15 @@ public struct AttemptRecord: Sendable, Equatable {
     /// A payload-free label of the failure (`connect`, `first_byte_timeout`, `http_503`), nil on success.
     public var error: String?
     public var milliseconds: Double
+    /// The target was passed over without a request (circuit open, provider quota, no price).
+    public var skipped: Bool
 
-    public init(target: String, status: Int?, error: String?, milliseconds: Double) {
+    public init(target: String, status: Int?, error: String?, milliseconds: Double, skipped: Bool = false) {
         self.target = target
         self.status = status
         self.error = error
         self.milliseconds = milliseconds
+        self.skipped = skipped
     }
 }
 

@@ -12,6 +12,8 @@ struct Exchange {
     var record: AccessRecord
     /// Headers the stages add to every response of this request (rate-limit state).
     var extraHeaders: [(name: String, value: String)] = []
+    /// The request reached the cache stage, so `record.cache` is a real result for the metrics.
+    var cacheConsulted = false
     /// Time spent awaiting the provider (head and body) or a slow client.
     private(set) var waitingElsewhere: Duration = .zero
     private(set) var firstByteAt: ContinuousClock.Instant?

@@ -17,7 +17,10 @@ import Synchronization
 ///                   classify failures; fail over while nothing has reached the client
 ///     7. relay      the answer in the client's dialect (a stream through `StreamRelay`)
 ///     8. settle     real usage priced; reservation and provider quotas reconciled; cache store
-///     9. log        one access-log line
+///     9. log        one access-log line; the request metrics
+///
+/// `GET /healthz`, `/readyz` and `/metrics` are answered here directly and are not counted as
+/// requests.
 public final class RequestPipeline: Sendable {
     let identification: IdentifyStage
     let routing: RoutingStage
@@ -32,6 +35,10 @@ public final class RequestPipeline: Sendable {
     let draining = Atomic<Bool>(false)
     let streams = StreamRegistry()
     let startedAtEpochSeconds: Int
+    /// What `GET /metrics` serves.
+    public let metrics: GatewayMetrics
+    /// `GET /metrics` is answered (`metrics.enabled`, see `MetricsConfiguration`); else it is a 404.
+    let servesMetrics: Bool
 
     public init(
         configuration: GatewayConfiguration,
@@ -42,14 +49,16 @@ public final class RequestPipeline: Sendable {
         prices: PriceTable = PriceTable(),
         state: SharedState? = nil,
         clock: any WallClock = SystemWallClock(),
-        random: any RandomSource = SystemRandomSource()
+        random: any RandomSource = SystemRandomSource(),
+        metrics: GatewayMetrics? = nil
     ) {
+        let metrics = metrics ?? GatewayMetrics(configuration: configuration)
         let router = Router(configuration: configuration)
         let context = AttemptContext(
             transport: transport, keyring: keyring, prices: prices, streams: streams, clock: clock)
         let identification = IdentifyStage(
             authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
-        let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock)
+        let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock, metrics: metrics)
         let cache = CacheStage(configuration: configuration, cache: state?.cache, logger: logger, clock: clock)
         self.router = router
         self.random = random
@@ -69,10 +78,12 @@ public final class RequestPipeline: Sendable {
         )
         self.settlement = SettlementStage(
             admission: state?.admission, cache: cache, prices: prices, logger: logger, clock: clock)
-        self.accessLog = AccessLogStage(sink: accessLog)
+        self.accessLog = AccessLogStage(sink: accessLog, metrics: metrics)
         self.countTokens = CountTokensEndpoint(
             identify: identification, router: router, admission: admission, context: context)
         self.startedAtEpochSeconds = Int(clock.nowMillis() / 1000)
+        self.metrics = metrics
+        self.servesMetrics = configuration.metrics.isServed(under: configuration.auth.mode)
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.
@@ -87,6 +98,28 @@ public final class RequestPipeline: Sendable {
     }
 
     public func handle(_ request: GatewayRequest, writer: some ResponseWriter) async {
+        switch (request.method, request.path) {
+        case ("GET", "/healthz"):
+            try? await writer.writeComplete(
+                status: 200, headers: Self.jsonHeaders, body: Array(#"{"status":"ok"}"#.utf8))
+        case ("GET", "/readyz"):
+            let ready = !draining.load(ordering: .relaxed)
+            try? await writer.writeComplete(
+                status: ready ? 200 : 503,
+                headers: Self.jsonHeaders,
+                body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
+            )
+        case ("GET", "/metrics"):
+            await serveMetrics(request, writer: writer)
+        default:
+            metrics.requestStarted()
+            defer { metrics.requestEnded() }
+            await route(request, writer: writer)
+        }
+    }
+
+    /// Every request that is counted: the API, and the gateway's own answers to anything else.
+    private func route(_ request: GatewayRequest, writer: some ResponseWriter) async {
         switch (request.method, request.path) {
         case ("POST", "/v1/chat/completions"):
             await handleProxied(request, endpoint: .chatCompletions, writer: writer)
@@ -103,16 +136,6 @@ public final class RequestPipeline: Sendable {
                 await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: self.modelList(), to: writer)
                 return .none
             }
-        case ("GET", "/healthz"):
-            try? await writer.writeComplete(
-                status: 200, headers: Self.jsonHeaders, body: Array(#"{"status":"ok"}"#.utf8))
-        case ("GET", "/readyz"):
-            let ready = !draining.load(ordering: .relaxed)
-            try? await writer.writeComplete(
-                status: ready ? 200 : 503,
-                headers: Self.jsonHeaders,
-                body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
-            )
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
             (_, "/v1/messages/count_tokens"):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
@@ -152,6 +175,7 @@ public final class RequestPipeline: Sendable {
             if let refusal = admitted.refusal { throw refusal }
             // 5. cache: a hit skips 6–7
             plan = cache.plan(for: request, model: summary.model, caller: identity.caller)
+            exchange.cacheConsulted = true
             exchange.record.cache = plan == nil ? .bypass : .miss
             answer = Answer(caching: plan != nil)
             if let plan, let hit = await cache.lookup(plan) {
@@ -199,6 +223,21 @@ public final class RequestPipeline: Sendable {
         accessLog.finish(exchange)
     }
 
+    /// `GET /metrics`: the Prometheus text exposition of this process, or, where metrics are not
+    /// served (`metrics.enabled: false`, or `auth.mode: keys` without it), the 404 of an unknown URL.
+    private func serveMetrics(_ request: GatewayRequest, writer: some ResponseWriter) async {
+        guard servesMetrics else {
+            let error = GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
+            try? await writer.writeComplete(
+                status: error.status, headers: Self.jsonHeaders,
+                body: ClientDialect(path: request.path).errorBody(error))
+            return
+        }
+        try? await writer.writeComplete(
+            status: 200, headers: [("content-type", GatewayMetrics.contentType)],
+            body: metrics.exposition(activeStreams: streams.count))
+    }
+
     private func modelList() -> [UInt8] {
         var json = JSONWriter()
         json.object { json in
@@ -225,6 +264,8 @@ extension RequestPipeline {
     /// Answers a request the server refused before it was complete (body too large), with the
     /// usual headers and access-log line.
     public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
         if let identity = try? await identification.identify(request) { exchange.record.caller = identity.caller }
         await accessLog.respond(with: error, exchange: &exchange, writer: writer)

@@ -16,6 +16,9 @@ final class StreamRegistry: Sendable {
 
     var isCutting: Bool { state.withLock { $0.cutting } }
 
+    /// Streams being relayed now (`llmgw_active_streams`).
+    var count: Int { state.withLock { $0.bodies.count } }
+
     /// Tracks `body` until `unregister`; once cutting has begun, the body is cancelled at once.
     func register(_ body: any UpstreamBody) -> Int {
         let (id, cutting) = state.withLock { state in

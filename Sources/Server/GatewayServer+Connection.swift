@@ -118,9 +118,10 @@ extension GatewayServer {
         }
     }
 
-    /// `GET /healthz` and `GET /readyz`: answered even over the connection and in-flight limits.
+    /// `GET /healthz`, `GET /readyz` and `GET /metrics`: answered even over the connection and
+    /// in-flight limits (an overloaded gateway is still alive, and its figures matter most then).
     private static func isProbe(_ head: HTTPRequestHead) -> Bool {
-        head.method == .GET && (head.uri == "/healthz" || head.uri == "/readyz")
+        head.method == .GET && (head.uri == "/healthz" || head.uri == "/readyz" || head.uri == "/metrics")
     }
 
     private enum BodyResult {

@@ -68,7 +68,8 @@ struct Serve: AsyncParsableCommand {
             transport: transport,
             accessLog: JSONLinesAccessLog(),
             logger: logger,
-            state: state
+            state: state,
+            metrics: GatewayMetrics(configuration: configuration, logLines: .standardOutput)
         )
         let server = GatewayServer(
             configuration: configuration.listen, pipeline: pipeline, logger: logger, inheritedSocket: inheritedSocket,

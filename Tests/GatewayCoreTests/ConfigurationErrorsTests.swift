@@ -14,8 +14,9 @@ import Testing
         (
             "lisen:\n  socket: /x\n",
             "config.yaml:1: lisen: unknown key (expected one of: listen, state, auth, "
-                + "providers, cache, timeouts, models, log, limits, retry, circuit)"
+                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics)"
         ),
+        ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
         ("listen:\n  tcp: 4000\n", "config.yaml:2: listen.tcp: expected HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)"),
         (
             "listen:\n  tcp: [1, 2]\n",

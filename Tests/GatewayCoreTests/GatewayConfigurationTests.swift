@@ -37,6 +37,21 @@ import Testing
             ])
     }
 
+    @Test func metricsAreServedUnlessKeysAreRequiredOrTheFileSaysOtherwise() throws {
+        let unset = try GatewayConfiguration.parse(yaml: smallestConfiguration, source: "c.yaml").metrics
+        #expect(unset.enabled == nil)
+        #expect(unset.isServed(under: .none) && unset.isServed(under: .peer))
+        #expect(!unset.isServed(under: .keys))
+        let on = try GatewayConfiguration.parse(
+            yaml: smallestConfiguration + "\nmetrics:\n  enabled: true\n", source: "c.yaml"
+        ).metrics
+        #expect(on.isServed(under: .keys))
+        let off = try GatewayConfiguration.parse(
+            yaml: smallestConfiguration + "\nmetrics: { enabled: false }\n", source: "c.yaml"
+        ).metrics
+        #expect(!off.isServed(under: .none))
+    }
+
     @Test func omittedSectionsKeepTheirDefaults() throws {
         let configuration = try GatewayConfiguration.parse(yaml: smallestConfiguration, source: "config.yaml")
         #expect(configuration.listen == ListenConfiguration())

@@ -3,6 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
+        "metrics",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -71,6 +72,10 @@ enum ConfigurationLoader {
             root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
             configuration.models = models(root, providers: declaredProviderNames(root))
             root.section("log") { configuration.log = log($0) }
+            root.section("metrics") { metrics in
+                metrics.expectOnly(["enabled"])
+                configuration.metrics.enabled = metrics.bool("enabled")
+            }
             root.require("models", hint: "at least one model")
         }
         return configuration

@@ -1,8 +1,10 @@
 import GatewayCore
 
-/// Stage 9, log: the gateway's own error answers, and the one access-log line of every request.
+/// Stage 9, log: the gateway's own error answers, and the one access-log line of every request,
+/// which is also what the request metrics count.
 struct AccessLogStage: Sendable {
     let sink: any AccessLogSink
+    let metrics: GatewayMetrics
 
     /// Answers with `error` in the client's shape and notes it for the log.
     func respond(with error: GatewayError, exchange: inout Exchange, writer: some ResponseWriter) async {
@@ -14,7 +16,7 @@ struct AccessLogStage: Sendable {
             status: error.status, headers: headers, body: exchange.client.errorBody(error), to: writer)
     }
 
-    /// Writes the access-log line.
+    /// Writes the access-log line and counts the request in the metrics.
     func finish(_ exchange: Exchange) {
         var record = exchange.record
         let received = exchange.request.receivedAt
@@ -23,5 +25,6 @@ struct AccessLogStage: Sendable {
         record.overheadMicroseconds = exchange.overheadMicroseconds
         if record.outcome == .clientClosed && record.status == 0 { record.status = 499 }
         sink.record(record)
+        metrics.record(record, cacheConsulted: exchange.cacheConsulted)
     }
 }

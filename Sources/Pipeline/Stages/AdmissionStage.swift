@@ -32,6 +32,7 @@ struct AdmissionStage: Sendable {
     let prices: PriceTable
     let logger: Logger
     let clock: any WallClock
+    let metrics: GatewayMetrics
 
     func admit(key: VirtualKeyRecord?, body: [UInt8], targets: [RouteTarget]) async throws(GatewayError)
         -> Admission
@@ -81,6 +82,7 @@ struct AdmissionStage: Sendable {
             admission.ticket = ticket
             admission.headers = Self.rateLimitHeaders(ticket)
         case .rateLimited(let scope, let metric, let limit, let retryAfterMillis):
+            if let limitScope = LimitScope(scopeID: scope) { metrics.rateLimited(limitScope) }
             let seconds = Self.seconds(retryAfterMillis)
             admission.headers = [
                 ("x-ratelimit-limit-\(metric)", String(limit)),
@@ -93,6 +95,7 @@ struct AdmissionStage: Sendable {
                 retryAfterSeconds: seconds
             )
         case .budgetExceeded(let scope, let budget, let spent):
+            if let limitScope = LimitScope(scopeID: scope) { metrics.budgetRejected(limitScope) }
             admission.refusal = GatewayError(
                 .budgetExceeded,
                 "Budget exceeded for \(scope): spent $\(Self.dollars(spent)) of $\(Self.dollars(budget.usd)) this \(budget.period.rawValue).",
@@ -122,12 +125,14 @@ struct AdmissionStage: Sendable {
         case .admitted(let ticket):
             return .admitted(label: target.label, ticket: ticket)
         case .rateLimited(_, let metric, let limit, let retryAfterMillis):
+            metrics.rateLimited(.target)
             let seconds = Self.seconds(retryAfterMillis)
             let attempt = AttemptRecord(
                 target: target.label,
                 status: nil,
                 error: "provider quota of \(limit) \(metric)/min reached (room in \(seconds)s)",
-                milliseconds: 0
+                milliseconds: 0,
+                skipped: true
             )
             return .full(retryAfterSeconds: seconds, attempt: attempt)
         case .budgetExceeded:

@@ -132,12 +132,15 @@ struct AttemptStage: Sendable {
         if caller.requiresPrice && !context.prices.canPrice(target) {
             exchange.record.attempts.append(
                 AttemptRecord(
-                    target: target.label, status: nil, error: "no price: skipped for a budgeted key", milliseconds: 0))
+                    target: target.label, status: nil, error: "no price: skipped for a budgeted key", milliseconds: 0,
+                    skipped: true))
             return .noPrice
         }
         if let openUntil = await circuitRound.skip(index) {
             exchange.record.attempts.append(
-                AttemptRecord(target: target.label, status: nil, error: "circuit open (\(openUntil))", milliseconds: 0))
+                AttemptRecord(
+                    target: target.label, status: nil, error: "circuit open (\(openUntil))", milliseconds: 0,
+                    skipped: true))
             return .circuitOpen
         }
         return nil
