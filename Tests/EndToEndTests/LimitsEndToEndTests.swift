@@ -161,11 +161,16 @@ import Testing
             let reader = pipe.fileHandleForReading
             var text = ""
             let deadline = ContinuousClock.now + .seconds(10)
-            while !text.contains("\"msg\":\"log lines dropped\"") && ContinuousClock.now < deadline {
+            // Only whole lines: a read can end in the middle of the report line.
+            func reports() -> [Substring] {
+                text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                    .filter { $0.contains("\"msg\":\"log lines dropped\"") }
+            }
+            while reports().isEmpty && ContinuousClock.now < deadline {
                 let data = try await blocking { reader.availableData }
                 text += String(decoding: data, as: UTF8.self)
             }
-            let reports = text.split(separator: "\n").filter { $0.contains("\"msg\":\"log lines dropped\"") }
+            let reports = reports()
             #expect(!reports.isEmpty, "drops were reported in the log")
             let first =
                 try reports.first.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
