@@ -120,7 +120,15 @@ import Testing
               - { name: smart, targets: [{ provider: openai, model: gpt-4o-mini }] }
             """
         } _: { gateway in
+            // The socket is bound under a restrictive umask and then given its mode and group: the
+            // file can be seen a moment before that.
             var info = stat()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while lstat(gateway.socketPath, &info) != 0 || info.st_mode & 0o7777 != 0o640,
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(lstat(gateway.socketPath, &info) == 0)
             #expect(info.st_mode & S_IFMT == S_IFSOCK)
             #expect(info.st_mode & 0o7777 == 0o640)
