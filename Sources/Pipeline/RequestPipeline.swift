@@ -22,23 +22,15 @@ import Synchronization
 /// `GET /healthz`, `/readyz` and `/metrics` are answered here directly and are not counted as
 /// requests.
 public final class RequestPipeline: Sendable {
-    let identification: IdentifyStage
-    let routing: RoutingStage
-    let admission: AdmissionStage
-    let cache: CacheStage
-    let attempts: AttemptStage
-    let settlement: SettlementStage
-    let accessLog: AccessLogStage
-    let countTokens: CountTokensEndpoint
-    let router: Router
-    let random: any RandomSource
-    let draining = Atomic<Bool>(false)
-    let streams = StreamRegistry()
-    let startedAtEpochSeconds: Int
-    /// What `GET /metrics` serves.
+    /// What `GET /metrics` serves. One for the life of the process: a reload keeps the counts.
     public let metrics: GatewayMetrics
-    /// `GET /metrics` is answered (`metrics.enabled`, see `MetricsConfiguration`); else it is a 404.
-    let servesMetrics: Bool
+    let streams = StreamRegistry()
+    let draining = Atomic<Bool>(false)
+    /// What a new configuration is wired to: the same for every generation.
+    private let wiring: PipelineWiring
+    /// The configuration being served. A request takes the generation current when it arrives and
+    /// keeps it to its end, so a reload never changes a request (or a stream) under way.
+    private let current: Mutex<ConfiguredPipeline>
 
     public init(
         configuration: GatewayConfiguration,
@@ -53,37 +45,24 @@ public final class RequestPipeline: Sendable {
         metrics: GatewayMetrics? = nil
     ) {
         let metrics = metrics ?? GatewayMetrics(configuration: configuration)
-        let router = Router(configuration: configuration)
-        let context = AttemptContext(
-            transport: transport, keyring: keyring, prices: prices, streams: streams, clock: clock)
-        let identification = IdentifyStage(
-            authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
-        let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock, metrics: metrics)
-        let cache = CacheStage(configuration: configuration, cache: state?.cache, logger: logger, clock: clock)
-        self.router = router
-        self.random = random
-        self.identification = identification
-        self.routing = RoutingStage(router: router, prices: prices, stats: state?.stats, random: random)
-        self.admission = admission
-        self.cache = cache
-        self.attempts = AttemptStage(
-            context: context,
-            admission: admission,
-            policy: configuration.retry,
-            circuits: state?.circuits,
-            circuitPolicy: configuration.circuit,
-            stats: state?.stats,
-            clock: clock,
-            random: random
-        )
-        self.settlement = SettlementStage(
-            admission: state?.admission, cache: cache, prices: prices, logger: logger, clock: clock)
-        self.accessLog = AccessLogStage(sink: accessLog, metrics: metrics)
-        self.countTokens = CountTokensEndpoint(
-            identify: identification, router: router, admission: admission, context: context)
-        self.startedAtEpochSeconds = Int(clock.nowMillis() / 1000)
         self.metrics = metrics
-        self.servesMetrics = configuration.metrics.isServed(under: configuration.auth.mode)
+        wiring = PipelineWiring(
+            transport: transport, accessLog: accessLog, logger: logger, prices: prices, state: state, clock: clock,
+            random: random, metrics: metrics, streams: streams,
+            startedAtEpochSeconds: Int(clock.nowMillis() / 1000))
+        current = Mutex(ConfiguredPipeline(configuration: configuration, keyring: keyring, wiring: wiring))
+    }
+
+    /// The configuration new requests are served with.
+    public var configuration: GatewayConfiguration { current.withLock { $0.configuration } }
+
+    /// Serves `configuration` from the next request on (SIGHUP). Requests and streams under way
+    /// finish on the configuration they started with. The caller has validated it and resolved its
+    /// keys into `keyring`; what only a restart can change (`ReloadPlan.restartRequired`) is ignored.
+    public func reload(_ configuration: GatewayConfiguration, keyring: ProviderKeyring) {
+        metrics.addModels(configuration.models.map(\.name))
+        let next = ConfiguredPipeline(configuration: configuration, keyring: keyring, wiring: wiring)
+        current.withLock { $0 = next }
     }
 
     /// Marks the gateway as shutting down: `/readyz` answers 503 from now on.
@@ -98,6 +77,7 @@ public final class RequestPipeline: Sendable {
     }
 
     public func handle(_ request: GatewayRequest, writer: some ResponseWriter) async {
+        let configured = current.withLock { $0 }
         switch (request.method, request.path) {
         case ("GET", "/healthz"):
             try? await writer.writeComplete(
@@ -110,16 +90,111 @@ public final class RequestPipeline: Sendable {
                 body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
             )
         case ("GET", "/metrics"):
-            await serveMetrics(request, writer: writer)
+            await serveMetrics(request, served: configured.servesMetrics, writer: writer)
         default:
             metrics.requestStarted()
             defer { metrics.requestEnded() }
-            await route(request, writer: writer)
+            await configured.route(request, writer: writer)
         }
     }
 
+    /// Answers a request the server refused before it was complete (body too large), with the
+    /// usual headers and access-log line.
+    public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
+        await current.withLock { $0 }.reject(request, with: error, writer: writer)
+    }
+
+    /// `GET /metrics`: the Prometheus text exposition of this process, or, where metrics are not
+    /// served (`metrics.enabled: false`, or `auth.mode: keys` without it), the 404 of an unknown URL.
+    private func serveMetrics(_ request: GatewayRequest, served: Bool, writer: some ResponseWriter) async {
+        guard served else {
+            let error = GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
+            try? await writer.writeComplete(
+                status: error.status, headers: Self.jsonHeaders,
+                body: ClientDialect(path: request.path).errorBody(error))
+            return
+        }
+        try? await writer.writeComplete(
+            status: 200, headers: [("content-type", GatewayMetrics.contentType)],
+            body: metrics.exposition(activeStreams: streams.count))
+    }
+
+    static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
+}
+
+/// What every configuration generation of a pipeline shares: the transport, the log, the state,
+/// the clocks, the metrics and the registry of streams (so a drain cuts the streams of every
+/// generation still running).
+struct PipelineWiring: Sendable {
+    let transport: any UpstreamTransport
+    let accessLog: any AccessLogSink
+    let logger: Logger
+    let prices: PriceTable
+    let state: SharedState?
+    let clock: any WallClock
+    let random: any RandomSource
+    let metrics: GatewayMetrics
+    let streams: StreamRegistry
+    let startedAtEpochSeconds: Int
+}
+
+/// One configuration's stages, built once per configuration (at start and on each reload).
+final class ConfiguredPipeline: Sendable {
+    let configuration: GatewayConfiguration
+    let identification: IdentifyStage
+    let routing: RoutingStage
+    let admission: AdmissionStage
+    let cache: CacheStage
+    let attempts: AttemptStage
+    let settlement: SettlementStage
+    let accessLog: AccessLogStage
+    let countTokens: CountTokensEndpoint
+    let router: Router
+    let random: any RandomSource
+    let startedAtEpochSeconds: Int
+    /// `GET /metrics` is answered (`metrics.enabled`, see `MetricsConfiguration`); else it is a 404.
+    let servesMetrics: Bool
+
+    init(configuration: GatewayConfiguration, keyring: ProviderKeyring, wiring: PipelineWiring) {
+        let (state, clock, logger, prices, metrics) =
+            (wiring.state, wiring.clock, wiring.logger, wiring.prices, wiring.metrics)
+        let router = Router(configuration: configuration)
+        let context = AttemptContext(
+            transport: wiring.transport, keyring: keyring, prices: prices, streams: wiring.streams, clock: clock)
+        let identification = IdentifyStage(
+            authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
+        let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock, metrics: metrics)
+        let cache = CacheStage(configuration: configuration, cache: state?.cache, logger: logger, clock: clock)
+        self.configuration = configuration
+        self.router = router
+        self.random = wiring.random
+        self.identification = identification
+        self.routing = RoutingStage(router: router, prices: prices, stats: state?.stats, random: wiring.random)
+        self.admission = admission
+        self.cache = cache
+        self.attempts = AttemptStage(
+            context: context,
+            admission: admission,
+            policy: configuration.retry,
+            circuits: state?.circuits,
+            circuitPolicy: configuration.circuit,
+            stats: state?.stats,
+            clock: clock,
+            random: wiring.random
+        )
+        self.settlement = SettlementStage(
+            admission: state?.admission, cache: cache, prices: prices, logger: logger, clock: clock)
+        self.accessLog = AccessLogStage(sink: wiring.accessLog, metrics: metrics)
+        self.countTokens = CountTokensEndpoint(
+            identify: identification, router: router, admission: admission, context: context)
+        self.startedAtEpochSeconds = wiring.startedAtEpochSeconds
+        self.servesMetrics = configuration.metrics.isServed(under: configuration.auth.mode)
+    }
+
     /// Every request that is counted: the API, and the gateway's own answers to anything else.
-    private func route(_ request: GatewayRequest, writer: some ResponseWriter) async {
+    func route(_ request: GatewayRequest, writer: some ResponseWriter) async {
         switch (request.method, request.path) {
         case ("POST", "/v1/chat/completions"):
             await handleProxied(request, endpoint: .chatCompletions, writer: writer)
@@ -223,21 +298,6 @@ public final class RequestPipeline: Sendable {
         accessLog.finish(exchange)
     }
 
-    /// `GET /metrics`: the Prometheus text exposition of this process, or, where metrics are not
-    /// served (`metrics.enabled: false`, or `auth.mode: keys` without it), the 404 of an unknown URL.
-    private func serveMetrics(_ request: GatewayRequest, writer: some ResponseWriter) async {
-        guard servesMetrics else {
-            let error = GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
-            try? await writer.writeComplete(
-                status: error.status, headers: Self.jsonHeaders,
-                body: ClientDialect(path: request.path).errorBody(error))
-            return
-        }
-        try? await writer.writeComplete(
-            status: 200, headers: [("content-type", GatewayMetrics.contentType)],
-            body: metrics.exposition(activeStreams: streams.count))
-    }
-
     private func modelList() -> [UInt8] {
         var json = JSONWriter()
         json.object { json in
@@ -257,15 +317,9 @@ public final class RequestPipeline: Sendable {
         return json.bytes
     }
 
-    static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
-}
+    static let jsonHeaders = RequestPipeline.jsonHeaders
 
-extension RequestPipeline {
-    /// Answers a request the server refused before it was complete (body too large), with the
-    /// usual headers and access-log line.
-    public func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
-        metrics.requestStarted()
-        defer { metrics.requestEnded() }
+    func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
         if let identity = try? await identification.identify(request) { exchange.record.caller = identity.caller }
         await accessLog.respond(with: error, exchange: &exchange, writer: writer)

@@ -21,8 +21,9 @@ public final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let logLines: LineWriter?
     private let inFlight = Atomic<Int>(0)
-    /// Configured model aliases and their series; any other model name is labelled "".
-    private let models: [String: ModelSeries]
+    /// Configured model aliases and their series; any other model name is labelled "". A reload
+    /// adds the series of new aliases (those of removed ones stay: a counter never goes away).
+    private let models: Mutex<[String: ModelSeries]>
     private let requests = HandleCache<RequestKey, RequestSeries>()
     private let tokens = HandleCache<TokenKey, ValueHistogram>()
     private let attempts = HandleCache<AttemptKey, Counter>()
@@ -41,7 +42,7 @@ public final class GatewayMetrics: Sendable {
         let registry = self.registry
         var series: [String: ModelSeries] = [:]
         for model in models { series[model] = ModelSeries(model: model, registry: registry) }
-        self.models = series
+        self.models = Mutex(series)
         overhead = registry.makeValueHistogram(
             descriptor: Names.overhead, labels: [], buckets: Buckets.overheadSeconds)
         let cache = { (result: CacheStatus) in
@@ -66,6 +67,14 @@ public final class GatewayMetrics: Sendable {
     /// The metrics of a gateway serving `configuration`.
     public convenience init(configuration: GatewayConfiguration, logLines: LineWriter? = nil) {
         self.init(models: configuration.models.map(\.name), logLines: logLines)
+    }
+
+    /// Makes the series of every alias in `names` not made yet (a reload that adds models).
+    func addModels(_ names: [String]) {
+        let registry = self.registry
+        models.withLock { models in
+            for name in names where models[name] == nil { models[name] = ModelSeries(model: name, registry: registry) }
+        }
     }
 
     // MARK: Recording
@@ -95,7 +104,7 @@ public final class GatewayMetrics: Sendable {
     /// as far as the cache stage (a request refused before it has no cache result).
     func record(_ record: AccessRecord, cacheConsulted: Bool) {
         let route = MetricLabels.route(record.route)
-        let modelSeries = record.model.flatMap { models[$0] }
+        let modelSeries = record.model.flatMap { model in models.withLock { $0[model] } }
         let operation = MetricLabels.operation(route)
         // The GenAI metrics describe calls to providers: a cache hit or a request refused before
         // any target was tried made none.
