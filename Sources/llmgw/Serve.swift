@@ -5,7 +5,6 @@ import Pipeline
 import Server
 import ServiceLifecycle
 import Store
-import UnixSignals
 import Upstream
 
 #if canImport(Glibc)
@@ -13,7 +12,7 @@ import Upstream
 #endif
 
 /// `llmgw serve --config FILE`: runs the gateway until SIGTERM/SIGINT; SIGHUP re-reads the
-/// provider keys.
+/// config and the provider keys (`ConfigReloader`).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
 
@@ -41,7 +40,6 @@ struct Serve: AsyncParsableCommand {
         if !configuration.log.coreDumps && !ProcessHardening.disableCoreDumps() {
             logger.warning("cannot turn core dumps off")
         }
-        let keyring = ProviderKeyring(keys)
         let state: SharedState
         let layout: SharedStateLayout
         do {
@@ -64,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         let transport = CurlTransport(logger: Logger(label: "llmgw.upstream"))
         let pipeline = RequestPipeline(
             configuration: configuration,
-            keyring: keyring,
+            keyring: ProviderKeyring(keys),
             transport: transport,
             accessLog: JSONLinesAccessLog(),
             logger: logger,
@@ -74,7 +72,7 @@ struct Serve: AsyncParsableCommand {
         let server = GatewayServer(
             configuration: configuration.listen, pipeline: pipeline, logger: logger, inheritedSocket: inheritedSocket,
             notifier: notifier)
-        let reloader = KeyReloader(configPath: path, keyring: keyring, logger: logger)
+        let reloader = ConfigReloader(configPath: path, pipeline: pipeline, logger: logger)
         for path in SharedStateFactory.looselyReadableFiles(configuration) {
             logger.warning(
                 "state file is readable beyond state.mode: other local users may read cached answers and spend",
@@ -115,27 +113,5 @@ extension Serve {
     /// child of a `PIDSupervisor` (the supervisor was the process the service manager started).
     static func socketActivationPIDs() -> Set<Int32> {
         PIDSupervisor.isSupervisedChild ? [getpid(), getppid()] : [getpid()]
-    }
-}
-
-/// Re-resolves the provider keys on SIGHUP. A failed reload keeps the old keys and logs why
-/// (naming the key's source, never its value).
-struct KeyReloader: Service {
-    let configPath: String
-    let keyring: ProviderKeyring
-    let logger: Logger
-
-    func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            do {
-                let configuration = try GatewayConfiguration.load(contentsOf: configPath)
-                let keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
-                keyring.replace(with: keys)
-                logger.info("provider keys reloaded", metadata: ["providers": "\(keys.count)"])
-            } catch {
-                logger.error("provider key reload failed; keeping the previous keys", metadata: ["errors": "\(error)"])
-            }
-        }
     }
 }

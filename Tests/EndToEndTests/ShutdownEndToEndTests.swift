@@ -124,13 +124,13 @@ import Testing
             }
             try await waitUntilAnswering(gateway.directory.path + "/hup.sock", process: started.process)
             #expect(started.process.isRunning)
-            // Once running, SIGHUP still reloads the keys.
+            // Once running, SIGHUP still reloads the configuration.
             kill(started.process.processIdentifier, SIGHUP)
             let deadline = ContinuousClock.now + .seconds(10)
-            while !started.output().contains("provider keys reloaded") && ContinuousClock.now < deadline {
+            while !started.output().contains("configuration reloaded") && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            #expect(started.output().contains("provider keys reloaded"))
+            #expect(started.output().contains("configuration reloaded"))
         }
     }
 
