@@ -47,7 +47,8 @@ public final class RequestPipeline: Sendable {
         let metrics = metrics ?? GatewayMetrics(configuration: configuration)
         self.metrics = metrics
         wiring = PipelineWiring(
-            transport: transport, accessLog: accessLog, logger: logger, prices: prices, state: state, clock: clock,
+            transport: transport, accessLog: accessLog, logger: logger, prices: prices,
+            state: state?.countingErrors(in: metrics), clock: clock,
             random: random, metrics: metrics, streams: streams,
             startedAtEpochSeconds: Int(clock.nowMillis() / 1000))
         current = Mutex(ConfiguredPipeline(configuration: configuration, keyring: keyring, wiring: wiring))
@@ -90,7 +91,7 @@ public final class RequestPipeline: Sendable {
                 body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
             )
         case ("GET", "/metrics"):
-            await serveMetrics(request, served: configured.servesMetrics, writer: writer)
+            await serveMetrics(request, configured: configured, writer: writer)
         default:
             metrics.requestStarted()
             defer { metrics.requestEnded() }
@@ -108,8 +109,10 @@ public final class RequestPipeline: Sendable {
 
     /// `GET /metrics`: the Prometheus text exposition of this process, or, where metrics are not
     /// served (`metrics.enabled: false`, or `auth.mode: keys` without it), the 404 of an unknown URL.
-    private func serveMetrics(_ request: GatewayRequest, served: Bool, writer: some ResponseWriter) async {
-        guard served else {
+    private func serveMetrics(_ request: GatewayRequest, configured: ConfiguredPipeline, writer: some ResponseWriter)
+        async
+    {
+        guard configured.servesMetrics else {
             let error = GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
             try? await writer.writeComplete(
                 status: error.status, headers: Self.jsonHeaders,
@@ -118,7 +121,24 @@ public final class RequestPipeline: Sendable {
         }
         try? await writer.writeComplete(
             status: 200, headers: [("content-type", GatewayMetrics.contentType)],
-            body: metrics.exposition(activeStreams: streams.count))
+            body: metrics.exposition(activeStreams: streams.count, shared: await sharedFigures(configured)))
+    }
+
+    /// The circuit of every target of the configuration served, and the cache's size, read from
+    /// the shared state at the scrape (a failed read leaves its series out and is counted in
+    /// `llmgw_store_errors_total`).
+    private func sharedFigures(_ configured: ConfiguredPipeline) async -> SharedStateFigures {
+        var figures = SharedStateFigures()
+        let targets = configured.circuitTargets
+        if let circuits = wiring.state?.circuits, !targets.isEmpty,
+            let states = try? await circuits.states(of: targets)
+        {
+            let now = wiring.clock.nowMillis()
+            let policy = configured.configuration.circuit
+            figures.circuits = zip(targets, states).map { ($0, $1.phase(nowMillis: now, policy: policy)) }
+        }
+        if let cache = wiring.state?.cache { figures.cacheBytes = try? await cache.usedBytes() }
+        return figures
     }
 
     static let jsonHeaders: [(name: String, value: String)] = [("content-type", "application/json")]
@@ -156,6 +176,8 @@ final class ConfiguredPipeline: Sendable {
     let startedAtEpochSeconds: Int
     /// `GET /metrics` is answered (`metrics.enabled`, see `MetricsConfiguration`); else it is a 404.
     let servesMetrics: Bool
+    /// Every configured target (`provider/model`) once, in config order: `llmgw_circuit_state`.
+    let circuitTargets: [String]
 
     init(configuration: GatewayConfiguration, keyring: ProviderKeyring, wiring: PipelineWiring) {
         let (state, clock, logger, prices, metrics) =
@@ -191,6 +213,9 @@ final class ConfiguredPipeline: Sendable {
             identify: identification, router: router, admission: admission, context: context)
         self.startedAtEpochSeconds = wiring.startedAtEpochSeconds
         self.servesMetrics = configuration.metrics.isServed(under: configuration.auth.mode)
+        var seen = Set<String>()
+        self.circuitTargets = configuration.models.flatMap(\.targets).map { "\($0.provider)/\($0.model)" }
+            .filter { seen.insert($0).inserted }
     }
 
     /// Every request that is counted: the API, and the gateway's own answers to anything else.

@@ -169,6 +169,8 @@ public final class LMDBResponseCache: ResponseCacheBackend {
         try await executor.read { [self] in try totalBytes($0) }
     }
 
+    public func usedBytes() async throws -> Int { try await totalBytes() }
+
     /// Number of entries in `cache`, expired ones included.
     public func entryCount() async throws -> Int {
         try await executor.read { [cache] in try $0.count(cache) }

@@ -15,17 +15,6 @@ struct DocumentedMetrics {
     /// Labels Prometheus itself puts on every scraped series.
     static let targetLabels: Set<String> = ["instance", "job"]
 
-    /// Metrics being documented by a change landing beside this one (issue 13), with the names and
-    /// labels they are served with. Once `docs/metrics.md` lists them, these add nothing.
-    static let landing: [String: Metric] = [
-        "llmgw_circuit_state": Metric(type: "gauge", labels: ["target"]),
-        "llmgw_cache_bytes": Metric(type: "gauge", labels: []),
-        "llmgw_store_errors_total": Metric(type: "counter", labels: ["op"]),
-        "gen_ai_server_time_per_output_token_seconds": Metric(
-            type: "histogram",
-            labels: ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model"]),
-    ]
-
     /// Parses the doc's tables: rows `| \`name\` | type | labels | meaning |` (the process table has
     /// no labels column).
     init(parsing text: String) throws {
@@ -51,7 +40,6 @@ struct DocumentedMetrics {
             if metrics[name] != nil { throw TestFailure("docs/metrics.md lists \(name) twice") }
             metrics[name] = Metric(type: cells[1], labels: labels)
         }
-        for (name, metric) in Self.landing where metrics[name] == nil { metrics[name] = metric }
         metrics["up"] = Metric(type: "gauge", labels: [])
     }
 

@@ -42,6 +42,12 @@ import Testing
             #expect(metrics.value("llmgw_inflight_requests") == 0)
             #expect(metrics.value("llmgw_active_streams") == 0)
             #expect((metrics.value("process_open_fds") ?? 0) > 0)
+            // From the shared LMDB state: every configured target's circuit, the cache's size.
+            #expect(metrics.value("llmgw_circuit_state", ["target": "mock/gpt-4o-mini"]) == 0)
+            #expect(metrics.value("llmgw_circuit_state", ["target": "down/gpt-4o"]) == 0)  // 1 failure of 5
+            #expect(metrics.value("llmgw_cache_bytes") == 0)  // the cache is off
+            #expect(metrics.value("llmgw_store_errors_total", ["op": "admit"]) == 0)
+            #expect(metrics.total("llmgw_store_errors_total") == 0)
             #expect(!scrape.text.contains(GatewayHarness.providerKey))
             #expect(!scrape.text.contains("no-such"))
         }

@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayTesting
+import Logging
 import Testing
 
 @testable import Pipeline
@@ -167,6 +168,84 @@ import Testing
         #expect(await scrape(PipelineHarness(off)).status == 404)
     }
 
+    @Test func circuitStateAndCacheBytesAreReadFromTheSharedState() async throws {
+        var configuration = ChatScript.configuration
+        configuration.cache.enabled = true
+        let gateway = PipelineHarness(configuration, stores: [.keysAndAdmission, .cache, .circuits])
+        gateway.transport.enqueue([ChatScript.ok], for: "http://primary")
+        #expect(await gateway.send(.chatRequest(model: "smart", text: "a")).status == 200)
+        // Another sidecar opened the circuit of the first target.
+        let now = gateway.clock.nowMillis()
+        for _ in 0..<configuration.circuit.failures {
+            try gateway.circuits.record(
+                "primary/gpt-4o", success: false, policy: configuration.circuit, nowMillis: now)
+        }
+
+        var metrics = MetricsScrape((await scrape(gateway)).body)
+        #expect(metrics.value("llmgw_circuit_state", ["target": "primary/gpt-4o"]) == 2)
+        #expect(metrics.value("llmgw_circuit_state", ["target": "backup/gpt-4o-mini"]) == 0)
+        #expect(metrics.types["llmgw_circuit_state"] == "gauge")
+        #expect(gateway.cache.totalBytes > 0)
+        #expect(metrics.value("llmgw_cache_bytes") == Double(gateway.cache.totalBytes))
+        for operation in StoreOperation.allCases {
+            #expect(metrics.value("llmgw_store_errors_total", ["op": operation.rawValue]) == 0)
+        }
+        // The cooldown over: half-open until a probe reports.
+        gateway.clock.advance(configuration.circuit.cooldown + .seconds(1))
+        metrics = MetricsScrape((await scrape(gateway)).body)
+        #expect(metrics.value("llmgw_circuit_state", ["target": "primary/gpt-4o"]) == 1)
+    }
+
+    @Test func failedStoreOperationsAreCountedByOperation() async throws {
+        var configuration = ChatScript.configuration
+        configuration.cache.enabled = true
+        let transport = ScriptedTransport()
+        transport.enqueue([ChatScript.ok], for: "http://primary")
+        let pipeline = RequestPipeline(
+            configuration: configuration, keyring: ProviderKeyring(), transport: transport,
+            accessLog: MemoryAccessLog(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            state: SharedState(
+                keys: InMemoryKeyStore(), admission: InMemoryAdmissionStore(), cache: UnavailableCache()),
+            clock: SteppableWallClock())
+        let answer = RecordingWriter()
+        await pipeline.handle(
+            GatewayRequest(
+                method: "POST", path: "/v1/chat/completions", headers: [("content-type", "application/json")],
+                body: Array(String.chatRequest(model: "smart", text: "a").utf8)),
+            writer: answer)
+        #expect(answer.status == 200)  // the cache fails open
+        let scrape = RecordingWriter()
+        await pipeline.handle(GatewayRequest(method: "GET", path: "/metrics", headers: [], body: []), writer: scrape)
+        let metrics = MetricsScrape(scrape.body)
+        // The lookup, and the size read by this scrape; then the store of the answer.
+        #expect(metrics.value("llmgw_store_errors_total", ["op": "cache_read"]) == 2)
+        #expect(metrics.value("llmgw_store_errors_total", ["op": "cache_store"]) == 1)
+        #expect(metrics.value("llmgw_store_errors_total", ["op": "admit"]) == 0)
+        #expect(metrics.value("llmgw_cache_bytes") == nil)
+    }
+
+    @Test func timePerOutputTokenIsRecordedForStreamsOfSeveralTokens() async throws {
+        let gateway = PipelineHarness(ChatScript.configuration)
+        let chunks = [
+            Array(#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"a b c"}}]}\#n\#n"#.utf8),
+            Array(
+                #"data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9}}\#n\#n"#.utf8),
+            Array("data: [DONE]\n\n".utf8),
+        ]
+        gateway.transport.enqueue(
+            [.response(headers: [("content-type", "text/event-stream")], chunks: chunks)], for: "http://primary")
+        let streamed = await gateway.send(.chatRequest(model: "smart", stream: true, includeUsage: true, text: "d"))
+        #expect(streamed.body.hasSuffix("data: [DONE]\n\n"))
+        let metrics = MetricsScrape((await scrape(gateway)).body)
+        let labels = [
+            "gen_ai_operation_name": "chat", "gen_ai_provider_name": "primary", "gen_ai_request_model": "smart",
+            "gen_ai_response_model": "gpt-4o",
+        ]
+        #expect(metrics.value("gen_ai_server_time_per_output_token_seconds_count", labels) == 1)
+        #expect((metrics.value("gen_ai_server_time_per_output_token_seconds_sum", labels) ?? -1) >= 0)
+        #expect(metrics.types["gen_ai_server_time_per_output_token_seconds"] == "histogram")
+    }
+
     @Test func labelHelpersStayBounded() {
         #expect(MetricLabels.route("/v1/chat/completions") == "/v1/chat/completions")
         #expect(MetricLabels.route("/v1/chat/completions/x") == "other")
@@ -183,4 +262,13 @@ import Testing
         #expect(MetricLabels.failovers([failed, reset, served]) == 1)
         #expect(MetricLabels.failovers([failed, served, failed]) == 2)
     }
+}
+
+/// A response cache whose every operation fails (a full disk, a broken state file).
+private struct UnavailableCache: ResponseCacheBackend {
+    struct Unavailable: Error {}
+    func lookup(_ key: CacheKey, nowMillis: Int64) throws -> CachedResponse? { throw Unavailable() }
+    func store(_ key: CacheKey, _ response: CachedResponse) throws { throw Unavailable() }
+    func sweepExpired(nowMillis: Int64, limit: Int) throws -> Int { throw Unavailable() }
+    func usedBytes() throws -> Int { throw Unavailable() }
 }

@@ -43,6 +43,22 @@ public struct CircuitState: Sendable, Equatable {
         return state
     }
 
+    /// What `llmgw_circuit_state` and `llmgw status` show.
+    public enum Phase: Int, Sendable {
+        case closed = 0
+        /// The cooldown is over: the next request (or the one holding the probe) tries the target.
+        case halfOpen = 1
+        case open = 2
+    }
+
+    /// The phase at `nowMillis`: open during the cooldown, half-open after it until a probe's
+    /// outcome closes or reopens the circuit.
+    public func phase(nowMillis: Int64, policy: CircuitPolicy) -> Phase {
+        let state = clamped(nowMillis: nowMillis, policy: policy)
+        if state.openUntilMillis == 0 { return .closed }
+        return nowMillis < state.openUntilMillis ? .open : .halfOpen
+    }
+
     public init?(values: [Int64]) {
         guard values.count == 5 else { return nil }
         windowStartMillis = values[0]

@@ -91,6 +91,8 @@ public final class InMemoryResponseCache: ResponseCacheBackend {
     /// The sum of the costs of every entry, expired ones included.
     public var totalBytes: Int { state.withLock { $0.totalBytes } }
 
+    public func usedBytes() throws -> Int { totalBytes }
+
     /// Number of entries, expired ones included.
     public var entryCount: Int { state.withLock { $0.entries.count } }
 }

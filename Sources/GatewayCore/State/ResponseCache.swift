@@ -62,4 +62,6 @@ public protocol ResponseCacheBackend: Sendable {
     /// Removes up to `limit` expired entries; returns how many were removed.
     @discardableResult
     func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int
+    /// The bytes the entries count against the size cap (`llmgw_cache_bytes`).
+    func usedBytes() async throws -> Int
 }

@@ -1,11 +1,18 @@
 /// Prometheus text format (0.0.4) written by hand, for the figures read at scrape time: a family's
-/// `# HELP` and `# TYPE` lines, then its samples. Names, help texts and label values passed here are
-/// the gateway's own constants, so nothing needs escaping.
+/// `# HELP` and `# TYPE` lines, then its samples. Names and help texts are the gateway's own
+/// constants; a label value from the configuration goes through `escape`.
 struct ExpositionText {
     var bytes: [UInt8] = []
 
     init() {
         bytes.reserveCapacity(16 << 10)
+    }
+
+    /// A label value as the text format writes it between quotes.
+    static func escape(_ value: String) -> String {
+        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        return value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     mutating func family(_ name: String, type: String, help: String) {

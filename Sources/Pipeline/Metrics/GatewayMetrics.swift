@@ -33,6 +33,7 @@ public final class GatewayMetrics: Sendable {
     private let cacheBypasses: Counter
     private let rateLimited: [LimitScope: Counter]
     private let budgetRejections: [LimitScope: Counter]
+    private let storeErrors: [StoreOperation: Counter]
 
     /// - Parameters:
     ///   - models: the configured model aliases (the only model names used as labels).
@@ -62,6 +63,12 @@ public final class GatewayMetrics: Sendable {
                 descriptor: Names.budgetRejections, labels: [("scope", scope.rawValue)])
         }
         budgetRejections = budgets
+        var errors: [StoreOperation: Counter] = [:]
+        for operation in StoreOperation.allCases {
+            errors[operation] = registry.makeCounter(
+                descriptor: Names.storeErrors, labels: [("op", operation.rawValue)])
+        }
+        storeErrors = errors
     }
 
     /// The metrics of a gateway serving `configuration`.
@@ -100,6 +107,11 @@ public final class GatewayMetrics: Sendable {
         budgetRejections[scope]?.increment()
     }
 
+    /// A shared-state operation failed (`StoreErrorCounting`).
+    func storeFailed(_ operation: StoreOperation) {
+        storeErrors[operation]?.increment()
+    }
+
     /// Counts one finished request from its access record. `cacheConsulted` says whether it got
     /// as far as the cache stage (a request refused before it has no cache result).
     func record(_ record: AccessRecord, cacheConsulted: Bool) {
@@ -124,7 +136,13 @@ public final class GatewayMetrics: Sendable {
         series.requests.increment()
         overhead.record(Double(record.overheadMicroseconds) / 1_000_000)
         series.operationDuration?.record(record.latencyMilliseconds / 1000)
-        if let ttft = series.timeToFirstToken, let ttfb = record.ttfbMilliseconds { ttft.record(ttfb / 1000) }
+        if let ttft = series.timeToFirstToken, let ttfb = record.ttfbMilliseconds {
+            ttft.record(ttfb / 1000)
+            // After the first token, per further output token (the conventions' definition).
+            if let perToken = series.timePerOutputToken, let output = record.usage?.completionTokens, output > 1 {
+                perToken.record(max(0, record.latencyMilliseconds - ttfb) / 1000 / Double(output - 1))
+            }
+        }
         if calledProvider, let operation, let usage = record.usage {
             recordTokens(usage, operation: operation, key: key)
         }
@@ -180,10 +198,27 @@ public final class GatewayMetrics: Sendable {
     // MARK: Scraping
 
     /// The whole exposition: the registry's series, then what is read at scrape time.
-    /// `activeStreams` is the number of streams being relayed now.
-    func exposition(activeStreams: Int) -> [UInt8] {
+    /// `activeStreams` is the number of streams being relayed now; `shared` what the shared state
+    /// held at the scrape (nil where it could not be read: those series are left out).
+    func exposition(activeStreams: Int, shared: SharedStateFigures = .init()) -> [UInt8] {
         var text = ExpositionText()
         registry.emit(into: &text.bytes)
+        if let circuits = shared.circuits {
+            text.family(
+                "llmgw_circuit_state", type: "gauge",
+                help: "Circuit of each configured target: 0 closed, 1 half-open, 2 open.")
+            for (target, phase) in circuits {
+                text.sample(
+                    "llmgw_circuit_state", labels: #"target="\#(ExpositionText.escape(target))""#,
+                    Double(phase.rawValue))
+            }
+        }
+        if let cacheBytes = shared.cacheBytes {
+            text.family(
+                "llmgw_cache_bytes", type: "gauge",
+                help: "Bytes the shared response cache holds against cache.max_bytes.")
+            text.sample("llmgw_cache_bytes", Double(cacheBytes))
+        }
         text.family("llmgw_inflight_requests", type: "gauge", help: "Requests being served now.")
         text.sample("llmgw_inflight_requests", Double(inFlight.load(ordering: .relaxed)))
         text.family("llmgw_active_streams", type: "gauge", help: "Streams being relayed to clients now.")
@@ -241,6 +276,14 @@ enum Names {
     static var budgetRejections: MetricNameDescriptor {
         descriptor("llmgw_budget_rejections_total", "Requests refused by a budget.")
     }
+    static var timePerOutputToken: MetricNameDescriptor {
+        descriptor(
+            "gen_ai_server_time_per_output_token_seconds",
+            "Time per output token after the first, of a successful stream.")
+    }
+    static var storeErrors: MetricNameDescriptor {
+        descriptor("llmgw_store_errors_total", "Shared-state operations that failed, by operation.")
+    }
     static var cost: MetricNameDescriptor {
         descriptor("llmgw_cost_usd_total", "Provider cost of served requests in US dollars.")
     }
@@ -258,6 +301,9 @@ enum Buckets {
     ]
     static let firstTokenSeconds = [
         0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ]
+    static let perOutputTokenSeconds = [
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
     ]
     static let tokens: [Double] = [
         1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
@@ -293,6 +339,7 @@ struct RequestSeries: Sendable {
     let operationDuration: ValueHistogram?
     /// Only for successful streams that called a provider.
     let timeToFirstToken: ValueHistogram?
+    let timePerOutputToken: ValueHistogram?
 
     init(_ key: RequestKey, registry: PrometheusCollectorRegistry) {
         requests = registry.makeCounter(
@@ -304,6 +351,7 @@ struct RequestSeries: Sendable {
         guard key.calledProvider, let operation = MetricLabels.operation(key.route) else {
             operationDuration = nil
             timeToFirstToken = nil
+            timePerOutputToken = nil
             return
         }
         let genAI = [
@@ -313,10 +361,16 @@ struct RequestSeries: Sendable {
         operationDuration = registry.makeValueHistogram(
             descriptor: Names.operationDuration, labels: genAI + [("error_type", MetricLabels.errorType(key.outcome))],
             buckets: Buckets.operationSeconds)
+        let successfulStream = key.stream && key.status == 200
         timeToFirstToken =
-            key.stream && key.status == 200
+            successfulStream
             ? registry.makeValueHistogram(
                 descriptor: Names.timeToFirstToken, labels: genAI, buckets: Buckets.firstTokenSeconds)
+            : nil
+        timePerOutputToken =
+            successfulStream
+            ? registry.makeValueHistogram(
+                descriptor: Names.timePerOutputToken, labels: genAI, buckets: Buckets.perOutputTokenSeconds)
             : nil
     }
 }
@@ -347,4 +401,11 @@ struct ModelSeries: Sendable {
         streamCuts = registry.makeCounter(descriptor: Names.streamCuts, labels: [("model", model)])
         cost = registry.makeCounter(descriptor: Names.cost, labels: [("model", model)])
     }
+}
+
+/// What `/metrics` reads from the shared state at each scrape.
+struct SharedStateFigures: Sendable {
+    /// Each configured target (`provider/model`) with its circuit's phase, in config order.
+    var circuits: [(target: String, phase: CircuitState.Phase)]?
+    var cacheBytes: Int?
 }
