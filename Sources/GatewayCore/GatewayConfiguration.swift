@@ -15,6 +15,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var retry: RetryPolicy = .init()
     public var circuit: CircuitPolicy = .init()
     public var metrics: MetricsConfiguration = .init()
+    /// `callers:`: local processes identified by their Unix-socket credentials, each with its own
+    /// limits, budget and models (`auth.mode: peer`, `keys_or_peer`, or `none`).
+    public var callers: [CallerConfiguration] = []
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -167,6 +170,12 @@ public struct LimitsConfiguration: Sendable, Equatable {
 public struct AuthConfiguration: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable {
         case none, keys, peer
+        /// A presented virtual key is checked (and never falls back); without one, the peer must
+        /// be a declared caller.
+        case keysOrPeer = "keys_or_peer"
+
+        /// Whether a request may present a virtual key.
+        public var acceptsKeys: Bool { self == .keys || self == .keysOrPeer }
     }
 
     public var mode: Mode
@@ -395,7 +404,7 @@ public struct MetricsConfiguration: Sendable, Equatable {
     /// virtual keys (`auth.mode: keys`), where anyone who can reach the socket would read the
     /// gateway's figures without one.
     public func isServed(under mode: AuthConfiguration.Mode) -> Bool {
-        enabled ?? (mode != .keys)
+        enabled ?? !mode.acceptsKeys
     }
 }
 
@@ -412,5 +421,49 @@ public struct LogConfiguration: Sendable, Equatable {
     public init(level: String = "info", includeBodies: Bool = false) {
         self.level = level
         self.includeBodies = includeBodies
+    }
+}
+
+/// One entry of `callers:`: a local process, recognized by the uid or a group of its Unix-socket
+/// credentials (SO_PEERCRED, SO_PEERGROUPS), served as `peer:<name>` with its own limits. Names from
+/// the passwd and group databases are resolved when the file is loaded (and again on reload).
+public struct CallerConfiguration: Sendable, Equatable {
+    public var name: String
+    /// The peer's uid must be this (`uid:` or `user:`).
+    public var uid: UInt32?
+    /// The peer must have this group, as its primary or a supplementary group (`gid:` or `group:`).
+    public var gid: UInt32?
+    /// `rpm`, `tpm`, `budget_usd` with `budget_period`: scope `caller:<name>`.
+    public var limits: LimitSettings
+    /// A team whose limits and budget (`llmgw teams`) apply too, as for a key of that team.
+    public var team: String?
+    /// `models:`: the aliases this caller may use; nil means all.
+    public var allowedModels: [String]?
+
+    public init(
+        name: String, uid: UInt32? = nil, gid: UInt32? = nil, limits: LimitSettings = .init(), team: String? = nil,
+        allowedModels: [String]? = nil
+    ) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.limits = limits
+        self.team = team
+        self.allowedModels = allowedModels
+    }
+
+    /// Whether a peer with `uid`, primary `gid` and supplementary `groups` is this caller: every
+    /// condition set must hold.
+    public func matches(uid peerUID: UInt32, gid peerGID: UInt32, groups: [UInt32]) -> Bool {
+        if let uid, uid != peerUID { return false }
+        if let gid, gid != peerGID, !groups.contains(gid) { return false }
+        return uid != nil || gid != nil
+    }
+}
+
+extension GatewayConfiguration {
+    /// The first declared caller (in file order) the peer matches.
+    public func caller(uid: UInt32, gid: UInt32, groups: [UInt32]) -> CallerConfiguration? {
+        callers.first { $0.matches(uid: uid, gid: gid, groups: groups) }
     }
 }

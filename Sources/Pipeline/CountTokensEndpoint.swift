@@ -21,7 +21,7 @@ struct CountTokensEndpoint {
         exchange.record.model = summary.model
         try identify.authorize(model: summary.model, for: identity)
         let route = try router.route(for: summary.model)
-        let admitted = try await admission.admit(key: identity.key, body: request.body, targets: route.candidates)
+        let admitted = try await admission.admit(identity, body: request.body, targets: route.candidates)
         exchange.extraHeaders += admitted.headers
         if let refusal = admitted.refusal { throw refusal }
         if let target = route.candidates.first(where: { $0.provider.kind == .anthropic }),

@@ -186,7 +186,8 @@ final class ConfiguredPipeline: Sendable {
         let context = AttemptContext(
             transport: wiring.transport, keyring: keyring, prices: prices, streams: wiring.streams, clock: clock)
         let identification = IdentifyStage(
-            authenticator: Authenticator(configuration: configuration.auth, keys: state?.keys), clock: clock)
+            authenticator: Authenticator(
+                configuration: configuration.auth, callers: configuration.callers, keys: state?.keys), clock: clock)
         let admission = AdmissionStage(state: state, prices: prices, logger: logger, clock: clock, metrics: metrics)
         let cache = CacheStage(configuration: configuration, cache: state?.cache, logger: logger, clock: clock)
         self.configuration = configuration
@@ -255,7 +256,7 @@ final class ConfiguredPipeline: Sendable {
         writer: some ResponseWriter
     ) async {
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
-        var identity = Authenticator.Identity(caller: "anonymous", key: nil)
+        var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
         var plan: CachePlan?
         var answer = Answer(caching: false)
@@ -270,7 +271,7 @@ final class ConfiguredPipeline: Sendable {
             // 3. route
             let route = try await routing.route(for: summary.model, body: request.body)
             // 4. admit
-            admitted = try await admission.admit(key: identity.key, body: request.body, targets: route.candidates)
+            admitted = try await admission.admit(identity, body: request.body, targets: route.candidates)
             exchange.extraHeaders += admitted.headers
             if let refusal = admitted.refusal { throw refusal }
             // 5. cache: a hit skips 6–7
@@ -282,7 +283,7 @@ final class ConfiguredPipeline: Sendable {
                 await cache.serve(hit, exchange: &exchange, writer: writer)
                 // 8. settle + 9. log
                 await settlement.settleCacheHit(
-                    &exchange.record, team: identity.key?.team, admission: admitted, usage: hit.usage)
+                    &exchange.record, team: identity.team, admission: admitted, usage: hit.usage)
                 accessLog.finish(exchange)
                 return
             }
@@ -295,7 +296,7 @@ final class ConfiguredPipeline: Sendable {
         }
         // 8. settle
         await settlement.settle(
-            &exchange.record, team: identity.key?.team, admission: admitted, answer: answer, plan: plan)
+            &exchange.record, team: identity.team, admission: admitted, answer: answer, plan: plan)
         // 9. log
         accessLog.finish(exchange)
     }
@@ -308,7 +309,7 @@ final class ConfiguredPipeline: Sendable {
         _ body: (Authenticator.Identity, inout Exchange, inout Answer) async throws(GatewayError) -> Admission
     ) async {
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
-        var identity = Authenticator.Identity(caller: "anonymous", key: nil)
+        var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
         var answer = Answer(caching: false)
         do throws(GatewayError) {
@@ -319,7 +320,7 @@ final class ConfiguredPipeline: Sendable {
             await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }
         await settlement.settle(
-            &exchange.record, team: identity.key?.team, admission: admitted, answer: answer, plan: nil)
+            &exchange.record, team: identity.team, admission: admitted, answer: answer, plan: nil)
         accessLog.finish(exchange)
     }
 

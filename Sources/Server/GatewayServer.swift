@@ -172,10 +172,15 @@ public final class GatewayServer: Service {
     private func initialize(_ channel: any Channel, unixSocket: Bool) -> EventLoopFuture<AcceptedConnection> {
         let peer: EventLoopFuture<PeerCredentials?>
         if unixSocket, let provider = channel as? any SocketOptionProvider {
-            // 17 is SO_PEERCRED, which Glibc's Swift overlay does not export.
-            peer = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(17))
-                .map { (credentials: LinuxPeerCredentials) -> PeerCredentials? in
-                    PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            // 17 is SO_PEERCRED and 59 SO_PEERGROUPS, which Glibc's Swift overlay does not export.
+            let level = SocketOptionLevel(SOL_SOCKET)
+            let groups = provider.unsafeGetSocketOption(level: level, name: SocketOptionName(59))
+                .map { (list: PeerGroupList) in list.groups }
+                .recover { _ in [] }  // more groups than the list holds, or an old kernel: the primary only
+            peer = provider.unsafeGetSocketOption(level: level, name: SocketOptionName(17))
+                .and(groups)
+                .map { (credentials: LinuxPeerCredentials, groups: [UInt32]) -> PeerCredentials? in
+                    PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, groups: groups)
                 }
                 .recover { _ in nil }
         } else {
@@ -257,6 +262,20 @@ struct LinuxPeerCredentials: Sendable {
     var pid: Int32
     var uid: UInt32
     var gid: UInt32
+}
+
+/// The supplementary groups of the peer (SO_PEERGROUPS) in a fixed buffer of 64: NIO zero-fills
+/// what the kernel does not write and does not report the length, so zeros are taken as unused
+/// (group 0 then matches only as the primary group). A peer with more groups fails the call
+/// (ERANGE) and is matched by its primary group alone.
+struct PeerGroupList: Sendable {
+    var storage: InlineArray<64, UInt32> = .init(repeating: 0)
+
+    var groups: [UInt32] {
+        var groups: [UInt32] = []
+        for index in storage.indices where storage[index] != 0 { groups.append(storage[index]) }
+        return groups
+    }
 }
 
 /// Async channels NIO has set up for accepted connections that the accept loop has not taken

@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -142,15 +143,10 @@ final class UnixSocketFile: Sendable {
 
     /// A group name from the group database, or a number.
     static func groupID(_ group: String) throws -> gid_t {
-        if let number = gid_t(group) { return number }
-        var entry = group_t()
-        var result: UnsafeMutablePointer<group_t>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        let status = getgrnam_r(group, &entry, &buffer, buffer.count, &result)
-        guard status == 0, result != nil else {
+        guard let gid = AccountDatabase.groupID(group) else {
             throw Failure(description: "listen.socket_group: no group named \(group)")
         }
-        return entry.gr_gid
+        return gid
     }
 
     /// True when a process accepts connections on the socket at `path`.
@@ -188,8 +184,6 @@ final class UnixSocketFile: Sendable {
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
 }
-
-private typealias group_t = group
 
 private struct FileIdentity: Equatable, Sendable {
     var device: UInt64

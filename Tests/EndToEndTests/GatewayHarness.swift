@@ -61,6 +61,8 @@ final class GatewayHarness: @unchecked Sendable {
         var drainTimeout = "10s"
         /// stdout is a pipe that is only read when the test calls `stdoutPipe` (a stalled log reader).
         var stalledStdout = false
+        /// Top-level sections appended to the file as written (`callers:` …).
+        var sections = ""
     }
 
     /// The configuration every end-to-end test uses.
@@ -138,7 +140,7 @@ final class GatewayHarness: @unchecked Sendable {
                 targets: [{ provider: mock, model: "gpt-4o#cut=3" }, { provider: mock, model: gpt-4o-mini }]
               - name: alldown
                 targets: [{ provider: down, model: gpt-4o }, { provider: mock, model: "gpt-4o#status=500" }]
-            """
+            """ + (options.sections.isEmpty ? "" : "\n" + options.sections)
     }
 
     /// Starts the four mocks and the gateway; whatever was started is stopped again when a later
@@ -274,5 +276,26 @@ func withGateway<T>(
         try await body(harness)
     } cleanup: {
         await harness.stop()
+    }
+}
+
+/// Runs `llmgw ARGS` to its end on a thread of its own; returns (status, stdout, stderr).
+func runLLMGW(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let url = try GatewayBinary.url("llmgw")
+    return try await blocking {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)
+        )
     }
 }

@@ -140,24 +140,4 @@ import Testing
         Issue.record("no log line \"\(message)\" in \(gateway.stdout().suffix(2000))")
         throw CancellationError()
     }
-
-    private func runLLMGW(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let url = try GatewayBinary.url("llmgw")
-        return try await blocking {
-            let process = Process()
-            process.executableURL = url
-            process.arguments = arguments
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let out = output.fileHandleForReading.readDataToEndOfFile()
-            let err = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (
-                process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)
-            )
-        }
-    }
 }

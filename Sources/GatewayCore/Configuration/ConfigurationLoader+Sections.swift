@@ -3,7 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
-        "metrics",
+        "metrics", "callers",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -71,6 +71,8 @@ enum ConfigurationLoader {
             }
             root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
             configuration.models = models(root, providers: declaredProviderNames(root))
+            configuration.callers = callers(
+                root, models: Set(configuration.models.map(\.name)), mode: configuration.auth.mode)
             root.section("log") { configuration.log = log($0) }
             root.section("metrics") { metrics in
                 metrics.expectOnly(["enabled"])

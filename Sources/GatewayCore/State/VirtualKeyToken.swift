@@ -7,6 +7,8 @@ public struct VirtualKeyToken: Sendable, Equatable, CustomStringConvertible {
     public let secret: String
 
     static let prefix = "sk-llmgw-"
+    /// What every virtual key starts with.
+    public static var textPrefix: String { prefix }
     static let idAlphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
     static let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 

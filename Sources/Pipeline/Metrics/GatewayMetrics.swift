@@ -58,7 +58,7 @@ public final class GatewayMetrics: Sendable {
         }
         rateLimited = limited
         var budgets: [LimitScope: Counter] = [:]
-        for scope in [LimitScope.key, .team] {
+        for scope in [LimitScope.key, .caller, .team] {
             budgets[scope] = registry.makeCounter(
                 descriptor: Names.budgetRejections, labels: [("scope", scope.rawValue)])
         }

@@ -72,9 +72,9 @@ enum MetricLabels {
 
 /// What a rate limit or budget refused: the caller's key, its team, or a provider target's quota.
 public enum LimitScope: String, Sendable, CaseIterable {
-    case key, team, target
+    case key, caller, team, target
 
-    /// The scope of an admission scope id (`key:…`, `team:…`, `target:…`).
+    /// The scope of an admission scope id (`key:…`, `caller:…`, `team:…`, `target:…`).
     init?(scopeID: String) {
         guard let colon = scopeID.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         self.init(rawValue: String(scopeID[..<colon]))

@@ -25,7 +25,7 @@ enum TargetQuota: Sendable {
     case full(retryAfterSeconds: Int, attempt: AttemptRecord?)
 }
 
-/// Stage 4, admit: the rate limits and budgets of the key and its team, checked and charged in one
+/// Stage 4, admit: the rate limits and budgets of the caller (key or declared caller) and its team, checked and charged in one
 /// shared-state transaction. A token estimate is reserved and reconciled in settlement.
 struct AdmissionStage: Sendable {
     let state: SharedState?
@@ -34,14 +34,14 @@ struct AdmissionStage: Sendable {
     let clock: any WallClock
     let metrics: GatewayMetrics
 
-    func admit(key: VirtualKeyRecord?, body: [UInt8], targets: [RouteTarget]) async throws(GatewayError)
+    func admit(_ identity: Authenticator.Identity, body: [UInt8], targets: [RouteTarget]) async throws(GatewayError)
         -> Admission
     {
-        guard let state, let key else { return .none }
+        guard let state, identity.limits != nil || identity.team != nil else { return .none }
         var scopes: [AdmissionScope] = []
-        if !key.limits.isEmpty { scopes.append(AdmissionScope(id: "key:\(key.publicID)", limits: key.limits)) }
+        if let own = identity.limits { scopes.append(own) }
         do {
-            if let team = key.team, let record = try await state.keys.team(named: team), !record.limits.isEmpty {
+            if let team = identity.team, let record = try await state.keys.team(named: team), !record.limits.isEmpty {
                 scopes.append(AdmissionScope(id: "team:\(team)", limits: record.limits))
             }
         } catch {
@@ -57,7 +57,7 @@ struct AdmissionStage: Sendable {
                 let names = targets.map(\.label).joined(separator: ", ")
                 throw GatewayError(
                     .forbidden,
-                    "The budget of this key cannot be enforced: no target of this model has a price (\(names)). "
+                    "The budget of this \(identity.noun) cannot be enforced: no target of this model has a price (\(names)). "
                         + "Set `price:` on the target in the gateway's configuration."
                 )
             }
