@@ -22,7 +22,7 @@ struct Tail: ParsableCommand {
     @Argument(help: "The log file (log.file); '-' or nothing reads stdin.")
     var file: String?
 
-    @Option(name: [.short, .customLong("lines")], help: "Start this many lines before the end of FILE, or 'all'.")
+    @Option(name: [.customShort("n"), .long], help: "Start this many lines before the end of FILE, or 'all'.")
     var lines: LineCount = .last(10)
 
     @Flag(inversion: .prefixedNo, help: "Keep following FILE for new lines (and across rotation).")

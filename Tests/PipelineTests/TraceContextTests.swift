@@ -67,7 +67,7 @@ import Testing
             func next() -> UInt64 { calls.bump() < 4 ? 0 : 0xab }
         }
         let trace = TraceContext(request: request([]), random: Zeros())
-        #expect(trace.traceID == "00000000000000ab00000000000000ab")
+        #expect(trace.traceID == "000000000000000000000000000000ab")
         #expect(Self.isTraceID(trace.traceID))
         #expect(trace.flags == "01")
         let span = TraceContext.newSpanID()
