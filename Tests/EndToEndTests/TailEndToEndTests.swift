@@ -120,6 +120,9 @@ import Testing
             #expect(lines.count == 3, "\(output())")
             #expect(lines.last?.contains(" new → ") == true, "the new file after the old one's last lines")
             #expect(lines.dropLast().last?.contains(" late → ") == true)
+            // logrotate's postrotate signals every process named llmgw: tail keeps going.
+            kill(process.processIdentifier, SIGUSR1)
+            try await Task.sleep(for: .milliseconds(200))
             #expect(process.isRunning)
         } cleanup: {
             kill(process.processIdentifier, SIGTERM)
