@@ -72,6 +72,7 @@ public final class LineWriter: @unchecked Sendable {
         pthread_detach(thread)
     }
 
+    /// The process's log: stdout, until `serve` sends it to `log.file` with `open(file:)`.
     public static let standardOutput = LineWriter(descriptor: 1)
 
     /// Changes how many bytes may wait for the descriptor (`log.queue_bytes`).

@@ -77,6 +77,13 @@ enum LineCount: ExpressibleByArgument, Equatable {
             return nil
         }
     }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .all: "all"
+        case .last(let count): String(count)
+        }
+    }
 }
 
 /// Prints rendered lines to stdout, each as it comes (the reader is a person, or a pipe that
