@@ -417,6 +417,11 @@ public struct LogConfiguration: Sendable, Equatable {
     public var queueBytes = 8 * 1024 * 1024
     /// Let a crash write a core dump (`log.core_dumps`). Off by default: a core holds provider keys and prompts.
     public var coreDumps = false
+    /// Write log lines (access and operational) to this file instead of stdout (`log.file`),
+    /// reopened on SIGUSR1 for log rotation. Nil: stdout.
+    public var file: String?
+    /// Permission bits of a log file the gateway creates (`log.file_mode`); an existing file keeps its own.
+    public var fileMode = 0o640
 
     public init(level: String = "info", includeBodies: Bool = false) {
         self.level = level

@@ -26,6 +26,8 @@ public struct AttemptRecord: Sendable, Equatable {
 /// once at the end.
 public struct AccessRecord: Sendable {
     public var requestID: String
+    /// The W3C trace id (32 lowercase hex digits): the client's `traceparent`'s, or a new one.
+    public var traceID: String?
     public var caller: String
     public var route: String
     public var model: String?
@@ -57,6 +59,7 @@ public struct AccessRecord: Sendable {
             json.field("level", status >= 500 ? "error" : (status >= 400 ? "warning" : "info"))
             json.field("msg", "request")
             json.field("request_id", requestID)
+            if let traceID { json.field("trace_id", traceID) }
             json.field("caller", caller)
             json.field("route", route)
             json.field("model", model)

@@ -10,6 +10,8 @@ struct Exchange {
     /// The dialect the client speaks, which shapes the gateway's own errors.
     let client: ClientDialect
     var record: AccessRecord
+    /// The W3C trace this request belongs to (the client's, or a new one); each attempt is a span.
+    let trace: TraceContext
     /// Headers the stages add to every response of this request (rate-limit state).
     var extraHeaders: [(name: String, value: String)] = []
     /// The request reached the cache stage, so `record.cache` is a real result for the metrics.
@@ -18,10 +20,12 @@ struct Exchange {
     private(set) var waitingElsewhere: Duration = .zero
     private(set) var firstByteAt: ContinuousClock.Instant?
 
-    init(request: GatewayRequest, requestID: String) {
+    init(request: GatewayRequest, requestID: String, random: any RandomSource = SystemRandomSource()) {
         self.request = request
         self.client = ClientDialect(path: request.path)
+        self.trace = TraceContext(request: request, random: random)
         self.record = AccessRecord(requestID: requestID, caller: "anonymous", route: request.path)
+        self.record.traceID = trace.traceID
     }
 
     mutating func markFirstByte() {

@@ -15,9 +15,20 @@ import Synchronization
 /// writer gets through again it writes one `log lines dropped` line with the count, so no line is ever
 /// lost silently. `droppedLines` is the running total for metrics. Shared by the access log and the
 /// operational log.
+///
+/// `open(file:)` sends the lines to a file instead (`log.file`), and `reopen()` opens that path
+/// again after logrotate has moved it (SIGUSR1). The writer thread switches descriptors between two
+/// batches, so every line lands whole in one file or the other; nothing queued is lost.
 public final class LineWriter: @unchecked Sendable {
-    // Invariant for @unchecked Sendable: every `var` below is read and written only with `mutex` held.
-    private let descriptor: Int32
+    // Invariant for @unchecked Sendable: every `var` below is read and written only with `mutex` held,
+    // except `descriptor`, which only the writer thread changes (in `nextBatch`, holding `mutex`).
+    private var descriptor: Int32
+    /// The descriptor was opened by `open(file:)` and is closed when replaced.
+    private var ownsDescriptor = false
+    /// A newly opened file, taken over by the writer thread before its next batch.
+    private var pendingDescriptor: Int32?
+    /// The `log.file` path and creation mode, once `open(file:)` succeeded.
+    private var file: (path: String, mode: mode_t)?
     private var capacityBytes: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled when a line is queued or the writer is asked to stop.
@@ -61,12 +72,40 @@ public final class LineWriter: @unchecked Sendable {
         pthread_detach(thread)
     }
 
+    /// The process's log: stdout, until `serve` sends it to `log.file` with `open(file:)`.
     public static let standardOutput = LineWriter(descriptor: 1)
 
     /// Changes how many bytes may wait for the descriptor (`log.queue_bytes`).
     public func setCapacity(bytes: Int) {
         locked { capacityBytes = bytes }
     }
+
+    /// Sends every later line to the file at `path` (created with `mode`, appended to; an existing
+    /// file keeps its mode). Throws when it cannot be opened for writing; the lines then go on to
+    /// where they went before.
+    public func open(file path: String, mode: mode_t = 0o640) throws(LogFileError) {
+        let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode)
+        guard opened >= 0 else { throw LogFileError(path: path, code: errno) }
+        locked {
+            if let replaced = pendingDescriptor { close(replaced) }
+            pendingDescriptor = opened
+            file = (path, mode)
+            pthread_cond_signal(work)
+        }
+    }
+
+    /// Opens the `log.file` path again (after rotation moved the old file away) and sends later
+    /// lines there. Returns false, doing nothing, when the writer writes to a descriptor it was given.
+    /// On failure the writer keeps writing to the file it has.
+    @discardableResult
+    public func reopen() throws(LogFileError) -> Bool {
+        guard let file = locked({ file }) else { return false }
+        try open(file: file.path, mode: file.mode)
+        return true
+    }
+
+    /// The `log.file` path the lines go to, nil while they go to the descriptor given at `init`.
+    public var filePath: String? { locked { file?.path } }
 
     /// Lines dropped so far because the queue was full or the descriptor failed.
     public var droppedLines: Int { dropped.load(ordering: .relaxed) }
@@ -114,7 +153,7 @@ public final class LineWriter: @unchecked Sendable {
     }
 
     private func run() {
-        while let (batch, count) = nextBatch() {
+        while let (batch, count, descriptor) = nextBatch() {
             var offset = 0
             var failed = false
             batch.withUnsafeBytes { raw in
@@ -138,10 +177,15 @@ public final class LineWriter: @unchecked Sendable {
         locked { pthread_cond_broadcast(idle) }
     }
 
-    /// The queued lines as one buffer (plus a report of dropped lines), or nil once stopping.
-    private func nextBatch() -> ([UInt8], count: Int)? {
+    /// The queued lines as one buffer (plus a report of dropped lines) and the descriptor to write
+    /// them to, or nil once stopping. A newly opened file replaces the descriptor here, between batches.
+    private func nextBatch() -> ([UInt8], count: Int, descriptor: Int32)? {
         locked {
-            while queue.isEmpty && droppedSinceReport == 0 && !stopping { pthread_cond_wait(work, mutex) }
+            while true {
+                adoptPendingDescriptor()
+                if !queue.isEmpty || droppedSinceReport > 0 || stopping { break }
+                pthread_cond_wait(work, mutex)
+            }
             if queue.isEmpty && droppedSinceReport == 0 { return nil }
             var lingerEnd = Self.realtime(after: Self.linger)
             while !stopping && flushing == 0 && pendingBytes < Self.batchBytes {
@@ -160,8 +204,19 @@ public final class LineWriter: @unchecked Sendable {
                 droppedSinceReport = 0
             }
             writing = true
-            return (batch, count)
+            adoptPendingDescriptor()  // opened while lingering: this batch already goes there
+            return (batch, count, descriptor)
         }
+    }
+
+    /// Switches to the file `open(file:)` opened, closing the previous one it owned. Writer thread
+    /// only, with `mutex` held.
+    private func adoptPendingDescriptor() {
+        guard let next = pendingDescriptor else { return }
+        if ownsDescriptor { close(descriptor) }
+        descriptor = next
+        ownsDescriptor = true
+        pendingDescriptor = nil
     }
 
     static func dropReport(dropped: Int, total: Int) -> [UInt8] {
@@ -195,6 +250,16 @@ public final class LineWriter: @unchecked Sendable {
             nanoseconds -= 1_000_000_000
         }
         return timespec(tv_sec: total, tv_nsec: nanoseconds)
+    }
+}
+
+/// `log.file` could not be opened for appending.
+public struct LogFileError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var code: Int32
+
+    public var description: String {
+        "cannot open \(path) for appending: \(String(cString: strerror(code)))"
     }
 }
 

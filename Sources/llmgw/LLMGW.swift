@@ -5,7 +5,7 @@ struct LLMGW: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llmgw",
         abstract: "A per-host LLM gateway sidecar: OpenAI and Anthropic APIs on a Unix socket.",
-        subcommands: [Serve.self, Reload.self, Check.self, Keys.self, Teams.self, Usage.self, Debug.self]
+        subcommands: [Serve.self, Reload.self, Check.self, Keys.self, Teams.self, Usage.self, Debug.self, Tail.self]
     )
 
     /// The first thing the process does: a SIGHUP (reload) that arrives while `serve` is still

@@ -6,11 +6,13 @@ import Pipeline
 
 /// Process-wide settings `serve` makes before anything else.
 enum ProcessHardening {
-    /// SIGHUP is ignored until the key reloader's handler takes it over (its default action would
-    /// end the process: a reload sent too early must not be a kill), and SIGPIPE always (a closed
+    /// SIGHUP and SIGUSR1 are ignored until the key reloader's and the log reopener's handlers take
+    /// them over (their default action would end the process: a reload or a logrotate `postrotate`
+    /// sent too early, or to an `llmgw tail`, must not be a kill), and SIGPIPE always (a closed
     /// stdout pipe is an error from `write`, never a death).
     static func ignoreSignalsUntilHandled() {
         signal(SIGHUP, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
     }
 

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
 
         let level = Logger.Level(rawValue: configuration.log.level) ?? .info
         LineWriter.standardOutput.setCapacity(bytes: configuration.log.queueBytes)
+        try LogFileReopener.openConfiguredFile(configuration.log, writer: .standardOutput, logger: bootstrapLogger)
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "llmgw")
         if !configuration.log.coreDumps && !ProcessHardening.disableCoreDumps() {
@@ -93,7 +94,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: transport), .init(service: reloader), .init(service: sweeper),
-                    .init(service: server),
+                    .init(service: LogFileReopener(writer: .standardOutput, logger: logger)), .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

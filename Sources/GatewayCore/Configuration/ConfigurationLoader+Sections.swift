@@ -173,7 +173,7 @@ enum ConfigurationLoader {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     static func log(_ reader: ConfigReader) -> LogConfiguration {
-        reader.expectOnly(["level", "include_bodies", "queue_bytes", "core_dumps"])
+        reader.expectOnly(["level", "include_bodies", "queue_bytes", "core_dumps", "file", "file_mode"])
         var log = LogConfiguration()
         if let level = reader.string("level") {
             if logLevels.contains(level) {
@@ -186,6 +186,9 @@ enum ConfigurationLoader {
         log.includeBodies = reader.bool("include_bodies") ?? log.includeBodies
         log.queueBytes = reader.size("queue_bytes") ?? log.queueBytes
         log.coreDumps = reader.bool("core_dumps") ?? log.coreDumps
+        log.file = reader.string("file")
+        if let file = log.file, file.hasSuffix("/") { reader.child("file")?.fail("must name a file, not a directory") }
+        log.fileMode = reader.fileMode("file_mode") ?? log.fileMode
         return log
     }
 }

@@ -82,12 +82,15 @@ struct AttemptContext: Sendable {
     let streams: StreamRegistry
     let clock: any WallClock
 
-    /// Sends one upstream request; a transport failure becomes a classified failed attempt.
+    /// Sends one upstream request, as a span of the request's trace (`traceparent` with a new
+    /// parent id per attempt); a transport failure becomes a classified failed attempt.
     func send(
         _ request: UpstreamRequest,
         recorder: AttemptRecorder,
         exchange: inout Exchange
     ) async throws(AttemptFailure) -> UpstreamResponse {
+        var request = request
+        request.headers.append(contentsOf: exchange.trace.headers(span: TraceContext.newSpanID()))
         do throws(UpstreamFailure) {
             let response = try await exchange.waiting { () async throws(UpstreamFailure) in
                 try await transport.send(request)
