@@ -6,7 +6,7 @@ import Store
     import Glibc
 #endif
 
-/// `llmgw status --config FILE [--json]`: what the shared state says about the host — its files,
+/// `llmgw status --config FILE [--state DIR] [--json]`: what the shared state says about the host — its files,
 /// the sidecars alive and stale, every circuit, today's spend and tokens per key and team, and
 /// what is left of each budget. Read transactions only, on environments opened read-only: it
 /// works beside running sidecars and never waits for a writer. Never prints a secret (key ids
@@ -15,10 +15,24 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the shared state: sidecars, circuits, spend.")
 
     @OptionGroup var options: ConfigOption
+    @Option(
+        help: ArgumentHelp(
+            "The state directory (default: the configuration's state.path).",
+            discussion: "Without --config (and LLMGW_CONFIG), the state's own defaults apply and only circuits "
+                + "that ever failed are listed.",
+            valueName: "dir"))
+    var state: String?
     @Flag(help: "One JSON document instead of text.") var json = false
 
     func run() async throws {
-        let configuration = try loadConfiguration(options)
+        var configuration: GatewayConfiguration
+        if let state, options.config == nil, ProcessEnvironment.value("LLMGW_CONFIG")?.isEmpty ?? true {
+            configuration = GatewayConfiguration()
+            configuration.state.path = state
+        } else {
+            configuration = try loadConfiguration(options)
+            if let state { configuration.state.path = state }
+        }
         let report: StatusReport
         do {
             let layout = try SharedStateFactory.readOnlyLayout(configuration)
