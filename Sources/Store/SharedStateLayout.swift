@@ -120,6 +120,13 @@ public final class SharedStateLayout: Sendable {
         durableConfiguration.mapSizeBytes = min(mapSizeBytes, 4 << 30)
         let durableEnvironment = try LMDBEnvironment(durableConfiguration)
         let volatileEnvironment = try LMDBEnvironment(volatileConfiguration)
+        // Every sidecar creates them at its first open; only the registry (`meta`) may be missing.
+        for environment in [volatileEnvironment, durableEnvironment] {
+            let path = environment.configuration.path
+            for name in environment.configuration.databases where name != "meta" && !environment.hasDatabase(name) {
+                throw StoreError(.io, "the state at \(path) has no database \(name) (not written by llmgw serve?)")
+            }
+        }
         return SharedStateLayout(
             volatile: LMDBExecutor(environment: volatileEnvironment, configuration: .init(timeout: timeout)),
             durable: LMDBExecutor(
