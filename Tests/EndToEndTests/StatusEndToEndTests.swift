@@ -206,6 +206,16 @@ import Testing
         }
     }
 
+    @Test func theVersionIsTheOneMetricsReport() async throws {
+        let line = try await llmgw(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await withGateway { gateway in
+            let scrape = MetricsScrape(try await gateway.client.get("/metrics").text)
+            let versions = scrape.series("llmgw_build_info").compactMap { $0.labels["version"] }
+            #expect(versions.count == 1)
+            #expect(versions.map { "llmgw \($0)" } == [line])
+        }
+    }
+
     @Test func versionAndAMissingState() async throws {
         let version = try await llmgw(["--version"])
         #expect(version.status == 0)
