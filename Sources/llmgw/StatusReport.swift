@@ -144,23 +144,25 @@ struct StatusReport {
             budgets: budgets)
     }
 
+    /// One target's circuit in the phase `llmgw_circuit_state` reports (`CircuitState.phase`).
     static func circuit(_ target: String, _ stored: CircuitState, policy: CircuitPolicy, nowMillis: Int64) -> Circuit {
         let state = stored.clamped(nowMillis: nowMillis, policy: policy)
         let last = state.lastFailureMillis == 0 ? nil : state.lastFailureMillis
-        guard state.openUntilMillis != 0 else {
+        switch state.phase(nowMillis: nowMillis, policy: policy) {
+        case .closed:
             let windowOver = nowMillis.addingSaturating(-state.windowStartMillis) > policy.window.saturatingMillis
             return Circuit(
                 target: target, state: "closed", failures: windowOver ? 0 : state.failuresInWindow,
                 openUntilMillis: nil, lastFailureMillis: last, probing: false)
-        }
-        if nowMillis < state.openUntilMillis {
+        case .open:
             return Circuit(
                 target: target, state: "open", failures: state.failuresInWindow, openUntilMillis: state.openUntilMillis,
                 lastFailureMillis: last, probing: false)
+        case .halfOpen:
+            return Circuit(
+                target: target, state: "half_open", failures: state.failuresInWindow,
+                openUntilMillis: state.openUntilMillis, lastFailureMillis: last,
+                probing: state.probeUntilMillis > nowMillis)
         }
-        return Circuit(
-            target: target, state: "half_open", failures: state.failuresInWindow,
-            openUntilMillis: state.openUntilMillis, lastFailureMillis: last,
-            probing: state.probeUntilMillis > nowMillis)
     }
 }
