@@ -103,6 +103,14 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
+    /// The spend recorded against each budget counter key (`AdmissionLedger.budgetKey`), in
+    /// micro-USD (0 when none), from one read transaction.
+    public func budgetSpent(_ keys: [String]) async throws -> [Int64] {
+        try await executor.read { [spend] transaction in
+            try keys.map { try transaction.get(spend, Array($0.utf8)).flatMap(Int64.init(littleEndianBytes:)) ?? 0 }
+        }
+    }
+
     /// Deletes usage lines of days before `day` (`YYYY-MM-DD`), at most `limit` in one write
     /// transaction; returns how many went. Keys sort by day, so the oldest come first.
     public func pruneUsage(before day: String, limit: Int) async throws -> Int {

@@ -57,5 +57,22 @@ public final class LMDBCircuitStore: CircuitStore {
         }
     }
 
+    /// Every stored circuit (`provider/model` → state), in key order, from one read transaction
+    /// (for `llmgw status`). A target never failed has no entry: it is closed.
+    public func allStates() async throws -> [(target: String, state: CircuitState)] {
+        try await executor.read { [health] transaction in
+            var states: [(target: String, state: CircuitState)] = []
+            let prefix = Array("cb/".utf8)
+            try transaction.forEach(health, from: prefix) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                if let state = CircuitState(values: Int64.unpack(value)) {
+                    states.append((String(decoding: key.dropFirst(prefix.count), as: UTF8.self), state))
+                }
+                return true
+            }
+            return states
+        }
+    }
+
     static func key(_ target: String) -> [UInt8] { Array("cb/\(target)".utf8) }
 }

@@ -47,6 +47,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
         public var databases: [String]
         /// Mode of the data and lock files; the directory gets the matching search bits.
         public var fileMode: mode_t
+        /// Opened `MDB_RDONLY` (for `llmgw status`): nothing is created, no write transaction is
+        /// ever begun (so a peer stopped inside one cannot block the open), and databases that
+        /// do not exist yet are simply absent (`hasDatabase`). The PID is still claimed: LMDB
+        /// takes the reader-lock byte for read transactions either way.
+        public var readOnly: Bool
 
         public init(
             path: String,
@@ -54,7 +59,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
             maxReaders: Int = 1024,
             durability: Durability = .relaxed,
             databases: [String] = ["cache", "cache_expiry", "limits", "keys", "spend", "health", "meta"],
-            fileMode: mode_t = 0o600
+            fileMode: mode_t = 0o600,
+            readOnly: Bool = false
         ) {
             self.path = path
             self.mapSizeBytes = mapSizeBytes
@@ -62,6 +68,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             self.durability = durability
             self.databases = databases
             self.fileMode = fileMode
+            self.readOnly = readOnly
         }
     }
 
@@ -83,7 +90,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public init(_ configuration: Configuration) throws(StoreError) {
         self.configuration = configuration
         self.pid = getpid()
-        try Self.prepareDirectory(configuration.path, fileMode: configuration.fileMode)
+        if !configuration.readOnly { try Self.prepareDirectory(configuration.path, fileMode: configuration.fileMode) }
         var environment: OpaquePointer?
         try check(mdb_env_create(&environment), "mdb_env_create")
         guard let environment else { throw StoreError(.io, "mdb_env_create returned no environment") }
@@ -97,6 +104,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 mdb_env_set_maxdbs(environment, MDB_dbi(max(configuration.databases.count, 1))), "mdb_env_set_maxdbs")
             var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
             if configuration.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
+            if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
             try check(
                 mdb_env_open(environment, configuration.path, flags, configuration.fileMode),
                 "mdb_env_open \(configuration.path)")
@@ -107,10 +115,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try Self.claimPID(environment, pid: pid, path: configuration.path)
             var handles: [String: MDB_dbi] = [:]
             var transaction: OpaquePointer?
-            try check(mdb_txn_begin(environment, nil, 0, &transaction), "mdb_txn_begin")
+            let readOnly = configuration.readOnly
+            try check(
+                mdb_txn_begin(environment, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &transaction), "mdb_txn_begin")
             for name in configuration.databases {
                 var handle: MDB_dbi = 0
-                let code = mdb_dbi_open(transaction, name, UInt32(MDB_CREATE), &handle)
+                let code = mdb_dbi_open(transaction, name, readOnly ? 0 : UInt32(MDB_CREATE), &handle)
+                if readOnly && code == MDB_NOTFOUND { continue }  // not created yet: absent
                 guard code == MDB_SUCCESS else {
                     mdb_txn_abort(transaction)
                     throw StoreError(lmdb: code, "mdb_dbi_open \(name)")
@@ -177,6 +188,20 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public func database(_ name: String) -> LMDBDatabase {
         guard let handle = handles[name] else { preconditionFailure("database \(name) was not declared at open") }
         return LMDBDatabase(handle: handle, name: name)
+    }
+
+    /// Whether the named database is open (always, unless `readOnly` found it missing).
+    public func hasDatabase(_ name: String) -> Bool { handles[name] != nil }
+
+    /// The open databases with their entry counts, in the order declared, from one read
+    /// transaction.
+    public func databaseEntries() throws -> [(name: String, entries: Int)] {
+        try withReadTransaction { transaction in
+            try configuration.databases.compactMap { name in
+                guard let handle = handles[name] else { return nil }
+                return (name, try transaction.count(LMDBDatabase(handle: handle, name: name)))
+            }
+        }
     }
 
     /// Clears reader slots left by crashed processes; returns how many were cleared.

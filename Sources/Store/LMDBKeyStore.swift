@@ -51,6 +51,20 @@ public final class LMDBKeyStore: KeyStore {
         }
     }
 
+    /// Every team record, by name.
+    public func allTeams() async throws -> [TeamRecord] {
+        try await executor.read { [database] transaction in
+            var records: [TeamRecord] = []
+            let prefix = Array("team/".utf8)
+            try transaction.forEach(database, from: prefix) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                records.append(try JSONDecoder().decode(TeamRecord.self, from: Data(value)))
+                return true
+            }
+            return records
+        }
+    }
+
     public func revoke(publicID: String, atMillis: Int64) async throws -> Bool {
         try await executor.write { [database] transaction in
             let key = Array("key/\(publicID)".utf8)

@@ -85,6 +85,55 @@ public final class SharedStateLayout: Sendable {
         self.notes = notes
     }
 
+    private init(volatile: LMDBExecutor, durable: LMDBExecutor, notes: [String]) {
+        self.volatile = volatile
+        self.durable = durable
+        self.notes = notes
+    }
+
+    /// Both environments opened read-only (`LMDBEnvironment.Configuration.readOnly`), for
+    /// `llmgw status`: no `open.lock`, no wipe, no seeding, no write transaction at all, so it
+    /// works beside running sidecars and never waits for a writer (a stopped one included).
+    /// Throws when the state does not exist, or when the volatile environment predates the last
+    /// boot under `relaxed` (possibly torn; the next sidecar to start wipes it).
+    public static func openReadOnly(
+        path: String, mapSizeBytes: Int, maxReaders: Int, durability: LMDBEnvironment.Durability, timeout: Duration
+    ) throws(StoreError) -> SharedStateLayout {
+        var status = stat()
+        guard stat(path + "/data.mdb", &status) == 0 else {
+            throw StoreError(.io, "no shared state at \(path) (\(path)/data.mdb: \(String(cString: strerror(errno))))")
+        }
+        let recorded = (try? String(contentsOfFile: path + "/boot_id", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        if durability == .relaxed, let recorded, let bootID = currentBootID(), recorded != bootID {
+            throw StoreError(
+                .io,
+                "the volatile state at \(path) predates the last boot (not read: it may be torn); the next sidecar "
+                    + "to start resets it")
+        }
+        let volatileConfiguration = LMDBEnvironment.Configuration(
+            path: path, mapSizeBytes: mapSizeBytes, maxReaders: maxReaders, durability: .relaxed,
+            databases: volatileDatabases, readOnly: true)
+        var durableConfiguration = volatileConfiguration
+        durableConfiguration.path = path + "/durable"
+        durableConfiguration.databases = durableDatabases
+        durableConfiguration.mapSizeBytes = min(mapSizeBytes, 4 << 30)
+        let durableEnvironment = try LMDBEnvironment(durableConfiguration)
+        let volatileEnvironment = try LMDBEnvironment(volatileConfiguration)
+        // Every sidecar creates them at its first open; only the registry (`meta`) may be missing.
+        for environment in [volatileEnvironment, durableEnvironment] {
+            let path = environment.configuration.path
+            for name in environment.configuration.databases where name != "meta" && !environment.hasDatabase(name) {
+                throw StoreError(.io, "the state at \(path) has no database \(name) (not written by llmgw serve?)")
+            }
+        }
+        return SharedStateLayout(
+            volatile: LMDBExecutor(environment: volatileEnvironment, configuration: .init(timeout: timeout)),
+            durable: LMDBExecutor(
+                environment: durableEnvironment, configuration: .init(timeout: timeout, readerThreads: 1)),
+            notes: [])
+    }
+
     /// Copies changed budget spend and the usage totals of the last two days from the volatile
     /// counters into the durable checkpoint, in one synced commit (none when nothing changed).
     /// Returns how many counters were written.

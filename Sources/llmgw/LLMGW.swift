@@ -1,11 +1,16 @@
 import ArgumentParser
+import GatewayCore
 
 @main
 struct LLMGW: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llmgw",
         abstract: "A per-host LLM gateway sidecar: OpenAI and Anthropic APIs on a Unix socket.",
-        subcommands: [Serve.self, Reload.self, Check.self, Keys.self, Teams.self, Usage.self, Debug.self, Tail.self]
+        version: "llmgw \(LLMGWVersion.current)",
+        subcommands: [
+            Serve.self, Reload.self, Check.self, Keys.self, Teams.self, Usage.self, Status.self, Tail.self,
+            Version.self, Debug.self,
+        ]
     )
 
     /// The first thing the process does: a SIGHUP (reload) that arrives while `serve` is still
@@ -29,4 +34,11 @@ struct ConfigOption: ParsableArguments {
         }
         throw ValidationError("no configuration given: pass --config FILE or set LLMGW_CONFIG")
     }
+}
+
+/// `llmgw version`: the same line as `llmgw --version`.
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+    func run() { print("llmgw \(LLMGWVersion.current)") }
 }

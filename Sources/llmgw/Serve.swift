@@ -80,6 +80,9 @@ struct Serve: AsyncParsableCommand {
                 metadata: ["file": "\(path)", "state.mode": "\(String(configuration.state.fileMode, radix: 8))"])
         }
         for note in layout.notes { logger.notice("shared state", metadata: ["note": "\(note)"]) }
+        let registration = await SidecarRegistration.start(
+            layout: layout, configPath: path, configuration: configuration, socketPath: inheritedSocket?.path,
+            logger: logger)
         let sweeper = StateSweeper(
             layout: layout, cache: state.cache, usageRetention: configuration.state.usageRetention, logger: logger)
         logger.info(
@@ -93,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: registration),  // first: unregistered last, once the drain is over
                     .init(service: transport), .init(service: reloader), .init(service: sweeper),
                     .init(service: LogFileReopener(writer: .standardOutput, logger: logger)), .init(service: server),
                 ],

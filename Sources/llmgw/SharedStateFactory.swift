@@ -34,6 +34,20 @@ enum SharedStateFactory {
         }
     }
 
+    /// Both environments read-only (`SharedStateLayout.openReadOnly`), for `llmgw status`; a
+    /// PID taken by another opener is handled as in `layout`.
+    static func readOnlyLayout(_ configuration: GatewayConfiguration) throws -> SharedStateLayout {
+        let state = configuration.state
+        do {
+            return try SharedStateLayout.openReadOnly(
+                path: state.path, mapSizeBytes: state.mapSizeBytes, maxReaders: state.maxReaders,
+                durability: state.durability == .full ? .full : .relaxed, timeout: state.lockTimeout)
+        } catch {
+            if error.code == .pidInUse { PIDSupervisor.continueInFreshPID(reason: error.message) }
+            throw error
+        }
+    }
+
     static func open(_ configuration: GatewayConfiguration) async throws -> (SharedState, SharedStateLayout) {
         let layout = try layout(configuration)
         let executor = layout.volatile

@@ -8,8 +8,9 @@ import Store
 /// the durable environment (`SharedStateLayout`), clears reader slots left by crashed processes
 /// (`mdb_reader_check`, which would otherwise keep LMDB from reusing pages), removes expired
 /// cache entries (in small batches, so a write transaction stays short) and usage lines older
-/// than `state.usage_retention`. All of it on the state's own threads. A final checkpoint runs
-/// at shutdown.
+/// than `state.usage_retention`, and drops sidecar registry entries whose process is gone
+/// (`LMDBSidecarRegistry.removeStale`). All of it on the state's own threads. A final checkpoint
+/// runs at shutdown.
 struct StateSweeper: Service {
     let layout: SharedStateLayout
     let cache: (any ResponseCacheBackend)?
@@ -37,6 +38,10 @@ struct StateSweeper: Service {
             try await layout.checkpointSpend(nowMillis: now)
             let cleared = try await executor.read { [executor] _ in try executor.environment.clearStaleReaders() }
             if cleared > 0 { logger.info("cleared stale LMDB readers", metadata: ["count": "\(cleared)"]) }
+            let stale = try await LMDBSidecarRegistry(executor: executor).removeStale()
+            if !stale.isEmpty {
+                logger.info("removed stale sidecar entries", metadata: ["pids": "\(stale.map(\.pid))"])
+            }
             var removed = 0
             if let cache {
                 for _ in 0..<20 {

@@ -13,7 +13,7 @@ import Synchronization
 /// time and written by hand after the registry's output.
 public final class GatewayMetrics: Sendable {
     /// The version `llmgw_build_info` reports.
-    public static let version = "0.1.0"
+    public static let version = LLMGWVersion.current
 
     /// `Content-Type` of the exposition (Prometheus text format 0.0.4).
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
