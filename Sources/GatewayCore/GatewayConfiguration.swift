@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// `callers:`: local processes identified by their Unix-socket credentials, each with its own
     /// limits, budget and models (`auth.mode: peer`, `keys_or_peer`, or `none`).
     public var callers: [CallerConfiguration] = []
+    /// `admin:`: a listener of its own for `/metrics`, `/healthz` and `/readyz`, so that the apps
+    /// on the data socket need not see the figures; nil serves them on the data listeners.
+    public var admin: AdminConfiguration?
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -470,5 +473,34 @@ extension GatewayConfiguration {
     /// The first declared caller (in file order) the peer matches.
     public func caller(uid: UInt32, gid: UInt32, groups: [UInt32]) -> CallerConfiguration? {
         callers.first { $0.matches(uid: uid, gid: gid, groups: groups) }
+    }
+}
+
+/// `admin:`: where `/metrics`, `/healthz` and `/readyz` are served when not on the data listeners.
+/// At least one of `socket` and `tcp`. Unlike `listen.tcp`, `tcp` may be any address (a scraper
+/// dials the pod's IP): it serves nothing but the figures and the probes.
+public struct AdminConfiguration: Sendable, Equatable {
+    public var socket: String?
+    public var socketMode: UInt32 = 0o660
+    public var socketGroup: String?
+    public var tcp: HostAndPort?
+
+    public init(socket: String? = nil, tcp: HostAndPort? = nil) {
+        self.socket = socket
+        self.tcp = tcp
+    }
+
+    /// The listeners as the server takes them: small limits (scrapes and probes are small and few),
+    /// timeouts and the drain of `listen`.
+    public func listenConfiguration(drainTimeout: Duration) -> ListenConfiguration {
+        var listen = ListenConfiguration(
+            socket: socket ?? "", socketMode: socketMode, tcp: tcp, maxBodyBytes: 64 << 10,
+            readTimeout: .seconds(10), idleTimeout: .seconds(75), drainTimeout: drainTimeout)
+        listen.socketGroup = socketGroup
+        listen.maxConnections = 64
+        listen.maxInFlight = 16
+        listen.maxHeaderBytes = 16 << 10
+        listen.writeTimeout = .seconds(10)
+        return listen
     }
 }

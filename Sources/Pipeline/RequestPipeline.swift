@@ -79,6 +79,29 @@ public final class RequestPipeline: Sendable {
 
     public func handle(_ request: GatewayRequest, writer: some ResponseWriter) async {
         let configured = current.withLock { $0 }
+        if await answeredProbe(request, writer: writer) { return }
+        if request.method == "GET" && request.path == "/metrics" {
+            await serveMetrics(request, served: configured.servesMetrics, configured: configured, writer: writer)
+            return
+        }
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
+        await configured.route(request, writer: writer)
+    }
+
+    /// What the `admin:` listener serves: `/metrics` (unless `metrics.enabled: false`), `/healthz`
+    /// and `/readyz`; anything else is a 404 with no access line.
+    public func handleAdmin(_ request: GatewayRequest, writer: some ResponseWriter) async {
+        let configured = current.withLock { $0 }
+        if await answeredProbe(request, writer: writer) { return }
+        let served = configured.configuration.metrics.enabled != false
+        await serveMetrics(
+            request, served: served && request.method == "GET" && request.path == "/metrics", configured: configured,
+            writer: writer)
+    }
+
+    /// `GET /healthz` and `/readyz`, which are not requests: true when `request` was one.
+    private func answeredProbe(_ request: GatewayRequest, writer: some ResponseWriter) async -> Bool {
         switch (request.method, request.path) {
         case ("GET", "/healthz"):
             try? await writer.writeComplete(
@@ -90,13 +113,10 @@ public final class RequestPipeline: Sendable {
                 headers: Self.jsonHeaders,
                 body: Array((ready ? #"{"status":"ready"}"# : #"{"status":"draining"}"#).utf8)
             )
-        case ("GET", "/metrics"):
-            await serveMetrics(request, configured: configured, writer: writer)
         default:
-            metrics.requestStarted()
-            defer { metrics.requestEnded() }
-            await configured.route(request, writer: writer)
+            return false
         }
+        return true
     }
 
     /// Answers a request the server refused before it was complete (body too large), with the
@@ -108,11 +128,12 @@ public final class RequestPipeline: Sendable {
     }
 
     /// `GET /metrics`: the Prometheus text exposition of this process, or, where metrics are not
-    /// served (`metrics.enabled: false`, or `auth.mode: keys` without it), the 404 of an unknown URL.
-    private func serveMetrics(_ request: GatewayRequest, configured: ConfiguredPipeline, writer: some ResponseWriter)
-        async
-    {
-        guard configured.servesMetrics else {
+    /// served (`metrics.enabled: false`, `auth.mode: keys` without it, or the data listeners when an
+    /// `admin:` listener serves them), the 404 of an unknown URL.
+    private func serveMetrics(
+        _ request: GatewayRequest, served: Bool, configured: ConfiguredPipeline, writer: some ResponseWriter
+    ) async {
+        guard served else {
             let error = GatewayError(.notFound, "Unknown request URL: \(request.method) \(request.path).")
             try? await writer.writeComplete(
                 status: error.status, headers: Self.jsonHeaders,
@@ -213,7 +234,8 @@ final class ConfiguredPipeline: Sendable {
         self.countTokens = CountTokensEndpoint(
             identify: identification, router: router, admission: admission, context: context)
         self.startedAtEpochSeconds = wiring.startedAtEpochSeconds
-        self.servesMetrics = configuration.metrics.isServed(under: configuration.auth.mode)
+        self.servesMetrics =
+            configuration.admin == nil && configuration.metrics.isServed(under: configuration.auth.mode)
         var seen = Set<String>()
         self.circuitTargets = configuration.models.flatMap(\.targets).map { "\($0.provider)/\($0.model)" }
             .filter { seen.insert($0).inserted }

@@ -90,7 +90,7 @@ extension GatewayServer {
                 registry.isDraining
             }
             let request = makeRequest(head: head, body: body, receivedAt: receivedAt, peer: accepted.peer)
-            await pipeline.handle(request, writer: writer)
+            await dispatch(request, writer: writer)
             guard writer.isComplete, writer.keptAlive, registry.setBusy(channel, false) else { return }
         }
     }
@@ -108,7 +108,7 @@ extension GatewayServer {
             if Self.isProbe(head) {
                 let writer = NIOResponseWriter(outbound: outbound, version: head.version, keepAlive: false) { true }
                 let request = makeRequest(head: head, body: [], receivedAt: .now, peer: accepted.peer)
-                await pipeline.handle(request, writer: writer)
+                await dispatch(request, writer: writer)
                 return
             }
             let error = GatewayError(
@@ -219,5 +219,15 @@ extension GatewayServer {
     /// Header names as the pipeline keys them; most clients already send them in lower case.
     private static func lowercasedName(_ name: String) -> String {
         name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
+    }
+}
+
+extension GatewayServer {
+    /// The pipeline's answer, by what this server's listeners serve.
+    func dispatch(_ request: GatewayRequest, writer: some ResponseWriter) async {
+        switch role {
+        case .data: await pipeline.handle(request, writer: writer)
+        case .admin: await pipeline.handleAdmin(request, writer: writer)
+        }
     }
 }

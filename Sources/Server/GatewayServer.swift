@@ -24,6 +24,12 @@ import Synchronization
 /// (connections arriving meanwhile wait in the socket's queue for the successor). With a
 /// `notifier` it reports `READY=1` once it listens and `STOPPING=1` when it drains.
 public final class GatewayServer: Service {
+    /// What the listeners serve: the API (`listen:`), or only `/metrics`, `/healthz` and
+    /// `/readyz` (`admin:`; an empty socket path then means TCP only).
+    public enum Role: Sendable {
+        case data, admin
+    }
+
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     struct AcceptedConnection: Sendable {
@@ -44,6 +50,7 @@ public final class GatewayServer: Service {
     /// The listening socket systemd passed, served instead of `configuration.socket`.
     let inheritedSocket: InheritedSocket?
     let notifier: ServiceManagerNotifier?
+    let role: Role
 
     public init(
         configuration: ListenConfiguration,
@@ -51,8 +58,10 @@ public final class GatewayServer: Service {
         logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         inheritedSocket: InheritedSocket? = nil,
-        notifier: ServiceManagerNotifier? = nil
+        notifier: ServiceManagerNotifier? = nil,
+        role: Role = .data
     ) {
+        self.role = role
         self.configuration = configuration
         self.inheritedSocket = inheritedSocket
         self.notifier = notifier
@@ -63,16 +72,17 @@ public final class GatewayServer: Service {
     }
 
     public func run() async throws {
-        let source: UnixListenerSource =
-            if let inheritedSocket { .inherited(inheritedSocket) } else {
+        let source: UnixListenerSource? =
+            if let inheritedSocket { .inherited(inheritedSocket) } else if configuration.socket.isEmpty { nil } else {
                 .claimed(try UnixSocketFile.claim(configuration.socket))
             }
-        let socketFile = source.claimedFile
+        let socketFile = source?.claimedFile
         defer { socketFile?.release() }
         let listeners = try await bindListeners(source)
-        var endpoints = ["unix:\(source.path)"]
+        var endpoints = source.map { ["unix:\($0.path)"] } ?? []
         if let tcp = configuration.tcp { endpoints.append("tcp:\(tcp)") }
         var metadata: Logger.Metadata = ["endpoints": .array(endpoints.map { .string($0) })]
+        if role == .admin { metadata["serves"] = "/metrics, /healthz, /readyz" }
         if let inheritedSocket {
             metadata["inherited_fd"] = "\(inheritedSocket.descriptor)"
             if inheritedSocket.path != configuration.socket {
@@ -80,7 +90,7 @@ public final class GatewayServer: Service {
                     "listen.socket (\(configuration.socket)) is not used: serving on the socket systemd passed"
             }
         }
-        logger.info("listening", metadata: metadata)
+        logger.info(role == .admin ? "admin listening" : "listening", metadata: metadata)
         let notifier = self.notifier
         notifier?.ready(status: "serving on \(endpoints.joined(separator: ", "))")
 
@@ -103,11 +113,11 @@ public final class GatewayServer: Service {
             logger.info("draining", metadata: ["open_connections": "\(registry.count)"])
             notifier?.stopping(status: "draining \(registry.count) connections")
             pipeline.beginDraining()
-            for listener in listeners.dropFirst() { listener.channel.close(promise: nil) }
+            for listener in listeners.dropFirst(source == nil ? 0 : 1) { listener.channel.close(promise: nil) }
             // NIO unlinks a Unix listener's path when it closes: release the claim (and let a
             // successor bind) only after that, so the unlink can never hit the successor's socket.
             // An inherited socket is never unlinked: its file is the socket unit's.
-            listeners[0].channel.close().whenComplete { _ in socketFile?.release() }
+            if source != nil { listeners[0].channel.close().whenComplete { _ in socketFile?.release() } }
             registry.beginDraining()
             Task {
                 try? await Task.sleep(for: drainTimeout)
@@ -128,7 +138,7 @@ public final class GatewayServer: Service {
 
     /// Binds the Unix listener through `socketFile`, or adopts the inherited socket when there is
     /// none (same options and handlers either way), then the optional TCP listener.
-    private func bindListeners(_ source: UnixListenerSource) async throws -> [NIOAsyncChannel<
+    private func bindListeners(_ source: UnixListenerSource?) async throws -> [NIOAsyncChannel<
         AcceptedConnection, Never
     >] {
         let bootstrap = ServerBootstrap(group: group)
@@ -137,8 +147,10 @@ public final class GatewayServer: Service {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        var listeners: [NIOAsyncChannel<AcceptedConnection, Never>]
+        var listeners: [NIOAsyncChannel<AcceptedConnection, Never>] = []
         switch source {
+        case nil:
+            break
         case .claimed(let socketFile):
             listeners = [
                 try await socketFile.bind(mode: configuration.socketMode, group: configuration.socketGroup) {
@@ -162,7 +174,7 @@ public final class GatewayServer: Service {
                     }
                 )
             } catch {
-                try? await listeners[0].channel.close()  // before `release` (see the drain)
+                try? await listeners.first?.channel.close()  // before `release` (see the drain)
                 throw error
             }
         }

@@ -73,6 +73,12 @@ struct Serve: AsyncParsableCommand {
         let server = GatewayServer(
             configuration: configuration.listen, pipeline: pipeline, logger: logger, inheritedSocket: inheritedSocket,
             notifier: notifier)
+        // The figures and probes on a listener of their own (`admin:`), when configured.
+        let admin = configuration.admin.map {
+            GatewayServer(
+                configuration: $0.listenConfiguration(drainTimeout: configuration.listen.drainTimeout),
+                pipeline: pipeline, logger: logger, role: .admin)
+        }
         let reloader = ConfigReloader(configPath: path, pipeline: pipeline, logger: logger)
         for path in SharedStateFactory.looselyReadableFiles(configuration) {
             logger.warning(
@@ -92,14 +98,15 @@ struct Serve: AsyncParsableCommand {
                 "models": "\(configuration.models.count)",
             ]
         )
-        // Shut down in reverse order: the server drains first while the transport still runs.
+        // Shut down in reverse order: the server drains first while the transport still runs, and
+        // the admin listener (figures, probes) stays up until the drain is over.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: registration),  // first: unregistered last, once the drain is over
                     .init(service: transport), .init(service: reloader), .init(service: sweeper),
-                    .init(service: LogFileReopener(writer: .standardOutput, logger: logger)), .init(service: server),
-                ],
+                    .init(service: LogFileReopener(writer: .standardOutput, logger: logger)),
+                ] + (admin.map { [.init(service: $0)] } ?? []) + [.init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -108,15 +108,21 @@ struct KubernetesManifestTests {
         #expect(documents.allSatisfy { $0["kind"] as? String != "Secret" })
         // One uid for every gateway sharing the state.
         #expect(object(gateway, "securityContext")?["runAsUser"] as? Int == 10001)
-        // Probes on the socket, through curl.
+        // Probes and the scrape on the admin listener, on the pod network.
+        let admin = try #require(configuration.admin?.tcp)
+        #expect(admin.host == "0.0.0.0")
+        let port = try #require(list(gateway["ports"]).first { $0["containerPort"] as? Int == admin.port })
         for (probe, route) in [
             ("readinessProbe", "/readyz"), ("livenessProbe", "/healthz"), ("startupProbe", "/readyz"),
         ] {
-            let command = try #require(object(gateway, probe, "exec")?["command"] as? [String], "\(probe)")
-            #expect(command.first == "curl")
-            #expect(command.contains(configuration.listen.socket))
-            #expect(command.last == "http://localhost" + route)
+            let get = try #require(object(gateway, probe, "httpGet"), "\(probe)")
+            #expect(get["path"] as? String == route)
+            #expect(get["port"] as? String == port["name"] as? String)
         }
+        let workload = try #require(
+            documents.first { $0["kind"] as? String == kind && object($0, "metadata")?["name"] as? String == name })
+        let annotations = object(workload, "spec", "template", "metadata", "annotations")
+        #expect(annotations?["prometheus.io/port"] as? String == String(admin.port))
         // Sized from measured RSS: requests above the loaded ~50 MB, limit above 2,000 streams' ~150 MB.
         let resources = try #require(object(gateway, "resources"))
         #expect((bytes(object(resources, "requests")?["memory"] as? String) ?? 0) >= 50_000_000)

@@ -3,7 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
-        "metrics", "callers",
+        "metrics", "callers", "admin",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -74,6 +74,16 @@ enum ConfigurationLoader {
             configuration.callers = callers(
                 root, models: Set(configuration.models.map(\.name)), mode: configuration.auth.mode)
             root.section("log") { configuration.log = log($0) }
+            root.section("admin") { section in
+                let admin = admin(section)
+                if let socket = admin.socket, socket == configuration.listen.socket {
+                    section.child("socket")?.fail("the admin socket must differ from listen.socket")
+                }
+                if let tcp = admin.tcp, tcp == configuration.listen.tcp {
+                    section.child("tcp")?.fail("the admin address must differ from listen.tcp")
+                }
+                configuration.admin = admin
+            }
             root.section("metrics") { metrics in
                 metrics.expectOnly(["enabled"])
                 configuration.metrics.enabled = metrics.bool("enabled")
@@ -132,6 +142,28 @@ enum ConfigurationLoader {
             }
         }
         return listen
+    }
+
+    static func admin(_ reader: ConfigReader) -> AdminConfiguration {
+        reader.expectOnly(["socket", "socket_mode", "socket_group", "tcp"])
+        var admin = AdminConfiguration()
+        if let socket = reader.string("socket") {
+            if socket.utf8.count > 107 {
+                reader.child("socket")?.fail("socket paths are limited to 107 bytes")
+            } else {
+                admin.socket = socket
+            }
+        }
+        admin.socketMode =
+            reader.value("socket_mode", expected: "octal permission bits like 0660", ConfigurationValue.socketMode)
+            ?? admin.socketMode
+        admin.socketGroup = reader.string("socket_group")
+        admin.tcp = reader.value(
+            "tcp", expected: "HOST:PORT (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)", ConfigurationValue.hostAndPort)
+        if !reader.has("socket") && !reader.has("tcp") {
+            reader.fail("admin needs a socket, a tcp address, or both")
+        }
+        return admin
     }
 
     /// A list of numeric user or group ids.

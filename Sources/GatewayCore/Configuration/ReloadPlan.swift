@@ -13,7 +13,7 @@ public struct ReloadPlan: Sendable, Equatable {
     public let changedModels: [String]
     /// Providers whose settings changed, were added or were removed.
     public let changedProviders: [String]
-    /// Config keys that changed but need a restart to apply (`listen`, `state`, `log`, `metrics`,
+    /// Config keys that changed but need a restart to apply (`listen`, `state`, `log`, `metrics`, `admin`,
     /// `cache.max_bytes`, `limits.on_store_error`).
     public let restartRequired: [String]
 
@@ -29,6 +29,7 @@ public struct ReloadPlan: Sendable, Equatable {
         keep("state", \.state)
         keep("log", \.log)
         keep("metrics", \.metrics)
+        keep("admin", \.admin)
         keep("cache.max_bytes", \.cache.maxBytes)
         keep("limits.on_store_error", \.limits.onStoreError)
         self.effective = effective
