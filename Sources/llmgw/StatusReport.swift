@@ -124,6 +124,13 @@ struct StatusReport {
                     scope: "key:\(key.publicID)", name: key.name, budget: budget,
                     periodID: budget.period.identifier(atMillis: nowMillis), spentMicroUSD: 0))
         }
+        for caller in configuration.callers {  // `callers:` of the config, when one was given
+            guard let budget = caller.limits.budget else { continue }
+            budgets.append(
+                BudgetLine(
+                    scope: "caller:\(caller.name)", name: caller.name, budget: budget,
+                    periodID: budget.period.identifier(atMillis: nowMillis), spentMicroUSD: 0))
+        }
         for team in teamRecords {
             guard let budget = team.limits.budget else { continue }
             budgets.append(

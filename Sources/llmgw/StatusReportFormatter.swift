@@ -127,7 +127,7 @@ struct StatusReportFormatter {
         out.append("sidecars alive: \(report.alive.count)")
         out.append("  PID      NAMESPACE             HOST                 VERSION  STARTED                   SOCKET")
         for record in report.alive { out.append("  " + sidecarLine(record)) }
-        out.append("sidecars report.stale (process gone, entry left behind): \(report.stale.count)")
+        out.append("sidecars stale (process gone, entry left behind): \(report.stale.count)")
         for record in report.stale { out.append("  " + sidecarLine(record)) }
         out.append("")
         out.append("circuits")

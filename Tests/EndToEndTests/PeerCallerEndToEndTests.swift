@@ -17,7 +17,7 @@ import Testing
         let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(getuid())"
         options.sections = """
             callers:
-              - { name: tests, user: "\(user)", rpm: 2, models: [smart, claude] }
+              - { name: tests, user: "\(user)", rpm: 2, budget_usd: 5, models: [smart, claude] }
               - { name: by-group, gid: \(getgid()) }
             """
         return options
@@ -43,6 +43,13 @@ import Testing
 
             let usage = try await runLLMGW(["usage", "--config", gateway.configPath])
             #expect(usage.stdout.contains("peer:tests"), "\(usage.stdout)")
+            // `llmgw status` shows the caller's spend and its budget from the config.
+            let status = try await runLLMGW(["status", "--json", "--config", gateway.configPath])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let budgets = try #require(report["budgets"] as? [[String: Any]])
+            let budget = try #require(budgets.first { $0["scope"] as? String == "caller:tests" })
+            #expect((budget["spent_usd"] as? Double ?? 0) > 0)
         }
     }
 

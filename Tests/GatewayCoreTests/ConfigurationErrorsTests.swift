@@ -14,7 +14,7 @@ import Testing
         (
             "lisen:\n  socket: /x\n",
             "config.yaml:1: lisen: unknown key (expected one of: listen, state, auth, "
-                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics)"
+                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin)"
         ),
         ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
         ("listen:\n  tcp: 4000\n", "config.yaml:2: listen.tcp: expected HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)"),
@@ -56,7 +56,7 @@ import Testing
         ("listen: /tmp/x\n", "config.yaml:1: listen: expected a mapping"),
         (
             "auth:\n  mode: open\n",
-            "config.yaml:2: auth.mode: unknown value \"open\" (expected one of: none, keys, peer)"
+            "config.yaml:2: auth.mode: unknown value \"open\" (expected one of: none, keys, peer, keys_or_peer)"
         ),
         ("cache:\n  enabled: maybe\n", "config.yaml:2: cache.enabled: expected true or false"),
         ("cache:\n  ttl: -5s\n", "config.yaml:2: cache.ttl: expected a duration like 500ms, 30s, 5m, 1h or 1d"),
