@@ -255,12 +255,31 @@ final class ConfiguredPipeline: Sendable {
                 try await self.countTokens.run(identity: identity, exchange: &exchange, answer: &answer, writer: writer)
             }
         case ("GET", "/v1/models"):
-            await handleSimple(request, writer: writer) { _, exchange, _ in
-                await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: self.modelList(), to: writer)
+            await handleSimple(request, writer: writer) { identity, exchange, _ in
+                await exchange.writeComplete(
+                    status: 200, headers: Self.jsonHeaders, body: self.modelList(for: identity), to: writer)
+                return .none
+            }
+        case ("GET", let path) where path.hasPrefix(Self.modelPathPrefix):
+            await handleSimple(request, writer: writer) { identity, exchange, _ throws(GatewayError) in
+                let id = String(path.dropFirst(Self.modelPathPrefix.count))
+                let name = Self.percentDecoded(id) ?? id
+                guard self.modelNames(for: identity).contains(name) else {
+                    throw GatewayError(
+                        .notFound, "The model `\(name)` does not exist or you do not have access to it.",
+                        param: "model")
+                }
+                var json = JSONWriter()
+                self.writeModel(name, into: &json)
+                await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: json.bytes, to: writer)
                 return .none
             }
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
             (_, "/v1/messages/count_tokens"):
+            await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
+                throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
+            }
+        case (_, let path) where path.hasPrefix(Self.modelPathPrefix):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
@@ -346,23 +365,58 @@ final class ConfiguredPipeline: Sendable {
         accessLog.finish(exchange)
     }
 
-    private func modelList() -> [UInt8] {
+    static let modelPathPrefix = "/v1/models/"
+
+    /// `%XX` escapes decoded (the SDKs escape `/` and `@` in a model id); nil when malformed.
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        func hex(_ byte: UInt8?) -> UInt8? {
+            switch byte {
+            case let byte? where (0x30...0x39).contains(byte): byte - 0x30
+            case let byte? where (0x41...0x46).contains(byte): byte - 0x41 + 10
+            case let byte? where (0x61...0x66).contains(byte): byte - 0x61 + 10
+            default: nil
+            }
+        }
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// The configured aliases the caller may use (its key's or its `callers:` entry's models).
+    private func modelNames(for identity: Authenticator.Identity) -> [String] {
+        guard let allowed = identity.allowedModels else { return router.modelNames }
+        return router.modelNames.filter(allowed.contains)
+    }
+
+    /// `GET /v1/models`: the aliases this caller may use, as OpenAI model objects.
+    private func modelList(for identity: Authenticator.Identity) -> [UInt8] {
         var json = JSONWriter()
         json.object { json in
             json.field("object", "list")
             json.key("data")
             json.array { json in
-                for name in router.modelNames {
-                    json.object { json in
-                        json.field("id", name)
-                        json.field("object", "model")
-                        json.field("created", startedAtEpochSeconds)
-                        json.field("owned_by", "llmgw")
-                    }
-                }
+                for name in modelNames(for: identity) { writeModel(name, into: &json) }
             }
         }
         return json.bytes
+    }
+
+    /// One model object, as in the list and `GET /v1/models/{id}`.
+    private func writeModel(_ name: String, into json: inout JSONWriter) {
+        json.object { json in
+            json.field("id", name)
+            json.field("object", "model")
+            json.field("created", startedAtEpochSeconds)
+            json.field("owned_by", "llmgw")
+        }
     }
 
     static let jsonHeaders = RequestPipeline.jsonHeaders

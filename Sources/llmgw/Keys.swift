@@ -105,14 +105,29 @@ struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key (effective on the next request).")
 
         @OptionGroup var options: ConfigOption
-        @Argument(help: "The key's public id.") var id: String
+        @Argument(help: "The key's public id, or its name when no other key has that name.") var key: String
 
         func run() async throws {
             let store = LMDBKeyStore(executor: try SharedStateFactory.layout(try loadConfiguration(options)).durable)
+            let id = try Self.publicID(of: key, among: try await store.allKeys())
             guard try await store.revoke(publicID: id, atMillis: CLIClock.nowMillis()) else {
                 throw ValidationError("no key with id \(id)")
             }
             print("revoked key:\(id)")
+        }
+
+        /// The id `text` names: a key's public id, else the one key named `text`. Several keys of
+        /// that name are an error listing their ids (revoked keys are not counted).
+        static func publicID(of text: String, among keys: [VirtualKeyRecord]) throws -> String {
+            if keys.contains(where: { $0.publicID == text }) { return text }
+            let named = keys.filter { $0.name == text && $0.revokedAtMillis == nil }
+            switch named.count {
+            case 1: return named[0].publicID
+            case 0: throw ValidationError("no key with id or name \(text)")
+            default:
+                let ids = named.map(\.publicID).sorted().joined(separator: ", ")
+                throw ValidationError("\(named.count) keys are named \(text) (\(ids)): revoke one by its id")
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ enum MetricLabels {
         case "/v1/messages": "/v1/messages"
         case "/v1/messages/count_tokens": "/v1/messages/count_tokens"
         case "/v1/models": "/v1/models"
+        case _ where path.hasPrefix("/v1/models/"): "/v1/models/{id}"
         default: "other"
         }
     }

@@ -82,6 +82,15 @@ def test_models_list(client):
     assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed"]
 
 
+def test_models_retrieve(client):
+    model = client.models.retrieve("smart")
+    assert (model.id, model.object, model.owned_by) == ("smart", "model", "llmgw")
+    assert model.created > 1_600_000_000
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.models.retrieve("nope")
+    assert raised.value.code == "model_not_found"
+
+
 def test_one_access_line_per_request(client, gateway):
     before = len(gateway.access_lines())
     client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "count me"}])
