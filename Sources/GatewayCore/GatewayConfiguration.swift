@@ -244,6 +244,9 @@ public struct ProviderConfiguration: Sendable, Equatable {
     public var proxy: String?
     /// Per-provider timeouts; unset fields fall back to the global `timeouts`.
     public var timeouts: TimeoutOverrides
+    /// `raw_stream` (Azure): relay Azure's stream byte for byte to OpenAI clients, its
+    /// `choices: []` annotation chunk included; off, chunks look like OpenAI's.
+    public var rawStream = false
 
     public init(
         name: String,

@@ -17,7 +17,7 @@ import Testing
         }
     }
 
-    @Test func theAnnotationChunkIsPreambleAndTheStreamEndsWithDone() async throws {
+    @Test func anOpenAIClientSeesOpenAIShapedChunksFromAzure() async throws {
         try await withGateway { gateway in
             let response = try await gateway.client.post(
                 "/v1/chat/completions",
@@ -26,9 +26,39 @@ import Testing
             )
             #expect(response.status == 200)
             #expect(response.text.hasSuffix("data: [DONE]\n\n"))
-            #expect(response.text.contains("prompt_filter_results"))
+            // The annotation chunk (no choices, empty id and object) never reaches the client; the
+            // per-choice filter results stay; only the usage chunk has no choices.
+            #expect(!response.text.contains("prompt_filter_results"))
+            #expect(!response.text.contains(#""object":"""#))
+            #expect(response.text.contains("content_filter_results"))
+            let chunks = response.text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+            for chunk in chunks {
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(chunk.dropFirst(6).utf8)) as? [String: Any])
+                #expect(object["object"] as? String == "chat.completion.chunk", "\(chunk)")
+                let choices = object["choices"] as? [Any] ?? []
+                #expect(!choices.isEmpty || object["usage"] is [String: Any], "\(chunk)")
+            }
             let line = try #require(await gateway.accessLines(requestID: "e2e-azure-stream").first)
             #expect((line["completion_tokens"] as? Int ?? 0) > 0)
+        }
+    }
+
+    @Test func rawStreamRelaysAzureByteForByte() async throws {
+        try await withGateway { gateway in
+            let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
+                .replacingOccurrences(
+                    of: #"api_version: "2024-10-21" }"#, with: #"api_version: "2024-10-21", raw_stream: true }"#)
+            try config.write(toFile: gateway.configPath, atomically: true, encoding: .utf8)
+            gateway.signal(SIGHUP)
+            for _ in 0..<250 where !gateway.stdout().contains("configuration reloaded") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let response = try await gateway.client.post(
+                "/v1/chat/completions", json: .chatRequest(model: "azure", stream: true))
+            #expect(response.status == 200)
+            #expect(response.text.hasPrefix(#"data: {"choices":[],"created":0,"id":"","model":"","object":"","#))
+            #expect(response.text.contains("prompt_filter_results"))
         }
     }
 

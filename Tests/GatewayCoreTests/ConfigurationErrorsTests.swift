@@ -95,7 +95,7 @@ import Testing
                 config.yaml:4: providers.az.base_url: required (no default for kind azure)
                 config.yaml:4: providers.az.api_version: required (for kind azure, e.g. "2024-10-21")
                 config.yaml:5: providers.bad name: invalid provider name (letters, digits, '_', '.' and '-' only)
-                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts)
+                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts, raw_stream)
                 config.yaml:6: providers.local.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.api_key: env: needs a variable name

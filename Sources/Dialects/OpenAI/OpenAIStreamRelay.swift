@@ -5,12 +5,18 @@ import GatewayCore
 /// (and drops it when the client did not ask for it — the gateway forced it on), notes the
 /// `[DONE]` terminator and in-band `{"error":…}` events.
 ///
+/// From Azure (`normalizingAzure`) an OpenAI client sees what OpenAI would send: chunks with no
+/// `choices` other than the usage chunk (Azure's `prompt_filter_results` annotation chunk, with its
+/// empty `id` and `object`) are dropped, and an empty `object` reads `chat.completion.chunk`.
+/// `content_filter_results` stay on the chunks that carry them (SDKs ignore unknown keys).
+///
 /// A pure state machine: feed it upstream chunks, send what it returns.
 public struct OpenAIStreamRelay: StreamTranslator {
     private var framer = SSEFramer()
     /// One event passed `SSEFramer.maximumEventBytes`: the stream cannot be read further.
     public var oversizedEvent: Bool { framer.overflowed }
     private let forwardUsageChunk: Bool
+    private let normalizingAzure: Bool
     public private(set) var usage: TokenUsage?
     public private(set) var sawDone = false
     public private(set) var sawError = false
@@ -25,9 +31,12 @@ public struct OpenAIStreamRelay: StreamTranslator {
     public static let maximumPreambleEvents = 16
     public static let maximumPreambleBytes = 64 * 1024
 
-    /// - Parameter forwardUsageChunk: the client asked for `stream_options.include_usage`.
-    public init(forwardUsageChunk: Bool) {
+    /// - Parameters:
+    ///   - forwardUsageChunk: the client asked for `stream_options.include_usage`.
+    ///   - normalizingAzure: the provider is Azure and the client gets OpenAI-shaped chunks.
+    public init(forwardUsageChunk: Bool, normalizingAzure: Bool = false) {
         self.forwardUsageChunk = forwardUsageChunk
+        self.normalizingAzure = normalizingAzure
     }
 
     /// Takes one upstream chunk; returns the bytes to send to the client now (possibly none).
@@ -36,7 +45,11 @@ public struct OpenAIStreamRelay: StreamTranslator {
         if events.isEmpty { return [] }
         var output: [UInt8] = []
         output.reserveCapacity(chunk.count + framer.pendingByteCount)
-        for event in events where keep(event) {
+        for var event in events where keep(event) {
+            if normalizingAzure {
+                guard let normalized = Self.normalizedAzure(event) else { continue }
+                event = normalized
+            }
             if !committed {
                 if Self.isPreamble(event) && !sawError && preambleEvents < Self.maximumPreambleEvents
                     && preamble.count + event.raw.count <= Self.maximumPreambleBytes
@@ -83,6 +96,28 @@ public struct OpenAIStreamRelay: StreamTranslator {
             if delta["function_call"] != nil || delta["audio"] != nil { return false }
         }
         return true
+    }
+
+    /// `event` as an OpenAI client expects it, or nil to drop it: no `choices` and no usage (the
+    /// annotation chunk); an empty `object` filled in.
+    static func normalizedAzure(_ event: SSEEvent) -> SSEEvent? {
+        guard !event.isDone, event.data.first == UInt8(ascii: "{"),
+            let scan = try? JSONScanner.scanObject(event.data)
+        else { return event }
+        if let error = scan.member("error"), error.kind == .object { return event }
+        if let choices = scan.member("choices"), choices.kind == .array,
+            event.data[choices.valueRange].dropFirst().dropLast().allSatisfy({ $0 == 0x20 }),
+            scan.member("usage")?.kind != .object
+        {
+            return nil
+        }
+        guard let object = scan.member("object"), event.data[object.valueRange].elementsEqual(#""""#.utf8) else {
+            return event
+        }
+        var data = Array(event.data[..<object.valueRange.lowerBound])
+        data.append(contentsOf: #""chat.completion.chunk""#.utf8)
+        data.append(contentsOf: event.data[object.valueRange.upperBound...])
+        return SSEEvent(raw: Array("data: ".utf8) + data + [0x0A, 0x0A], name: event.name, data: data)
     }
 
     /// The upstream body ended. A passthrough stream has nothing to add; an unterminated

@@ -24,7 +24,7 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts"])
+        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream"])
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -49,10 +49,17 @@ extension ConfigurationLoader {
         let url = baseURL ?? preset?.defaultBaseURL ?? defaultBaseURL(kind)
         if url == nil { reader.require("base_url", hint: "no default for kind \(kind.rawValue)") }
         if kind == .azure { reader.require("api_version", hint: "for kind azure, e.g. \"2024-10-21\"") }
+        let rawStream = reader.bool("raw_stream")
+        if rawStream != nil && kind != .azure {
+            reader.child("raw_stream")?.fail(
+                "raw_stream applies to kind azure only (other streams pass through as sent)")
+        }
         guard let url, kind != .azure || apiVersion != nil else { return nil }
-        return ProviderConfiguration(
+        var provider = ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
             proxy: proxy, timeouts: timeouts)
+        provider.rawStream = rawStream ?? false
+        return provider
     }
 
     /// Never echoes the text: it may be a literal key.

@@ -61,7 +61,9 @@ struct OpenAIPassthroughAttempt {
         if summary.stream {
             try await StreamRelay(context: context).relay(
                 response,
-                translator: OpenAIStreamRelay(forwardUsageChunk: summary.clientWantsStreamUsage),
+                translator: OpenAIStreamRelay(
+                    forwardUsageChunk: summary.clientWantsStreamUsage,
+                    normalizingAzure: target.provider.kind == .azure && !target.provider.rawStream),
                 recorder: recorder,
                 exchange: &exchange,
                 answer: &answer,

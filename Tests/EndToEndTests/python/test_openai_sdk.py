@@ -91,6 +91,18 @@ def test_models_retrieve(client):
     assert raised.value.code == "model_not_found"
 
 
+def test_azure_stream_chunks_look_like_openai(client):
+    # Code written against OpenAI indexes choices[0] on every chunk but the usage chunk.
+    texts = []
+    for chunk in client.chat.completions.create(
+        model="azure", messages=[{"role": "user", "content": "hi"}], stream=True
+    ):
+        assert chunk.object == "chat.completion.chunk"
+        assert chunk.id
+        texts.append(chunk.choices[0].delta.content or "")
+    assert "".join(texts)
+
+
 def test_one_access_line_per_request(client, gateway):
     before = len(gateway.access_lines())
     client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "count me"}])
