@@ -280,22 +280,27 @@ func withGateway<T>(
 }
 
 /// Runs `llmgw ARGS` to its end on a thread of its own; returns (status, stdout, stderr).
-func runLLMGW(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    let url = try GatewayBinary.url("llmgw")
-    return try await blocking {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)
-        )
-    }
+func runLLMGW(_ arguments: [String], environment: [String: String]? = nil) async throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
+    try await blocking { try runLLMGWNow(arguments, environment: environment) }
+}
+
+/// `runLLMGW` on the calling thread (for callers already off the cooperative pool).
+func runLLMGWNow(_ arguments: [String], environment: [String: String]? = nil) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
+    let process = Process()
+    process.executableURL = try GatewayBinary.url("llmgw")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }

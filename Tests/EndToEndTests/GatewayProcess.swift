@@ -77,19 +77,7 @@ final class GatewayProcess: @unchecked Sendable {
     }
 
     private func runCLI(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let cli = Process()
-        cli.executableURL = try GatewayBinary.url("llmgw")
-        cli.arguments = arguments + ["--config", configPath]
-        cli.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        cli.standardOutput = output
-        cli.standardError = errors
-        try cli.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        cli.waitUntilExit()
-        return (cli.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try runLLMGWNow(arguments + ["--config", configPath], environment: environment)
     }
 
     func stdout() -> String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }

@@ -24,27 +24,6 @@ import Testing
         list(document, name).compactMap { $0["pid"] as? Int }
     }
 
-    /// Runs `llmgw ARGS` directly; returns (status, stdout, stderr).
-    private func llmgw(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let executable = try GatewayBinary.url("llmgw")
-        return try await blocking {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = arguments
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let out = output.fileHandleForReading.readDataToEndOfFile()
-            let err = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (
-                process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)
-            )
-        }
-    }
-
     private func waitForExit(_ process: Process) async {
         for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
     }
@@ -75,7 +54,7 @@ import Testing
             #expect(pids(document, "stale_sidecars").isEmpty)
             let sockets = Set(list(document, "sidecars").compactMap { $0["socket"] as? String })
             #expect(sockets == [group.socketPath(0), group.socketPath(1)])
-            let versionLine = try await llmgw(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let versionLine = try await runLLMGW(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             for sidecar in list(document, "sidecars") {
                 #expect("llmgw \(sidecar["version"] as? String ?? "?")" == versionLine)
             }
@@ -177,7 +156,7 @@ import Testing
             }
             kill(holder.processIdentifier, SIGSTOP)
             let started = ContinuousClock.now
-            let result = try await llmgw(["status", "--json", "--config", group.configPath(0)])
+            let result = try await runLLMGW(["status", "--json", "--config", group.configPath(0)])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(ContinuousClock.now - started < .seconds(5))
             let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -207,7 +186,7 @@ import Testing
     }
 
     @Test func theVersionIsTheOneMetricsReport() async throws {
-        let line = try await llmgw(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = try await runLLMGW(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try await withGateway { gateway in
             let scrape = MetricsScrape(try await gateway.client.get("/metrics").text)
             let versions = scrape.series("llmgw_build_info").compactMap { $0.labels["version"] }
@@ -217,16 +196,16 @@ import Testing
     }
 
     @Test func versionAndAMissingState() async throws {
-        let version = try await llmgw(["--version"])
+        let version = try await runLLMGW(["--version"])
         #expect(version.status == 0)
         let line = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(line.range(of: #"^llmgw [0-9]+\.[0-9]+\.[0-9]+"#, options: .regularExpression) != nil, "\(line)")
-        #expect(try await llmgw(["version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == line)
+        #expect(try await runLLMGW(["version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == line)
 
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-nostate-\(UUID().uuidString.prefix(8))"
         ).path
-        let result = try await llmgw(["status", "--state", missing])
+        let result = try await runLLMGW(["status", "--state", missing])
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot read the shared state at \(missing)"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
