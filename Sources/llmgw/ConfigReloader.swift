@@ -24,8 +24,7 @@ struct ConfigReloader: Service {
         let loaded: GatewayConfiguration
         let keys: [String: String]
         do {
-            loaded = try GatewayConfiguration.load(contentsOf: configPath)
-            keys = try SecretResolver().resolveKeys(of: loaded).mapValues(\.revealed)
+            (loaded, keys) = try GatewayConfiguration.loadResolvingKeys(configPath)
         } catch {
             logger.error(
                 "reload rejected; the running configuration keeps serving",
@@ -51,5 +50,13 @@ struct ConfigReloader: Service {
         } else {
             logger.info("configuration reloaded", metadata: metadata)
         }
+    }
+}
+
+extension GatewayConfiguration {
+    /// The file at `path` and every provider key it names, resolved: at start and on each reload.
+    static func loadResolvingKeys(_ path: String) throws -> (GatewayConfiguration, keys: [String: String]) {
+        let configuration = try GatewayConfiguration.load(contentsOf: path)
+        return (configuration, try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed))
     }
 }

@@ -26,8 +26,7 @@ struct Serve: AsyncParsableCommand {
         let configuration: GatewayConfiguration
         let keys: [String: String]
         do {
-            configuration = try GatewayConfiguration.load(contentsOf: path)
-            keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
+            (configuration, keys) = try GatewayConfiguration.loadResolvingKeys(path)
         } catch {
             bootstrapLogger.error("invalid configuration", metadata: ["config": "\(path)", "errors": "\(error)"])
             throw ExitCode(1)

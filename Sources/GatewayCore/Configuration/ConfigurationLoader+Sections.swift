@@ -100,17 +100,8 @@ enum ConfigurationLoader {
             "allowed_origins",
         ])
         var listen = ListenConfiguration()
-        if let socket = reader.string("socket") {
-            // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
-            if socket.utf8.count > 107 {
-                reader.child("socket")?.fail("socket paths are limited to 107 bytes")
-            } else {
-                listen.socket = socket
-            }
-        }
-        listen.socketMode =
-            reader.value("socket_mode", expected: "octal permission bits like 0660", ConfigurationValue.socketMode)
-            ?? listen.socketMode
+        listen.socket = socketPath(reader) ?? listen.socket
+        listen.socketMode = socketMode(reader) ?? listen.socketMode
         if let address = reader.value(
             "tcp", expected: "HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)", ConfigurationValue.hostAndPort)
         {
@@ -147,16 +138,8 @@ enum ConfigurationLoader {
     static func admin(_ reader: ConfigReader) -> AdminConfiguration {
         reader.expectOnly(["socket", "socket_mode", "socket_group", "tcp"])
         var admin = AdminConfiguration()
-        if let socket = reader.string("socket") {
-            if socket.utf8.count > 107 {
-                reader.child("socket")?.fail("socket paths are limited to 107 bytes")
-            } else {
-                admin.socket = socket
-            }
-        }
-        admin.socketMode =
-            reader.value("socket_mode", expected: "octal permission bits like 0660", ConfigurationValue.socketMode)
-            ?? admin.socketMode
+        admin.socket = socketPath(reader)
+        admin.socketMode = socketMode(reader) ?? admin.socketMode
         admin.socketGroup = reader.string("socket_group")
         admin.tcp = reader.value(
             "tcp", expected: "HOST:PORT (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)", ConfigurationValue.hostAndPort)
@@ -164,6 +147,20 @@ enum ConfigurationLoader {
             reader.fail("admin needs a socket, a tcp address, or both")
         }
         return admin
+    }
+
+    /// `socket` of `listen` or `admin`: a path that fits sockaddr_un.sun_path (108 bytes with the NUL).
+    static func socketPath(_ reader: ConfigReader) -> String? {
+        guard let socket = reader.string("socket") else { return nil }
+        guard socket.utf8.count <= 107 else {
+            reader.child("socket")?.fail("socket paths are limited to 107 bytes")
+            return nil
+        }
+        return socket
+    }
+
+    static func socketMode(_ reader: ConfigReader) -> UInt32? {
+        reader.value("socket_mode", expected: "octal permission bits like 0660", ConfigurationValue.socketMode)
     }
 
     /// A list of numeric user or group ids.
