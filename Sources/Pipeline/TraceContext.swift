@@ -87,7 +87,7 @@ struct TraceContext: Sendable, Equatable {
         while true {
             let high = random.next()
             let low = random.next()
-            if high != 0 || low != 0 { return hex(high) + hex(low) }
+            if high != 0 || low != 0 { return hex(high, low) }
         }
     }
 
@@ -95,13 +95,26 @@ struct TraceContext: Sendable, Equatable {
     static func newSpanID(_ random: any RandomSource = SystemRandomSource()) -> String {
         while true {
             let value = random.next()
-            if value != 0 { return hex(value) }
+            if value != 0 { return hex(value, nil) }
         }
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    /// `first` (then `second`) as 16 zero-padded lowercase hex digits each, written into the
+    /// string's own storage: one allocation (every request makes a trace id, every attempt a span id).
+    private static func hex(_ first: UInt64, _ second: UInt64?) -> String {
+        String(unsafeUninitializedCapacity: second == nil ? 16 : 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var index = 0
+            func write(_ value: UInt64) {
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    buffer[index] = digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)]
+                    index += 1
+                }
+            }
+            write(first)
+            if let second { write(second) }
+            return index
+        }
     }
 
     private static func isLowerHex(_ bytes: ArraySlice<UInt8>) -> Bool {
