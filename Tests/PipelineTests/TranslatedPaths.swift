@@ -35,6 +35,15 @@ enum TranslatedPaths {
         ]
     )
 
+    /// `configuration` with `change` applied to the Azure provider.
+    static func configuration(azure change: (inout ProviderConfiguration) -> Void) -> GatewayConfiguration {
+        var configuration = configuration
+        for index in configuration.providers.indices where configuration.providers[index].kind == .azure {
+            change(&configuration.providers[index])
+        }
+        return configuration
+    }
+
     static func harness(_ script: [String: [ScriptedAnswer]]) -> PipelineHarness {
         PipelineHarness(configuration, keyring: ProviderKeyring(keys), transport: ScriptedTransport(script))
     }
