@@ -20,7 +20,7 @@ struct Exchange {
     private(set) var waitingElsewhere: Duration = .zero
     private(set) var firstByteAt: ContinuousClock.Instant?
 
-    init(request: GatewayRequest, requestID: String, random: any RandomSource = SystemRandomSource()) {
+    init(request: GatewayRequest, requestID: String, random: any RandomSource) {
         self.request = request
         self.client = ClientDialect(path: request.path)
         self.trace = TraceContext(request: request, random: random)

@@ -296,7 +296,7 @@ final class ConfiguredPipeline: Sendable {
         endpoint: RequestInspection.Endpoint,
         writer: some ResponseWriter
     ) async {
-        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random), random: random)
         var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
         var plan: CachePlan?
@@ -349,7 +349,7 @@ final class ConfiguredPipeline: Sendable {
         writer: some ResponseWriter,
         _ body: (Authenticator.Identity, inout Exchange, inout Answer) async throws(GatewayError) -> Admission
     ) async {
-        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random), random: random)
         var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
         var answer = Answer(caching: false)
@@ -422,7 +422,7 @@ final class ConfiguredPipeline: Sendable {
     static let jsonHeaders = RequestPipeline.jsonHeaders
 
     func reject(_ request: GatewayRequest, with error: GatewayError, writer: some ResponseWriter) async {
-        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random))
+        var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random), random: random)
         if let identity = try? await identification.identify(request) { exchange.record.caller = identity.caller }
         await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         accessLog.finish(exchange)
