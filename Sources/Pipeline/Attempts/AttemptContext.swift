@@ -23,6 +23,8 @@ struct ProviderRefusal: Sendable {
 struct AttemptRequest: Sendable {
     let summary: RequestSummary
     let endpoint: RequestInspection.Endpoint
+    /// A Responses request's id and stored chain; nil on the other endpoints.
+    var responses: ResponsesTurn? = nil
 }
 
 /// What the attempts produced, for settlement and the cache.
@@ -33,6 +35,9 @@ struct Answer: Sendable {
     var targetTickets: [(label: String, ticket: AdmissionTicket)] = []
     /// What reached the client, kept for the cache; nil when the request does not use it.
     var capture: AnswerCapture?
+    /// A Responses answer's `Response` object (the JSON body, or a stream's terminal event's),
+    /// for the store of `previous_response_id` chains.
+    var responseObject: [UInt8]?
 
     init(caching: Bool) {
         capture = caching ? AnswerCapture() : nil

@@ -36,12 +36,15 @@ struct StreamRelay {
             throw .failed(recorder.record(status: response.status, error: reason), failureClass, timeout: timeout)
         case .cut(let reason):
             response.body.cancel()
+            let error = GatewayError(.upstreamError, "The provider's stream failed midway: \(reason).")
             await cut(
-                GatewayError(.upstreamError, "The provider's stream failed midway: \(reason)."), reason: reason,
-                exchange: &exchange, writer: writer)
+                stream.translator.cutEvent(error, dialect: exchange.client), reason: reason, exchange: &exchange,
+                writer: writer)
         case .shutdownCut:
             response.body.cancel()
-            await cut(Self.shutdownCut, reason: "gateway shutting down", exchange: &exchange, writer: writer)
+            await cut(
+                stream.translator.cutEvent(Self.shutdownCut, dialect: exchange.client),
+                reason: "gateway shutting down", exchange: &exchange, writer: writer)
         case .clientClosed(let reason):
             // Stop paying for tokens nobody will read.
             response.body.cancel()
@@ -52,6 +55,7 @@ struct StreamRelay {
             }
         case .complete(let providerError):
             if providerError { exchange.record.outcome = .streamCut }
+            answer.responseObject = stream.translator.finalResponse
             do {
                 if stream.machine.willSend() { try await stream.commit(exchange: &exchange, writer: writer) }
                 try await exchange.waiting { try await writer.end() }
@@ -61,14 +65,13 @@ struct StreamRelay {
         }
     }
 
-    /// Ends a committed stream with `error` as an in-band event in the client's dialect and no
-    /// terminator.
-    private func cut(_ error: GatewayError, reason: String, exchange: inout Exchange, writer: some ResponseWriter)
+    /// Ends a committed stream with `event`, the in-band error event in the client's dialect, and
+    /// no terminator.
+    private func cut(_ event: [UInt8], reason: String, exchange: inout Exchange, writer: some ResponseWriter)
         async
     {
         exchange.record.outcome = .streamCut
         exchange.record.errorMessage = reason
-        let event = exchange.client.streamErrorEvent(error)
         do {
             try await exchange.waiting {
                 try await writer.writeBodyPart(event)

@@ -29,9 +29,15 @@ struct TranslatedAttempt {
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
+        let clock = context.clock
+        let client = ClientRequest(
+            body: exchange.request.body, model: target.upstreamModel, created: Int(clock.nowMillis() / 1000),
+            includeUsage: summary.clientWantsStreamUsage, responseID: request.responses?.id ?? "",
+            history: request.responses?.history?.items ?? [], now: { Int(clock.nowMillis() / 1000) })
+        if let missing = request.responses?.previousNotFound { throw refuse(missing) }
         let upstreamRequest: UpstreamRequest
         do {
-            var canonical = try Client.decode(exchange.request.body)
+            var canonical = try Client.decode(client)
             canonical.model = target.upstreamModel
             upstreamRequest = try Provider.request(
                 canonical,
@@ -58,10 +64,8 @@ struct TranslatedAttempt {
             )
         }
         context.answering(recorder, exchange: &exchange, answer: &answer)
-        let created = Int(context.clock.nowMillis() / 1000)
         if summary.stream {
-            let encoder = Client.streamEncoder(
-                model: target.upstreamModel, includeUsage: summary.clientWantsStreamUsage, created: created)
+            let encoder = Client.streamEncoder(for: client)
             try await StreamRelay(context: context).relay(
                 response,
                 translator: CanonicalStreamTranslator<Provider.StreamDecoder, Client.StreamEncoder>(encoder: encoder),
@@ -81,8 +85,10 @@ struct TranslatedAttempt {
                 recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
                 timeout: false)
         }
+        let encoded = Client.encode(translated, for: client)
+        if Client.dialect == .responses { answer.responseObject = encoded }
         await context.deliver(
-            Client.encode(translated, created: created, model: target.upstreamModel),
+            encoded,
             status: 200,
             contentType: "application/json",
             usage: translated.usage,

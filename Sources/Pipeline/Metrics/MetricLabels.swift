@@ -13,6 +13,8 @@ enum MetricLabels {
         case "/v1/messages/count_tokens": "/v1/messages/count_tokens"
         case "/v1/models": "/v1/models"
         case _ where path.hasPrefix("/v1/models/"): "/v1/models/{id}"
+        case "/v1/responses": "/v1/responses"
+        case _ where path.hasPrefix("/v1/responses/"): "/v1/responses/{id}"
         default: "other"
         }
     }
@@ -24,6 +26,7 @@ enum MetricLabels {
         case "/v1/embeddings": "embeddings"
         case "/v1/messages": "messages"
         case "/v1/messages/count_tokens": "count_tokens"
+        case "/v1/responses": "responses"
         default: nil
         }
     }

@@ -46,9 +46,11 @@ def _wait_for_socket(path, process, timeout=15.0):
 
 
 class Gateway:
-    def __init__(self, socket, stdout, mocks):
+    def __init__(self, socket, stdout, mocks, config=None):
         self.socket = socket
         self.stdout = stdout
+        # The config file, for a second sidecar over the same state.
+        self.config = config
         # dialect -> {"socket": path, "base_url": url}
         self.mocks = mocks
 
@@ -137,6 +139,11 @@ models:
     targets: [{{ provider: az, model: gpt4o-prod }}]
   - name: embed
     targets: [{{ provider: mock, model: text-embedding-3-small }}]
+  # Streams the mock cuts with its in-band error event after 6 events (past the commit point).
+  - name: smart-cut
+    targets: [{{ provider: mock, model: "gpt-4o-mini#error_event=6" }}]
+  - name: claude-cut
+    targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
 """
         )
     stdout_path = os.path.join(workdir, "stdout.log")
@@ -147,7 +154,7 @@ models:
     )
     try:
         _wait_for_socket(socket_path, process)
-        yield Gateway(socket_path, stdout_path, mocks)
+        yield Gateway(socket_path, stdout_path, mocks, config)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
