@@ -229,6 +229,7 @@ struct RenderedResponse {
     /// The `Response` object, with the request's configuration echoed as OpenAI does.
     func object(status: String, final: Bool) -> String {
         var out = #"{"id":"\#(id)","object":"response","created_at":\#(created),"status":"\#(status)","#
+        out += #""completed_at":"# + (final && status == "completed" ? String(created) : "null") + ","
         out += #""background":false,"error":null,"incomplete_details":"#
         out += final && status == "incomplete" ? #"{"reason":"max_output_tokens"}"# : "null"
         out += #","instructions":"# + Self.json(request["instructions"])
