@@ -316,7 +316,6 @@ final class ConfiguredPipeline: Sendable {
         var admitted = Admission.none
         var plan: CachePlan?
         var answer = Answer(caching: false)
-        var turn: ResponsesTurn?
         do throws(GatewayError) {
             // 2. identify
             identity = try await identification.identify(request)
@@ -347,8 +346,11 @@ final class ConfiguredPipeline: Sendable {
             // 6. attempt + 7. relay
             var attempt = AttemptRequest(summary: summary, endpoint: endpoint)
             if endpoint == .responses {
-                turn = try await responsesTurn(request.body, caller: identity.caller)
+                let turn = try await responsesTurn(request.body, caller: identity.caller)
                 attempt.responses = turn
+                if turn.store, let responseStore {
+                    attempt.keeper = ResponseKeeper(store: responseStore, turn: turn, caller: identity.caller)
+                }
             }
             try await attempts.run(
                 route, attempt, admission: admitted, exchange: &exchange, answer: &answer, writer: writer)
@@ -358,10 +360,6 @@ final class ConfiguredPipeline: Sendable {
         // 8. settle
         await settlement.settle(
             &exchange.record, team: identity.team, admission: admitted, answer: answer, plan: plan)
-        if let turn, turn.store, let store = responseStore, let object = answer.responseObject {
-            await store.keep(
-                turn, answeredBy: object, caller: identity.caller, provider: exchange.record.provider ?? "")
-        }
         // 9. log
         accessLog.finish(exchange)
     }

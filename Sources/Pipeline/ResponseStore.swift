@@ -95,6 +95,18 @@ struct ResponseStore: Sendable {
     }
 }
 
+/// Keeps the answer to one Responses request, called by the attempt that answers before the
+/// answer's last byte reaches the client.
+struct ResponseKeeper: Sendable {
+    let store: ResponseStore
+    let turn: ResponsesTurn
+    let caller: String
+
+    func keep(_ response: [UInt8], provider: String) async {
+        await store.keep(turn, answeredBy: response, caller: caller, provider: provider)
+    }
+}
+
 /// What the pipeline knows about a Responses request before its attempts: the id its answer gets
 /// and the chain `previous_response_id` continues.
 struct ResponsesTurn: Sendable {

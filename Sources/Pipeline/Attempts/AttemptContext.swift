@@ -25,6 +25,8 @@ struct AttemptRequest: Sendable {
     let endpoint: RequestInspection.Endpoint
     /// A Responses request's id and stored chain; nil on the other endpoints.
     var responses: ResponsesTurn? = nil
+    /// Stores a Responses answer before its last byte reaches the client; nil when it is not kept.
+    var keeper: ResponseKeeper? = nil
 }
 
 /// What the attempts produced, for settlement and the cache.
@@ -35,9 +37,6 @@ struct Answer: Sendable {
     var targetTickets: [(label: String, ticket: AdmissionTicket)] = []
     /// What reached the client, kept for the cache; nil when the request does not use it.
     var capture: AnswerCapture?
-    /// A Responses answer's `Response` object (the JSON body, or a stream's terminal event's),
-    /// for the store of `previous_response_id` chains.
-    var responseObject: [UInt8]?
 
     init(caching: Bool) {
         capture = caching ? AnswerCapture() : nil

@@ -70,8 +70,8 @@ struct OpenAIPassthroughAttempt {
         context.answering(recorder, exchange: &exchange, answer: &answer)
         if summary.stream && request.endpoint == .responses {
             try await StreamRelay(context: context).relay(
-                response, translator: ResponsesStreamRelay(), recorder: recorder, exchange: &exchange,
-                answer: &answer, writer: writer)
+                response, translator: ResponsesStreamRelay(), recorder: recorder, keeper: request.keeper,
+                exchange: &exchange, answer: &answer, writer: writer)
             return
         }
         if summary.stream {
@@ -90,8 +90,8 @@ struct OpenAIPassthroughAttempt {
         let answerBody = try await context.collectJSON(response, recorder: recorder, exchange: &exchange)
         var usage = RequestInspection.usage(inResponse: answerBody)
         if request.endpoint == .responses {
-            answer.responseObject = answerBody
             usage = RequestInspection.responsesUsage(inResponse: answerBody)
+            await request.keeper?.keep(answerBody, provider: target.provider.name)
         }
         await context.deliver(
             answerBody,

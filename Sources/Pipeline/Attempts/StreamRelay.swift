@@ -17,11 +17,12 @@ struct StreamRelay {
         _ response: UpstreamResponse,
         translator: Translator,
         recorder: AttemptRecorder,
+        keeper: ResponseKeeper? = nil,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        var stream = Pump(translator: translator, response: response, recorder: recorder)
+        var stream = Pump(translator: translator, response: response, recorder: recorder, keeper: keeper)
         answer.capture?.contentType = Pump<Translator>.contentType
         let registration = context.streams.register(response.body)
         defer { context.streams.unregister(registration) }
@@ -55,7 +56,6 @@ struct StreamRelay {
             }
         case .complete(let providerError):
             if providerError { exchange.record.outcome = .streamCut }
-            answer.responseObject = stream.translator.finalResponse
             do {
                 if stream.machine.willSend() { try await stream.commit(exchange: &exchange, writer: writer) }
                 try await exchange.waiting { try await writer.end() }
@@ -90,11 +90,22 @@ struct StreamRelay {
         var machine = StreamCommitStateMachine()
         /// SSE events relayed to the client, for a usage estimate when the provider reports none.
         var relayedEvents = 0
+        /// Stores a Responses answer once its final object is known, before it is sent.
+        var keeper: ResponseKeeper?
 
-        init(translator: Translator, response: UpstreamResponse, recorder: AttemptRecorder) {
+        init(translator: Translator, response: UpstreamResponse, recorder: AttemptRecorder, keeper: ResponseKeeper?) {
             self.translator = translator
             self.response = response
             self.recorder = recorder
+            self.keeper = keeper
+        }
+
+        /// A Responses answer is stored before its terminal event leaves, so that a follow-up sent
+        /// the moment the client has it finds its chain (on any sidecar).
+        private mutating func keepFinalResponse() async {
+            guard let keeper, let final = translator.finalResponse else { return }
+            self.keeper = nil
+            await keeper.keep(final, provider: recorder.target.provider.name)
         }
 
         mutating func run(
@@ -111,6 +122,7 @@ struct StreamRelay {
                 }
                 guard let chunk else { break }
                 let output = translator.push(chunk)
+                await keepFinalResponse()
                 if translator.oversizedEvent {
                     return machine.oversizedEvent(limit: SSEFramer.defaultMaximumEventBytes)
                 }
@@ -130,6 +142,7 @@ struct StreamRelay {
                 return ending
             }
             let tail = translator.finish()
+            await keepFinalResponse()
             if let ending = machine.drained(sawDone: translator.sawDone) { return ending }
             // A complete answer: release a preamble still held (an empty completion), then the
             // translator's closing chunks.

@@ -70,6 +70,7 @@ struct TranslatedAttempt {
                 response,
                 translator: CanonicalStreamTranslator<Provider.StreamDecoder, Client.StreamEncoder>(encoder: encoder),
                 recorder: recorder,
+                keeper: request.keeper,
                 exchange: &exchange,
                 answer: &answer,
                 writer: writer
@@ -86,7 +87,7 @@ struct TranslatedAttempt {
                 timeout: false)
         }
         let encoded = Client.encode(translated, for: client)
-        if Client.dialect == .responses { answer.responseObject = encoded }
+        await request.keeper?.keep(encoded, provider: target.provider.name)
         await context.deliver(
             encoded,
             status: 200,
