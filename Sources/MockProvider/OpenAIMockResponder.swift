@@ -51,6 +51,7 @@ struct OpenAIMockResponder: MockDialectResponder {
         case (.POST, "/v1/chat/completions"): return chatCompletion(request)
         case (.POST, "/v1/embeddings"): return embeddings(request)
         case (.POST, "/v1/responses"): return responses(request)
+        case (.POST, "/v1/completions"): return completion(request)
         case (.GET, "/v1/models"): return .answer(modelList(), model: nil, faultSuffix: nil)
         case (.GET, _) where path.hasPrefix("/v1/models/"):
             return model(id: String(path.dropFirst("/v1/models/".count)))

@@ -253,6 +253,8 @@ final class ConfiguredPipeline: Sendable {
             await handleProxied(request, endpoint: .chatCompletions, writer: writer)
         case ("POST", "/v1/embeddings"):
             await handleProxied(request, endpoint: .embeddings, writer: writer)
+        case ("POST", "/v1/completions"):
+            await handleProxied(request, endpoint: .completions, writer: writer)
         case ("POST", "/v1/messages"):
             await handleProxied(request, endpoint: .messages, writer: writer)
         case ("POST", "/v1/responses"):
@@ -290,7 +292,7 @@ final class ConfiguredPipeline: Sendable {
                 return .none
             }
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
-            (_, "/v1/messages/count_tokens"), (_, "/v1/responses"):
+            (_, "/v1/messages/count_tokens"), (_, "/v1/responses"), (_, "/v1/completions"):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }

@@ -26,12 +26,15 @@ public enum RequestInspection {
         case countTokens
         /// OpenAI Responses `POST /v1/responses`.
         case responses
+        /// OpenAI's legacy text completions, `POST /v1/completions` (passthrough only).
+        case completions
 
         /// The field besides `model` that the endpoint requires.
         var requiredField: String {
             switch self {
             case .chatCompletions, .messages, .countTokens: "messages"
             case .embeddings, .responses: "input"
+            case .completions: "prompt"
             }
         }
     }
@@ -64,6 +67,12 @@ public enum RequestInspection {
                 (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil, !empty
             else {
                 throw GatewayError(.badRequest, "'input' must be a non-empty string or array of items", param: "input")
+            }
+        } else if endpoint == .completions {
+            guard requiredMember.kind == .string || requiredMember.kind == .array,
+                (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil
+            else {
+                throw GatewayError(.badRequest, "'prompt' must be a string or an array", param: "prompt")
             }
         } else if endpoint != .embeddings {
             guard requiredMember.kind == .array, requiredMember.valueRange.count > 2,
@@ -193,7 +202,9 @@ public enum RequestInspection {
         if let model = summary.scan.member("model") {
             edits.append((model.valueRange, JSONScanner.quoted(upstreamModel)))
         }
-        if summary.endpoint == .chatCompletions && summary.stream && !summary.clientWantsStreamUsage {
+        if summary.endpoint == .chatCompletions || summary.endpoint == .completions, summary.stream,
+            !summary.clientWantsStreamUsage
+        {
             edits.append(contentsOf: forceIncludeUsage(body, scan: summary.scan))
         }
         edits.sort { $0.range.lowerBound > $1.range.lowerBound }

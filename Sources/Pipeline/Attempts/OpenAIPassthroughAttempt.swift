@@ -26,6 +26,7 @@ struct OpenAIPassthroughAttempt {
             switch request.endpoint {
             case .chatCompletions: "/chat/completions"
             case .responses: "/responses"
+            case .completions: "/completions"
             default: "/embeddings"
             }
         let apiKey = context.keyring.key(for: target.provider.name)

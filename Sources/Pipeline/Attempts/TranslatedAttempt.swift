@@ -29,6 +29,13 @@ struct TranslatedAttempt {
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
+        guard request.endpoint != .completions else {
+            throw refuse(
+                GatewayError(
+                    .badRequest,
+                    "Text completions (/v1/completions) are served only by OpenAI-compatible targets, not by "
+                        + "\(Provider.name) (\(target.label)); use /v1/chat/completions."))
+        }
         let clock = context.clock
         let client = ClientRequest(
             body: exchange.request.body, model: target.upstreamModel, created: Int(clock.nowMillis() / 1000),

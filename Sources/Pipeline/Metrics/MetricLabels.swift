@@ -9,6 +9,7 @@ enum MetricLabels {
         switch path {
         case "/v1/chat/completions": "/v1/chat/completions"
         case "/v1/embeddings": "/v1/embeddings"
+        case "/v1/completions": "/v1/completions"
         case "/v1/messages": "/v1/messages"
         case "/v1/messages/count_tokens": "/v1/messages/count_tokens"
         case "/v1/models": "/v1/models"
@@ -24,6 +25,7 @@ enum MetricLabels {
         switch route {
         case "/v1/chat/completions": "chat"
         case "/v1/embeddings": "embeddings"
+        case "/v1/completions": "text_completion"
         case "/v1/messages": "messages"
         case "/v1/messages/count_tokens": "count_tokens"
         case "/v1/responses": "responses"

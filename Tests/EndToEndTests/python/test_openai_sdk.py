@@ -202,3 +202,26 @@ def test_streamed_tool_call_arguments_arrive_whole(client, model):
     assert finish == "tool_calls"
     assert calls and all(call["id"] and call["name"] == "get_weather" for call in calls.values())
     assert all(isinstance(json.loads(call["arguments"]), dict) for call in calls.values())
+
+
+def test_legacy_completions_pass_through(client, gateway):
+    completion = client.completions.create(model="smart", prompt="Say this is a test", max_tokens=4)
+    assert completion.object == "text_completion"
+    assert completion.choices[0].text
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 4
+    sent = gateway.last_upstream_request("openai")
+    assert sent["uri"] == "/v1/completions"
+    text = ""
+    for chunk in client.completions.create(model="smart", prompt="Say this is a test", stream=True):
+        if chunk.choices:
+            text += chunk.choices[0].text
+        assert chunk.usage is None, "the usage chunk the gateway asked for is not relayed"
+    assert text.startswith("Hello! You said")
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_legacy_completions_are_refused_by_translated_kinds(client, model):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.completions.create(model=model, prompt="Hi")
+    assert "/v1/chat/completions" in raised.value.message
