@@ -124,6 +124,7 @@ state:
 providers:
   mock: {{ kind: openai, base_url: "{mocks['openai']['base_url']}", socket: "{mocks['openai']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
   claude: {{ kind: anthropic, base_url: "{mocks['anthropic']['base_url']}", socket: "{mocks['anthropic']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
+  claude-cached: {{ kind: anthropic, base_url: "{mocks['anthropic']['base_url']}", socket: "{mocks['anthropic']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", auto_cache_control: true }}
   gem: {{ kind: gemini, base_url: "{mocks['gemini']['base_url']}", socket: "{mocks['gemini']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
   az: {{ kind: azure, base_url: "{mocks['azure']['base_url']}", socket: "{mocks['azure']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", api_version: "2024-10-21" }}
 models:
@@ -142,6 +143,8 @@ models:
   # Streams the mock cuts with its in-band error event after 6 events (past the commit point).
   - name: smart-cut
     targets: [{{ provider: mock, model: "gpt-4o-mini#error_event=6" }}]
+  - name: claude-cached
+    targets: [{{ provider: claude-cached, model: claude-sonnet-4-5 }}]
   - name: claude-cut
     targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
 """

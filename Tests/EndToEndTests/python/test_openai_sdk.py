@@ -79,7 +79,7 @@ def test_missing_messages_is_bad_request(client):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cut"]
+    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-cut"]
 
 
 def test_models_retrieve(client):
@@ -225,3 +225,23 @@ def test_legacy_completions_are_refused_by_translated_kinds(client, model):
     with pytest.raises(openai.BadRequestError) as raised:
         client.completions.create(model=model, prompt="Hi")
     assert "/v1/chat/completions" in raised.value.message
+
+
+def test_auto_cache_control_marks_system_and_tools(client, gateway):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    completion = client.chat.completions.create(
+        model="claude-cached",
+        messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
+        tools=tools,
+        tool_choice="none",
+    )
+    assert completion.choices[0].message.content
+    sent = json.loads(gateway.last_upstream_request("anthropic")["body"])
+    assert sent["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert sent["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent["messages"])
+    # Without the switch nothing is added.
+    client.chat.completions.create(
+        model="claude", messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
+    )
+    assert "cache_control" not in gateway.last_upstream_request("anthropic")["body"]
