@@ -1,6 +1,6 @@
 """The OpenAI Responses API on llmgw's front (`/v1/responses`), with the official `openai` SDK over the
 gateway's Unix socket, against every provider kind the fixture runs: passed through to the OpenAI
-mock (`smart`), translated for Anthropic (`claude`) and Gemini (`gemini`, `gemini3`).
+and Azure mocks (`smart`, `azure`), translated for Anthropic (`claude`) and Gemini (`gemini`, `gemini3`).
 
 Every `Response` object and every stream event is validated against the Open Responses OpenAPI
 schemas (openresponses/openapi.json) with jsonschema.
@@ -19,7 +19,8 @@ import openai
 import pytest
 from conftest import _wait_for_socket
 
-RESPONSES_MODELS = ["smart", "claude", "gemini", "gemini3"]
+RESPONSES_MODELS = ["smart", "azure", "claude", "gemini", "gemini3"]
+PASSTHROUGH_MODELS = ["smart", "azure"]
 TRANSLATED_MODELS = ["claude", "gemini", "gemini3"]
 
 WEATHER_TOOL = {
@@ -164,7 +165,7 @@ def test_tool_round_trip_with_function_call_output(client, model):
     )
     assert "21C, sunny" in chained.output_text
     # A passthrough target got the chain inline (docs/dialects.md), so its answer names none.
-    assert chained.previous_response_id == (None if model == "smart" else first.id)
+    assert chained.previous_response_id == (None if model in PASSTHROUGH_MODELS else first.id)
 
 
 @pytest.mark.parametrize("model", TRANSLATED_MODELS)
@@ -214,7 +215,7 @@ def test_previous_response_id_on_another_sidecar(client, second_sidecar, model):
     second = second_sidecar.responses.create(model=model, previous_response_id=first.id, input="What is my name?")
     assert second.status == "completed"
     assert "What is my name?" in second.output_text
-    assert second.previous_response_id == (None if model == "smart" else first.id)
+    assert second.previous_response_id == (None if model in PASSTHROUGH_MODELS else first.id)
     # And it is stored there too: readable from the first sidecar.
     assert client.responses.retrieve(second.id).output_text == second.output_text
 
