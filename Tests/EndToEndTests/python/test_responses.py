@@ -285,3 +285,20 @@ def test_access_line_and_cache_headers(client, gateway):
     assert line["model"] == "claude"
     assert line["status"] == 200
     assert line["prompt_tokens"] > 0
+
+
+def test_a_failure_before_output_fails_over_invisibly(client, gateway):
+    """The held preamble (response.created, response.in_progress) of the failed Anthropic attempt
+    never reaches the client: the stream is the next target's alone, with one response id."""
+    with client.responses.stream(model="claude-then-smart", input="Hello there") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    assert [e.type for e in events].count("response.created") == 1
+    assert final.status == "completed" and "Hello" in final.output_text
+    with gateway.http() as http:
+        answer = http.post("/v1/responses", json={"model": "claude-then-smart", "input": "Hi", "stream": True})
+    line = gateway.access_line(answer.headers["x-request-id"])
+    assert line["provider"] == "mock"
+    # The failed target is retried once (the retry policy), then the next one answers.
+    assert line["attempts"][-1]["target"] == "mock/gpt-4o-mini"
+    assert all(a["error"] == "in-band error before any output" for a in line["attempts"][:-1])
