@@ -224,9 +224,10 @@ public enum SecretReference: Sendable, Equatable, CustomStringConvertible, Custo
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
 }
 
-/// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server.
+/// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server; `vertex` is
+/// Google Vertex AI (Gemini and Claude models, OAuth2 tokens: see `VertexConfiguration`).
 public enum ProviderKind: String, Sendable, CaseIterable {
-    case openai, anthropic, gemini, azure
+    case openai, anthropic, gemini, azure, vertex
 }
 
 public struct ProviderConfiguration: Sendable, Equatable {
@@ -247,6 +248,8 @@ public struct ProviderConfiguration: Sendable, Equatable {
     /// `raw_stream` (Azure): relay Azure's stream byte for byte to OpenAI clients, its
     /// `choices: []` annotation chunk included; off, chunks look like OpenAI's.
     public var rawStream = false
+    /// `kind: vertex` only: project, location, publisher and credentials.
+    public var vertex: VertexConfiguration?
 
     public init(
         name: String,

@@ -47,15 +47,16 @@ struct CountTokensEndpoint {
         writer: some ResponseWriter
     ) async -> Bool {
         let recorder = AttemptRecorder(target: target)
-        let upstreamRequest = AnthropicPassthroughAttempt(context: context).upstream(
-            path: "messages/count_tokens", target: target, summary: summary, exchange: exchange)
         let body: [UInt8]
         let response: UpstreamResponse
         do {
+            let upstreamRequest = try AnthropicPassthroughAttempt(context: context).upstream(
+                path: "messages/count_tokens", target: target, summary: summary, exchange: exchange,
+                apiKey: context.keyring.key(for: target.provider.name))
             response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
             body = try await context.collect(response, recorder: recorder, exchange: &exchange)
         } catch {
-            if case .failed(let attempt, _, _) = error { exchange.record.attempts.append(attempt) }
+            if case .failed(let attempt, _, _) = error as? AttemptFailure { exchange.record.attempts.append(attempt) }
             return false
         }
         let relay = (200..<300).contains(response.status) || [400, 404, 413].contains(response.status)

@@ -29,6 +29,7 @@ struct TranslatedAttempt {
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
+        let credential = try await context.credential(for: target, recorder: recorder, exchange: &exchange)
         let upstreamRequest: UpstreamRequest
         do {
             var canonical = try Client.decode(exchange.request.body)
@@ -36,7 +37,7 @@ struct TranslatedAttempt {
             upstreamRequest = try Provider.request(
                 canonical,
                 provider: target.provider,
-                apiKey: context.keyring.key(for: target.provider.name),
+                apiKey: credential.secret,
                 timeouts: target.timeouts
             )
         } catch {
@@ -48,7 +49,7 @@ struct TranslatedAttempt {
                 status: response.status, body: await context.errorBody(response, exchange: &exchange))
             throw context.refusal(
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
-                failureClass: FailureClass.of(error, response: response),
+                failureClass: context.failureClass(error, response: response, credential: credential, target: target),
                 status: error.status,
                 providerStatus: response.status,
                 contentType: "application/json",

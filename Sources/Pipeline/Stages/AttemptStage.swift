@@ -159,16 +159,16 @@ struct AttemptStage: Sendable {
         case .openAI where kind == .openai || kind == .azure:
             try await OpenAIPassthroughAttempt(context: context).run(
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
-        case .anthropic where kind == .anthropic:
+        case .anthropic where kind == .anthropic || target.provider.isVertexClaude(model: target.upstreamModel):
             try await AnthropicPassthroughAttempt(context: context).run(
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .openAI:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: OpenAIChatClientCodec.self, target, request, exchange: &exchange,
+                target.provider.codec(forModel: target.upstreamModel), for: OpenAIChatClientCodec.self, target, request, exchange: &exchange,
                 answer: &answer, writer: writer)
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
+                target.provider.codec(forModel: target.upstreamModel), for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
                 answer: &answer, writer: writer)
         }
     }

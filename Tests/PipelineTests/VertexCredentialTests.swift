@@ -1,0 +1,147 @@
+import GatewayCore
+import GatewayTesting
+import Synchronization
+import Testing
+import _CryptoExtras
+
+@testable import Pipeline
+
+/// `ProviderKeyring.credential` for Vertex providers, against a scripted token endpoint and a
+/// clock the test steps: minting, caching, refreshing, single flight, failures.
+@Suite struct VertexCredentialTests {
+    static let tokenURL = "http://tokens.test/token"
+
+    static func provider(_ credentials: VertexConfiguration.Credentials) -> ProviderConfiguration {
+        var provider = ProviderConfiguration(name: "vx", kind: .vertex, baseURL: "http://vertex.test")
+        provider.vertex = VertexConfiguration(project: "p", location: "us-east5", credentials: credentials)
+        return provider
+    }
+
+    static func tokenAnswer(_ token: String, expiresIn: String = "3599") -> ScriptedAnswer {
+        .json(Array(#"{"access_token":"\#(token)","expires_in":\#(expiresIn),"token_type":"Bearer"}"#.utf8))
+    }
+
+    struct Fixture {
+        let keyring: ProviderKeyring
+        let transport = ScriptedTransport()
+        let clock = SteppableWallClock()
+        let provider = VertexCredentialTests.provider(.serviceAccount(tokenURL: nil))
+
+        init() throws {
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            keyring = ProviderKeyring(["vx": GoogleJWTTests.keyFile(key, tokenURI: VertexCredentialTests.tokenURL)])
+        }
+
+        func credential() async throws -> ProviderCredential {
+            try await keyring.credential(for: provider, transport: transport, clock: clock, timeouts: .init())
+        }
+    }
+
+    @Test func aServiceAccountTokenIsMintedOnceAndReusedUntilItsRefreshTime() async throws {
+        let fixture = try Fixture()
+        fixture.transport.enqueue([Self.tokenAnswer("ya29.first"), Self.tokenAnswer("ya29.second")], for: Self.tokenURL)
+        let first = try await fixture.credential()
+        #expect(first.secret == "ya29.first")
+        #expect(!first.refreshable)
+        let grant = try #require(fixture.transport.requests.first)
+        #expect(grant.method == "POST")
+        #expect(grant.header("content-type") == "application/x-www-form-urlencoded")
+        #expect(grant.bodyText.hasPrefix("assertion=ey"))
+        #expect(grant.bodyText.hasSuffix("&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"))
+        fixture.clock.advance(.seconds(3000))
+        let cached = try await fixture.credential()
+        #expect(cached.secret == "ya29.first")
+        #expect(cached.refreshable)
+        #expect(fixture.transport.requests.count == 1)
+        // 3599 s lifetime: refreshed 359.9 s (10 %) before expiry.
+        fixture.clock.advance(.seconds(240))
+        #expect(try await fixture.credential().secret == "ya29.second")
+        #expect(fixture.transport.requests.count == 2)
+        #expect(fixture.keyring.allKeys().contains("ya29.second"))
+    }
+
+    @Test func concurrentRequestsShareOneMint() async throws {
+        let fixture = try Fixture()
+        fixture.transport.always(Self.tokenAnswer("ya29.shared", expiresIn: #""3600""#), for: Self.tokenURL)
+        let secrets = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<16 { group.addTask { try await fixture.credential().secret } }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(secrets.allSatisfy { $0 == "ya29.shared" })
+        #expect(fixture.transport.requests.count == 1)
+    }
+
+    @Test func aRefusedGrantIsAFailureNamingGooglesErrorAndTheNextRequestTriesAgain() async throws {
+        let fixture = try Fixture()
+        fixture.transport.enqueue(
+            [
+                .json(
+                    Array(#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#.utf8), status: 400),
+                Self.tokenAnswer("ya29.ok"),
+            ], for: Self.tokenURL)
+        await #expect {
+            try await fixture.credential()
+        } throws: { error in
+            (error as? AccessTokenFailure)?.detail
+                == "the token endpoint answered HTTP 400 (invalid_grant: Invalid JWT Signature.)"
+        }
+        #expect(try await fixture.credential().secret == "ya29.ok")
+    }
+
+    @Test func anUnreachableOrMalformedEndpointFails() async throws {
+        let fixture = try Fixture()
+        fixture.transport.enqueue(
+            [.failure(.connectTimeout, "timed out"), .json(Array(#"{"expires_in":3599}"#.utf8))], for: Self.tokenURL)
+        await #expect {
+            try await fixture.credential()
+        } throws: { error in
+            (error as? AccessTokenFailure)?.isTimeout == true
+        }
+        await #expect {
+            try await fixture.credential()
+        } throws: { error in
+            (error as? AccessTokenFailure)?.detail.contains("no access_token") == true
+        }
+    }
+
+    @Test func theMetadataServerIsAskedWithItsHeaderAndItsOwnLifetime() async throws {
+        let transport = ScriptedTransport()
+        let clock = SteppableWallClock()
+        let provider = Self.provider(.metadataServer(baseURL: "http://127.0.0.1:9"))
+        transport.always(Self.tokenAnswer("ya29.meta", expiresIn: "1967"), for: "http://127.0.0.1:9/")
+        let keyring = ProviderKeyring()
+        let credential = try await keyring.credential(
+            for: provider, transport: transport, clock: clock, timeouts: .init())
+        #expect(credential.secret == "ya29.meta")
+        let sent = try #require(transport.requests.first)
+        #expect(sent.method == "GET")
+        #expect(
+            sent.url
+                == "http://127.0.0.1:9/computeMetadata/v1/instance/service-accounts/default/token"
+                + "?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-platform")
+        #expect(sent.header("metadata-flavor") == "Google")
+        clock.advance(.seconds(1667))
+        _ = try await keyring.credential(for: provider, transport: transport, clock: clock, timeouts: .init())
+        #expect(transport.requests.count == 2)
+    }
+
+    @Test func aStaticTokenAndAnAPIKeyAreUsedAsResolved() async throws {
+        let transport = ScriptedTransport()
+        let keyring = ProviderKeyring(["vx": "ya29.static"])
+        for credentials in [VertexConfiguration.Credentials.accessToken, .apiKey] {
+            let credential = try await keyring.credential(
+                for: Self.provider(credentials), transport: transport, clock: SteppableWallClock(), timeouts: .init())
+            #expect(credential.secret == "ya29.static")
+            #expect(!credential.refreshable)
+        }
+        #expect(transport.requests.isEmpty)
+    }
+
+    @Test func anInvalidatedTokenIsReplacedByAFreshMint() async throws {
+        let fixture = try Fixture()
+        fixture.transport.enqueue([Self.tokenAnswer("ya29.one"), Self.tokenAnswer("ya29.two")], for: Self.tokenURL)
+        #expect(try await fixture.credential().secret == "ya29.one")
+        fixture.keyring.invalidate(token: "ya29.one", for: "vx")
+        #expect(try await fixture.credential().secret == "ya29.two")
+    }
+}
