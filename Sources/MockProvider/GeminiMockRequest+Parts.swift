@@ -80,7 +80,8 @@ extension GeminiMockRequest {
                 }
                 let fields = try Self.fields(
                     // Vertex `/v1` has no `functionResponse.id` (it matches results by name).
-                    response, allowed: (vertex ? [] : ["id"]) + ["name", "response", "parts", "willContinue", "scheduling"],
+                    response,
+                    allowed: (vertex ? [] : ["id"]) + ["name", "response", "parts", "willContinue", "scheduling"],
                     at: partPath + ".functionResponse"
                 )
                 guard let name = fields["name"] as? String, !name.isEmpty else {

@@ -172,7 +172,10 @@ extension GeminiMockRequest {
             throw .init("Invalid JSON payload received. Expected a map of at most 64 labels for 'labels'.")
         }
         func valid(_ text: String) -> Bool {
-            text.count <= 63 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+            text.count <= 63
+                && text.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+                }
         }
         for (key, item) in labels {
             guard let text = item as? String, valid(text), valid(key), key.first?.isLetter == true else {

@@ -8,7 +8,8 @@ extension VertexMockResponder {
         guard ["generateContent", "streamGenerateContent", "countTokens"].contains(resource.method) else {
             return .reply(modelNotFound(resource))
         }
-        guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView))) as? [String: Any]
+        guard
+            let body = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView))) as? [String: Any]
         else {
             return .reply(
                 status(resource, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token."))
@@ -54,12 +55,13 @@ extension VertexMockResponder {
         let invalid = { (message: String) in
             MockResponderResult.reply(claudeError(status: 400, type: "invalid_request_error", message: message))
         }
-        guard var body = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView))) as? [String: Any]
+        guard
+            var body = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView))) as? [String: Any]
         else { return invalid("There was an error parsing the body of your request as JSON.") }
-        guard let version = body.removeValue(forKey: "anthropic_version") else {
+        guard let rawVersion = body.removeValue(forKey: "anthropic_version") else {
             return invalid("anthropic_version: Field required")
         }
-        guard let version = version as? String, Self.isAnthropicVersion(version) else {
+        guard let version = rawVersion as? String, Self.isAnthropicVersion(version) else {
             return invalid("anthropic_version: Input should be 'vertex-2023-10-16' or a date")
         }
         body.removeValue(forKey: "anthropic_beta")
@@ -145,7 +147,13 @@ extension VertexMockResponder {
         for character in json {
             out.append(character)
             if inString {
-                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    inString = false
+                }
             } else if character == "\"" {
                 inString = true
             } else if character == ":" {

@@ -48,7 +48,8 @@ extension VertexMockResponder {
     /// Verifies the assertion's header, signature and claims.
     func verify(_ assertion: String, ownAudience: String) -> Result<Void, GrantRejection> {
         let pieces = assertion.split(separator: ".", omittingEmptySubsequences: false)
-        guard pieces.count == 3, let headerData = Self.base64URL(pieces[0]), let payloadData = Self.base64URL(pieces[1]),
+        guard pieces.count == 3, let headerData = Self.base64URL(pieces[0]),
+            let payloadData = Self.base64URL(pieces[1]),
             let signature = Self.base64URL(pieces[2]),
             let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any],
             let claims = (try? JSONSerialization.jsonObject(with: payloadData)) as? [String: Any]
@@ -74,7 +75,8 @@ extension VertexMockResponder {
         let scopes = (claims["scope"] as? String ?? "").split(separator: " ")
         guard scopes.contains(where: { $0 == Self.cloudPlatformScope }) else {
             return .failure(
-                GrantRejection(error: "invalid_scope", description: "Invalid OAuth scope or ID token audience provided."))
+                GrantRejection(
+                    error: "invalid_scope", description: "Invalid OAuth scope or ID token audience provided."))
         }
         let now = Date().timeIntervalSince1970
         guard let iat = (claims["iat"] as? NSNumber)?.doubleValue, let exp = (claims["exp"] as? NSNumber)?.doubleValue,
@@ -104,7 +106,8 @@ extension VertexMockResponder {
             }
             let lifetime = settings.metadataTokenLifetimeSeconds
             let token = tokens.mint(acceptedFor: settings.tokenAcceptedSeconds ?? lifetime)
-            reply = json(#"{"access_token":"\#(token)","expires_in":\#(lifetime),"token_type":"Bearer"}"#, pretty: false)
+            reply = json(
+                #"{"access_token":"\#(token)","expires_in":\#(lifetime),"token_type":"Bearer"}"#, pretty: false)
         case (.GET, "/computeMetadata/v1/instance/service-accounts/default/"):
             let email = settings.serviceAccount?.clientEmail ?? "default@\(settings.project).iam.gserviceaccount.com"
             reply = json(
@@ -112,7 +115,8 @@ extension VertexMockResponder {
         case (.GET, "/computeMetadata/v1/project/project-id"):
             reply = MockReply(status: .ok, headers: ["content-type": "application/text"], body: .full(settings.project))
         default:
-            reply = MockReply(status: .notFound, headers: ["content-type": "text/html; charset=UTF-8"], body: .full("Not Found\n"))
+            reply = MockReply(
+                status: .notFound, headers: ["content-type": "text/html; charset=UTF-8"], body: .full("Not Found\n"))
         }
         reply.headers.add(name: "metadata-flavor", value: "Google")
         return reply

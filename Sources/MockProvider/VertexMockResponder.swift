@@ -40,7 +40,8 @@ struct VertexMockResponder: MockDialectResponder {
 
         /// `projects/P/locations/L/publishers/X/models/M`, as Google's messages name it.
         var name: String {
-            (project.map { "projects/\($0)/locations/\(location ?? "")/" } ?? "") + "publishers/\(publisher)/models/\(model)"
+            (project.map { "projects/\($0)/locations/\(location ?? "")/" } ?? "")
+                + "publishers/\(publisher)/models/\(model)"
         }
 
         /// `google.cloud.aiplatform.v1.PredictionService.GenerateContent`.

@@ -44,8 +44,7 @@ struct MockCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("vertex-key-file"),
-        help: "Vertex: make a service account (a fresh RSA key) whose JWTs the token endpoint accepts, and write its "
-            + "key file here once listening (token_uri = this mock's /token).")
+        help: "Vertex: make a service account whose JWTs /token accepts, and write its key file here.")
     var vertexKeyFile: String?
 
     func validate() throws {
@@ -70,8 +69,10 @@ struct MockCommand: AsyncParsableCommand {
             throw ValidationError("cannot start: \(error)")
         }
         if let vertexKeyFile, let serviceAccount {
-            let keyFile = serviceAccount.keyFile(project: configuration.vertex.project, tokenURI: server.baseURL + "/token")
-            FileManager.default.createFile(atPath: vertexKeyFile, contents: Data(keyFile.utf8), attributes: [.posixPermissions: 0o600])
+            let keyFile = serviceAccount.keyFile(
+                project: configuration.vertex.project, tokenURI: server.baseURL + "/token")
+            _ = FileManager.default.createFile(
+                atPath: vertexKeyFile, contents: Data(keyFile.utf8), attributes: [.posixPermissions: 0o600])
         }
         var line = #"{"msg":"mock listening","dialect":"\#(dialect)","#
         if let path = server.socketPath {

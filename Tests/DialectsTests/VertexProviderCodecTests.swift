@@ -46,8 +46,9 @@ import Testing
         #expect(
             VertexEndpoint.url(
                 baseURL: "http://127.0.0.1:1", vertex: vertex, publisher: .anthropic,
-                model: "claude-sonnet-4-5@20250929#x;y", method: "rawPredict")
-                .hasSuffix("/publishers/anthropic/models/claude-sonnet-4-5@20250929%23x%3By:rawPredict"))
+                model: "claude-sonnet-4-5@20250929#x;y", method: "rawPredict"
+            )
+            .hasSuffix("/publishers/anthropic/models/claude-sonnet-4-5@20250929%23x%3By:rawPredict"))
         let express = Self.provider(credentials: .apiKey).vertex!
         #expect(
             VertexEndpoint.url(
@@ -73,8 +74,8 @@ import Testing
         #expect(byName.publisher(forModel: "gemini-2.5-pro") == .google)
         let forced = Self.provider(publisher: .anthropic)
         #expect(forced.vertex!.publisher(forModel: "my-tuned-model") == .anthropic)
-        #expect(forced.codec(forModel: "my-tuned-model") == VertexAnthropicProviderCodec.self)
-        #expect(Self.provider().codec(forModel: "gemini-2.5-pro") == VertexGeminiProviderCodec.self)
+        #expect(forced.codec(forModel: "my-tuned-model").name == VertexAnthropicProviderCodec.name)
+        #expect(Self.provider().codec(forModel: "gemini-2.5-pro").name == VertexGeminiProviderCodec.name)
         #expect(Self.provider().isVertexClaude(model: "claude-opus-4-6"))
     }
 
@@ -135,7 +136,8 @@ import Testing
                 + "publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict")
         #expect(
             request.bodyText
-                == #"{"max_tokens":64,"messages":[{"role":"user","content":"Hi"}],"anthropic_version":"vertex-2023-10-16"}"#)
+                == #"{"max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],"#
+                + #""anthropic_version":"vertex-2023-10-16"}"#)
         let headers = Self.headers(request)
         #expect(headers["authorization"] == "Bearer ya29.t")
         #expect(headers["x-api-key"] == nil)

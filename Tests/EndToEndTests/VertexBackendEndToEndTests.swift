@@ -104,13 +104,16 @@ import Testing
             let sent = try #require(fixture.lastModelRequest)
             #expect(
                 sent.path
-                    == "/v1/projects/llmgw-test/locations/us-east5/publishers/google/models/gemini-2.5-flash:generateContent")
+                    == "/v1/projects/llmgw-test/locations/us-east5/publishers/google/models/gemini-2.5-flash:generateContent"
+            )
             #expect(sent.header("authorization")?.hasPrefix("Bearer ya29.") == true)
             #expect(sent.header("x-goog-api-key") == nil)
             let grant = try #require(fixture.vertex.stats.recentRequests.first { $0.path == "/token" })
             #expect(grant.header("content-type") == "application/x-www-form-urlencoded")
             // A second request reuses the cached token.
-            #expect(try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status == 200)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    == 200)
             #expect(fixture.mints == 1)
             let line = try #require(await fixture.gateway.accessLine(requestID: "vx-gemini"))
             #expect((line["prompt_tokens"] as? Int ?? 0) > 0)
@@ -129,13 +132,18 @@ import Testing
                 #"[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]"#
             let first = try await fixture.client.post(
                 "/v1/chat/completions",
-                json: #"{"model":"vgemini","tools":\#(tools),"messages":[{"role":"user","content":"Weather in Paris?"}]}"#)
+                json:
+                    #"{"model":"vgemini","tools":\#(tools),"messages":[{"role":"user","content":"Weather in Paris?"}]}"#
+            )
             #expect(first.status == 200, "\(first.text)")
-            let message = try #require(((try first.json()["choices"] as? [[String: Any]])?.first)?["message"] as? [String: Any])
+            let message = try #require(
+                ((try first.json()["choices"] as? [[String: Any]])?.first)?["message"] as? [String: Any])
             let call = try #require((message["tool_calls"] as? [[String: Any]])?.first)
             let id = try #require(call["id"] as? String)
             let arguments = try #require((call["function"] as? [String: Any])?["arguments"] as? String)
-            let quoted = String(decoding: try JSONSerialization.data(withJSONObject: arguments, options: .fragmentsAllowed), as: UTF8.self)
+            let quoted = String(
+                decoding: try JSONSerialization.data(withJSONObject: arguments, options: .fragmentsAllowed),
+                as: UTF8.self)
             let second = try await fixture.client.post(
                 "/v1/chat/completions",
                 json: #"""
@@ -219,29 +227,39 @@ import Testing
             #expect(asked.method == "GET")
             #expect(
                 fixture.lastModelRequest?.path
-                    == "/v1/projects/740989871600/locations/global/publishers/google/models/gemini-2.5-flash:generateContent")
+                    == "/v1/projects/740989871600/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
+            )
             #expect(fixture.mints == 0)
         }
     }
 
     @Test func aTokenIsMintedAgainOnceItIsDueForRefresh() async throws {
         try await Self.withVertexGateway({ $0.tokenLifetimeSeconds = 2 }) { fixture in
-            #expect(try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status == 200)
-            #expect(try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status == 200)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    == 200)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    == 200)
             #expect(fixture.mints == 1)
             // A 2 s token is refreshed after half its life.
             try await Task.sleep(for: .milliseconds(1300))
-            #expect(try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status == 200)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    == 200)
             #expect(fixture.mints == 2)
         }
     }
 
     @Test func aTokenTheProviderNoLongerAcceptsIsReplacedAndTheRequestRetried() async throws {
         try await Self.withVertexGateway({ $0.tokenAcceptedSeconds = 1 }) { fixture in
-            #expect(try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vclaude")).status == 200)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vclaude")).status
+                    == 200)
             try await Task.sleep(for: .milliseconds(1200))
             let response = try await fixture.client.post(
-                "/v1/messages", json: Self.messages(model: "vclaude"), headers: Self.anthropicHeaders + [("x-request-id", "vx-401")])
+                "/v1/messages", json: Self.messages(model: "vclaude"),
+                headers: Self.anthropicHeaders + [("x-request-id", "vx-401")])
             #expect(response.status == 200, "\(response.text)")
             #expect(response.header("x-llmgw-attempts") == "2")
             #expect(fixture.mints == 2)
@@ -256,7 +274,9 @@ import Testing
             let client = fixture.client
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<8 {
-                    group.addTask { try await client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status }
+                    group.addTask {
+                        try await client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
@@ -268,7 +288,8 @@ import Testing
     @Test func aFailingTokenEndpointFailsOverToTheNextTarget() async throws {
         try await Self.withVertexGateway { fixture in
             let response = try await fixture.client.post(
-                "/v1/chat/completions", json: .chatRequest(model: "vfailover"), headers: [("x-request-id", "vx-failover")])
+                "/v1/chat/completions", json: .chatRequest(model: "vfailover"),
+                headers: [("x-request-id", "vx-failover")])
             #expect(response.status == 200, "\(response.text)")
             #expect(response.header("x-llmgw-attempts") == "2")
             #expect(fixture.broken.stats.requestsByPath["/token"] == 1)

@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test func aServiceAccountProviderDefaultsToTheGlobalLocation() throws {
-        let provider = try Self.provider("{ kind: vertex, project: my-project, credentials_file: /run/secrets/sa.json }")
+        let provider = try Self.provider(
+            "{ kind: vertex, project: my-project, credentials_file: /run/secrets/sa.json }")
         #expect(provider.kind == .vertex)
         #expect(provider.baseURL == "https://aiplatform.googleapis.com")
         #expect(provider.apiKey == .file("/run/secrets/sa.json"))

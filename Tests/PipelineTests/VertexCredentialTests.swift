@@ -39,7 +39,8 @@ import _CryptoExtras
 
     @Test func aServiceAccountTokenIsMintedOnceAndReusedUntilItsRefreshTime() async throws {
         let fixture = try Fixture()
-        fixture.transport.enqueue([Self.tokenAnswer("ya29.first"), Self.tokenAnswer("ya29.second")], for: Self.tokenURL)
+        fixture.transport.enqueue(
+            [Self.tokenAnswer("ya29.first"), Self.tokenAnswer("ya29.second")], for: Self.tokenURL)
         let first = try await fixture.credential()
         #expect(first.secret == "ya29.first")
         #expect(!first.refreshable)

@@ -19,7 +19,7 @@ public enum GeminiProviderCodec {
         try self.request(
             request,
             url: url(baseURL: provider.baseURL, model: request.model, stream: request.stream),
-            auth: apiKey.flatMap { $0.isEmpty ? nil : ("x-goog-api-key", $0) },
+            auth: apiKey.flatMap { $0.isEmpty ? nil : (name: "x-goog-api-key", value: $0) },
             provider: provider,
             timeouts: timeouts
         )

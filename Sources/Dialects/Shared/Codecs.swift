@@ -76,7 +76,7 @@ extension ProviderConfiguration {
     /// The codec that reaches `model` at this provider: the kind's, or on Vertex AI the model's
     /// publisher's (`VertexConfiguration.publisher(forModel:)`).
     public func codec(forModel model: String) -> any ProviderCodec.Type {
-        guard kind == .vertex, let vertex else { return kind.codec }
+        guard kind == .vertex, let vertex = self.vertex else { return kind.codec }
         switch vertex.publisher(forModel: model) {
         case .google: return VertexGeminiProviderCodec.self
         case .anthropic: return VertexAnthropicProviderCodec.self

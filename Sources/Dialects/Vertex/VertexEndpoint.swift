@@ -37,13 +37,14 @@ public enum VertexEndpoint {
         guard date.count == 8, date.allSatisfy({ $0.isASCII && $0.isNumber }), date.hasPrefix("20") else {
             return model
         }
-        return model[..<dash] + "@" + date
+        return String(model[..<dash]) + "@" + String(date)
     }
 
     /// The credential header: `x-goog-api-key` in express mode, else `Authorization: Bearer`.
     static func authHeader(_ vertex: VertexConfiguration, secret: String?) -> (name: String, value: String)? {
         guard let secret, !secret.isEmpty else { return nil }
-        return vertex.credentials == .apiKey ? ("x-goog-api-key", secret) : ("authorization", "Bearer " + secret)
+        return vertex.credentials == .apiKey
+            ? (name: "x-goog-api-key", value: secret) : (name: "authorization", value: "Bearer " + secret)
     }
 
     /// The provider's Vertex settings; a `kind: vertex` provider always has them (the loader

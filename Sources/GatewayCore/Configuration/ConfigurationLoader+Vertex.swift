@@ -12,7 +12,8 @@ extension ConfigurationLoader {
         named name: String, _ reader: ConfigReader, _ parsed: ProviderConfiguration
     ) -> ProviderConfiguration? {
         if reader.has("raw_stream") {
-            reader.child("raw_stream")?.fail("raw_stream applies to kind azure only (other streams pass through as sent)")
+            reader.child("raw_stream")?.fail(
+                "raw_stream applies to kind azure only (other streams pass through as sent)")
         }
         let credentialKeys = ["credentials_file", "metadata_server", "access_token", "api_key"]
         let given = credentialKeys.filter(reader.has)
@@ -34,12 +35,15 @@ extension ConfigurationLoader {
             credentials = .serviceAccount(tokenURL: tokenURL)
         case "metadata_server":
             let server = reader.value("metadata_server", expected: "true or the server's http:// base URL") { text in
-                ["true", "yes", "on"].contains(text) ? VertexConfiguration.defaultMetadataServer
+                ["true", "yes", "on"].contains(text)
+                    ? VertexConfiguration.defaultMetadataServer
                     : ConfigurationValue.baseURL(text)
             }
             credentials = server.map { .metadataServer(baseURL: $0) }
         case "access_token":
-            provider.apiKey = reader.string("access_token").flatMap { secretReference($0, reader.child("access_token")!) }
+            provider.apiKey = reader.string("access_token").flatMap {
+                secretReference($0, reader.child("access_token")!)
+            }
             credentials = .accessToken
         case "api_key":
             credentials = .apiKey
@@ -55,7 +59,8 @@ extension ConfigurationLoader {
             reader.child("project")?.fail("expected a project id or number (letters, digits and '-')")
         }
         if project == nil, !express, credentials != nil {
-            reader.require("project", hint: "the Google Cloud project id or number; only api_key (express mode) has none")
+            reader.require(
+                "project", hint: "the Google Cloud project id or number; only api_key (express mode) has none")
         }
         let location = reader.string("location") ?? VertexConfiguration.defaultLocation
         if !VertexConfiguration.isPathName(location) {
@@ -64,7 +69,8 @@ extension ConfigurationLoader {
         let apiVersion = parsed.apiVersion ?? VertexConfiguration.defaultAPIVersion
         if !VertexConfiguration.apiVersions.contains(apiVersion) {
             reader.child("api_version")?.fail(
-                "unknown value \"\(apiVersion)\" (expected one of: \(VertexConfiguration.apiVersions.joined(separator: ", ")))")
+                "unknown value \"\(apiVersion)\" (expected one of: \(VertexConfiguration.apiVersions.joined(separator: ", ")))"
+            )
         }
         let publisher = reader.choice("publisher", as: VertexConfiguration.Publisher.self)
         guard let credentials, project != nil || express, VertexConfiguration.isPathName(location),

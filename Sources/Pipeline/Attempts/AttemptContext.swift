@@ -121,7 +121,8 @@ struct AttemptContext: Sendable {
                     for: target.provider, transport: transport, clock: clock, timeouts: target.timeouts)
             }
         } catch {
-            throw .failed(recorder.record(status: nil, error: error.description), .unavailable, timeout: error.isTimeout)
+            throw .failed(
+                recorder.record(status: nil, error: error.description), .unavailable, timeout: error.isTimeout)
         }
     }
 

@@ -23,7 +23,8 @@ enum GoogleJWT {
         do {
             privateKey = try _RSA.Signing.PrivateKey(pemRepresentation: key.privateKeyPEM)
         } catch {
-            throw AccessTokenFailure(.credentials, "the service-account private_key is not a usable RSA key (2048 bits or more)")
+            throw AccessTokenFailure(
+                .credentials, "the service-account private_key is not a usable RSA key (2048 bits or more)")
         }
         do {
             let signature = try privateKey.signature(

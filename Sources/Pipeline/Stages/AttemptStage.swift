@@ -164,11 +164,13 @@ struct AttemptStage: Sendable {
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .openAI:
             try await TranslatedAttempt(context: context).run(
-                target.provider.codec(forModel: target.upstreamModel), for: OpenAIChatClientCodec.self, target, request, exchange: &exchange,
+                target.provider.codec(forModel: target.upstreamModel), for: OpenAIChatClientCodec.self, target, request,
+                exchange: &exchange,
                 answer: &answer, writer: writer)
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
-                target.provider.codec(forModel: target.upstreamModel), for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
+                target.provider.codec(forModel: target.upstreamModel), for: AnthropicMessagesClientCodec.self, target,
+                request, exchange: &exchange,
                 answer: &answer, writer: writer)
         }
     }
