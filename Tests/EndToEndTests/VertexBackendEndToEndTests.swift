@@ -303,6 +303,39 @@ import Testing
     }
 }
 
+/// `llmgw check` reads every Vertex key file and reports one it cannot use, by path only.
+@Suite struct VertexCheckEndToEndTests {
+    @Test func checkReportsAnUnusableServiceAccountKey() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "llmgw-vx-check-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyPath = directory.path + "/sa.json"
+        let config = directory.path + "/llmgw.yaml"
+        try """
+        providers:
+          vx: { kind: vertex, project: llmgw-test, credentials_file: "\(keyPath)" }
+        models:
+          - name: vgemini
+            targets: [{ provider: vx, model: gemini-2.5-flash }]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let account = try VertexMockServiceAccount.generate()
+        try account.keyFile(tokenURI: "http://127.0.0.1:9/token").write(
+            toFile: keyPath, atomically: true, encoding: .utf8)
+        let good = try await runLLMGW(["check", "--config", config])
+        #expect(good.status == 0, "\(good.stderr)")
+        try
+            #"{"type":"service_account","client_email":"sa@p.iam.gserviceaccount.com","private_key":"not-a-key-4711","token_uri":"x"}"#
+            .write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let bad = try await runLLMGW(["check", "--config", config])
+        #expect(bad.status == 1)
+        #expect(
+            bad.stderr.contains(
+                "providers.vx.credentials_file: the service-account private_key is not a usable RSA key"))
+        #expect(!bad.stderr.contains("not-a-key-4711"))
+    }
+}
+
 extension GatewayProcess {
     /// The access line with this request id; waits briefly for it to land.
     func accessLine(requestID: String) async -> [String: Any]? {

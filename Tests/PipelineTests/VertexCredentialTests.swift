@@ -146,3 +146,33 @@ import _CryptoExtras
         #expect(try await fixture.credential().secret == "ya29.two")
     }
 }
+
+/// Key files checked when keys are resolved: reported by path, never by contents.
+@Suite struct VertexCredentialCheckTests {
+    static func configuration() -> GatewayConfiguration {
+        GatewayConfiguration(providers: [
+            VertexCredentialTests.provider(.serviceAccount(tokenURL: nil)),
+            ProviderConfiguration(name: "other", kind: .openai, baseURL: "https://api.openai.com/v1"),
+        ])
+    }
+
+    @Test func aUsableKeyFilePasses() throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        try VertexCredentialCheck.validate(
+            Self.configuration(), keys: ["vx": GoogleJWTTests.keyFile(key), "other": "sk-not-json"])
+    }
+
+    @Test func anUnusableOneIsAnErrorAtItsPath() throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let truncated = GoogleJWTTests.keyFile(key).replacingOccurrences(of: "MII", with: "SECRETBYTES")
+        for text in ["{\"secret\": \"do-not-print\"}", truncated] {
+            #expect {
+                try VertexCredentialCheck.validate(Self.configuration(), keys: ["vx": text])
+            } throws: { error in
+                let rendered = "\(error)"
+                return rendered.contains("providers.vx.credentials_file") && !rendered.contains("do-not-print")
+                    && !rendered.contains("SECRETBYTES")
+            }
+        }
+    }
+}
