@@ -169,6 +169,17 @@ import Testing
         #expect(request.url.hasSuffix("/claude-haiku-4-5@20251001:streamRawPredict"))
     }
 
+    @Test func countTokensKeepsTheModelInTheBody() throws {
+        let body = Array(#"{"model":"claude-sonnet-4-5@20250929","messages":[{"role":"user","content":"Hi"}]}"#.utf8)
+        let request = try VertexAnthropicProviderCodec.countTokensRequest(
+            body: body, provider: Self.provider(), secret: "ya29.t", timeouts: .init(), beta: nil)
+        #expect(request.url.hasSuffix("/publishers/anthropic/models/count-tokens:rawPredict"))
+        #expect(
+            request.bodyText
+                == #"{"model":"claude-sonnet-4-5@20250929","messages":[{"role":"user","content":"Hi"}],"#
+                + #""anthropic_version":"vertex-2023-10-16"}"#)
+    }
+
     @Test func errorsAreReadInGooglesShapeOrAnthropics() {
         let google = Array(
             #"[{"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}}]"#

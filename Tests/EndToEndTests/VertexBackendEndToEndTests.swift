@@ -203,6 +203,23 @@ import Testing
         }
     }
 
+    @Test func countTokensIsAskedOfClaudeOnVertex() async throws {
+        try await Self.withVertexGateway { fixture in
+            let response = try await fixture.client.post(
+                "/v1/messages/count_tokens",
+                json: #"{"model":"vclaude","messages":[{"role":"user","content":"Count these words"}]}"#,
+                headers: Self.anthropicHeaders)
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.header("x-llmgw-token-count") == nil)
+            #expect((try response.json()["input_tokens"] as? Int ?? 0) > 0)
+            let sent = try #require(fixture.lastModelRequest)
+            #expect(sent.path.hasSuffix("/publishers/anthropic/models/count-tokens:rawPredict"))
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(sent.body)) as? [String: Any])
+            #expect(body["model"] as? String == "claude-sonnet-4-5@20250929")
+            #expect(body["anthropic_version"] as? String == "vertex-2023-10-16")
+        }
+    }
+
     @Test func anAnthropicClientReachesGeminiOnVertexTranslated() async throws {
         try await Self.withVertexGateway { fixture in
             let response = try await fixture.client.post(

@@ -42,6 +42,21 @@ public enum VertexAnthropicProviderCodec {
             timeouts: timeouts, beta: beta)
     }
 
+    /// `POST …/publishers/anthropic/models/count-tokens:rawPredict` for an Anthropic client's
+    /// `count_tokens` body: the one Vertex call whose body keeps `model` (the Vertex id, `@` before
+    /// the date), plus `anthropic_version`.
+    public static func countTokensRequest(
+        body: [UInt8],
+        provider: ProviderConfiguration,
+        secret: String?,
+        timeouts: TimeoutConfiguration,
+        beta: String?
+    ) throws(GatewayError) -> UpstreamRequest {
+        try rawPredict(
+            body: VertexClaudeBody.edit(body, keepingModel: true), model: "count-tokens", provider: provider,
+            secret: secret, stream: false, timeouts: timeouts, beta: beta)
+    }
+
     private static func rawPredict(
         body: [UInt8],
         model: String,

@@ -9,12 +9,14 @@ public enum VertexClaudeBody {
 
     /// `body` (a JSON object) without `model` and with `anthropic_version`; a client's own
     /// `anthropic_version` is replaced. A body that is not an object is returned unchanged (it
-    /// was validated on the way in; the provider will refuse it).
-    public static func edit(_ body: [UInt8]) -> [UInt8] {
+    /// was validated on the way in; the provider will refuse it). `count-tokens:rawPredict` is the
+    /// one call that keeps its `model` (`keepingModel`).
+    public static func edit(_ body: [UInt8], keepingModel: Bool = false) -> [UInt8] {
         guard let scan = try? JSONScanner.scanObject(body) else { return body }
         var output: [UInt8] = [UInt8(ascii: "{")]
         output.reserveCapacity(body.count + 48)
-        for member in scan.members where member.name != "model" && member.name != "anthropic_version" {
+        for member in scan.members
+        where (keepingModel || member.name != "model") && member.name != "anthropic_version" {
             output.append(contentsOf: body[member.memberRange])
             output.append(UInt8(ascii: ","))
         }

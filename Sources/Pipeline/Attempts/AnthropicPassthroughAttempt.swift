@@ -77,6 +77,14 @@ struct AnthropicPassthroughAttempt {
     func upstream(path: String, target: RouteTarget, summary: RequestSummary, exchange: Exchange, apiKey: String?)
         throws(GatewayError) -> UpstreamRequest
     {
+        if target.provider.kind == .vertex, path == "messages/count_tokens" {
+            return try VertexAnthropicProviderCodec.countTokensRequest(
+                body: RequestInspection.rewrite(
+                    exchange.request.body, summary: summary,
+                    upstreamModel: VertexEndpoint.claudeModelID(target.upstreamModel)),
+                provider: target.provider, secret: apiKey, timeouts: target.timeouts,
+                beta: exchange.request.header("anthropic-beta"))
+        }
         if target.provider.kind == .vertex {
             return try VertexAnthropicProviderCodec.passthroughRequest(
                 body: exchange.request.body, model: target.upstreamModel, provider: target.provider, secret: apiKey,
