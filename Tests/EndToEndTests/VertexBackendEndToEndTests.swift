@@ -28,6 +28,7 @@ import Testing
         let account = try account.get()
         var settings = VertexMockSettings()
         settings.serviceAccount = account
+        settings.expressAPIKey = GatewayBinary.providerKey
         adjust(&settings)
         var main = MockProviderConfiguration(dialect: .vertex)
         main.vertex = settings
@@ -47,6 +48,7 @@ import Testing
                       vx: { kind: vertex, project: llmgw-test, location: us-east5, base_url: "\(vertex.baseURL)", credentials_file: "\(directory.path)/sa.json" }
                       vx-meta: { kind: vertex, project: "740989871600", base_url: "\(vertex.baseURL)", metadata_server: "\(vertex.baseURL)" }
                       vx-broken: { kind: vertex, project: llmgw-test, location: us-east5, base_url: "\(broken.baseURL)", credentials_file: "\(directory.path)/sa-broken.json" }
+                      vx-express: { kind: vertex, base_url: "\(vertex.baseURL)", api_key: "env:LLMGW_E2E_KEY" }
                     models:
                       - name: vgemini
                         targets: [{ provider: vx, model: gemini-2.5-flash }]
@@ -54,6 +56,14 @@ import Testing
                         targets: [{ provider: vx, model: claude-sonnet-4-5-20250929 }]
                       - name: vmeta
                         targets: [{ provider: vx-meta, model: gemini-2.5-flash }]
+                      - name: vexpress
+                        targets: [{ provider: vx-express, model: gemini-2.5-flash }]
+                      - name: vexpress-claude
+                        targets: [{ provider: vx-express, model: claude-opus-4-6 }]
+                      - name: vflaky
+                        targets: [{ provider: vx, model: "gemini-2.5-flash#status=503x1" }]
+                      - name: vclaude-overloaded
+                        targets: [{ provider: vx, model: "claude-sonnet-4-5@20250929#status=529" }, { provider: vx, model: gemini-2.5-flash }]
                       - name: vfailover
                         targets: [{ provider: vx-broken, model: gemini-2.5-flash }, { provider: vx, model: "claude-haiku-4-5@20251001" }]
                     """
@@ -247,6 +257,35 @@ import Testing
                     == "/v1/projects/740989871600/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
             )
             #expect(fixture.mints == 0)
+        }
+    }
+
+    @Test func expressModeSendsTheAPIKeyOnTheProjectlessPath() async throws {
+        try await Self.withVertexGateway { fixture in
+            let response = try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vexpress"))
+            #expect(response.status == 200, "\(response.text)")
+            let sent = try #require(fixture.lastModelRequest)
+            #expect(sent.path == "/v1/publishers/google/models/gemini-2.5-flash:generateContent")
+            #expect(sent.header("x-goog-api-key") == GatewayBinary.providerKey)
+            #expect(sent.header("authorization") == nil)
+            #expect(fixture.mints == 0)
+            let claude = try await fixture.client.post(
+                "/v1/chat/completions", json: .chatRequest(model: "vexpress-claude"))
+            #expect(claude.status == 400)
+            #expect(claude.text.contains("express mode serves Gemini models only"))
+        }
+    }
+
+    @Test func vertexErrorsAreRetriedAndFailedOverLikeOthers() async throws {
+        try await Self.withVertexGateway { fixture in
+            let flaky = try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vflaky"))
+            #expect(flaky.status == 200, "\(flaky.text)")
+            #expect(flaky.header("x-llmgw-attempts") == "2")
+            let overloaded = try await fixture.client.post(
+                "/v1/messages", json: Self.messages(model: "vclaude-overloaded"), headers: Self.anthropicHeaders)
+            #expect(overloaded.status == 200, "\(overloaded.text)")
+            #expect(try overloaded.json()["type"] as? String == "message")
+            #expect(fixture.lastModelRequest?.path.hasSuffix("/gemini-2.5-flash:generateContent") == true)
         }
     }
 
