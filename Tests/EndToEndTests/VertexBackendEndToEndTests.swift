@@ -290,20 +290,31 @@ import Testing
     }
 
     @Test func aTokenIsMintedAgainOnceItIsDueForRefresh() async throws {
-        try await Self.withVertexGateway({ $0.tokenLifetimeSeconds = 2 }) { fixture in
+        try await Self.withVertexGateway({ $0.tokenLifetimeSeconds = 4 }) { fixture in
+            let sent = ContinuousClock.now
             #expect(
                 try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
                     == 200)
-            #expect(
-                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
-                    == 200)
+            let answered = ContinuousClock.now
             #expect(fixture.mints == 1)
-            // A 2 s token is refreshed after half its life.
-            try await Task.sleep(for: .milliseconds(1300))
+            let first = try #require(fixture.lastModelRequest?.header("authorization"))
+            // A 4 s token is refreshed after half its life (the mint came between `sent` and
+            // `answered`), in the background: a request before its expiry still goes out with it.
+            try await Task.sleep(until: answered + .milliseconds(2300))
             #expect(
                 try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
                     == 200)
+            if ContinuousClock.now - sent < .milliseconds(3500) {
+                #expect(fixture.lastModelRequest?.header("authorization") == first)
+            }
+            for _ in 0..<200 where fixture.mints < 2 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(fixture.mints == 2)
+            #expect(
+                try await fixture.client.post("/v1/chat/completions", json: .chatRequest(model: "vgemini")).status
+                    == 200)
+            let second = try #require(fixture.lastModelRequest?.header("authorization"))
+            #expect(second != first)
+            #expect(second.hasPrefix("Bearer ya29."))
         }
     }
 

@@ -24,8 +24,9 @@ import Testing
         // max(300 s, 10 %) = 360 s before expiry.
         #expect(first.refreshAtMillis == 3_240_000)
         #expect(refresh.request(nowMillis: 3_239_999) == .use("a"))
-        #expect(refresh.request(nowMillis: 3_240_000) == .mint(flight: 2))
-        // While mint 2 runs, the old token is still valid: others use it rather than wait.
+        // The first request past it starts the refresh and keeps the still-valid token.
+        #expect(refresh.request(nowMillis: 3_240_000) == .refresh(flight: 2, meanwhile: "a"))
+        // While mint 2 runs, the others use it too.
         #expect(refresh.request(nowMillis: 3_300_000) == .use("a"))
         // Past its expiry they wait.
         #expect(refresh.request(nowMillis: 3_600_000) == .join(flight: 2))
@@ -37,6 +38,17 @@ import Testing
         // A metadata-server token with 60 s left: refreshed after 30 s, not at once.
         #expect(Self.token("m", at: 0, lifetime: 60).refreshAtMillis == 30_000)
         #expect(Self.token("m", at: 0, lifetime: 1967).refreshAtMillis == 1_667_000)
+    }
+
+    @Test func aFailedRefreshIsTriedAgainWhileTheOldTokenLasts() {
+        var refresh = AccessTokenRefresh()
+        _ = refresh.request(nowMillis: 0)
+        refresh.minted(Self.token("a", at: 0, lifetime: 3600), flight: 1)
+        #expect(refresh.request(nowMillis: 3_300_000) == .refresh(flight: 2, meanwhile: "a"))
+        refresh.failed(flight: 2)
+        #expect(refresh.request(nowMillis: 3_301_000) == .refresh(flight: 3, meanwhile: "a"))
+        refresh.failed(flight: 3)
+        #expect(refresh.request(nowMillis: 3_600_000) == .mint(flight: 4))
     }
 
     @Test func aFailedMintLetsTheNextRequestTryAgain() {

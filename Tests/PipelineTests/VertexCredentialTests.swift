@@ -35,6 +35,15 @@ import _CryptoExtras
         func credential() async throws -> ProviderCredential {
             try await keyring.credential(for: provider, transport: transport, clock: clock, timeouts: .init())
         }
+
+        /// Polls `condition` (a background refresh landing) for up to two seconds.
+        func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+            for _ in 0..<200 {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return false
+        }
     }
 
     @Test func aServiceAccountTokenIsMintedOnceAndReusedUntilItsRefreshTime() async throws {
@@ -54,11 +63,25 @@ import _CryptoExtras
         #expect(cached.secret == "ya29.first")
         #expect(cached.refreshable)
         #expect(fixture.transport.requests.count == 1)
-        // 3599 s lifetime: refreshed 359.9 s (10 %) before expiry.
+        // 3599 s lifetime: refreshed 359.9 s (10 %) before expiry, in the background: the
+        // request that starts the refresh still gets the valid first token.
         fixture.clock.advance(.seconds(240))
-        #expect(try await fixture.credential().secret == "ya29.second")
+        #expect(try await fixture.credential().secret == "ya29.first")
+        #expect(try await fixture.eventually { try await fixture.credential().secret == "ya29.second" })
         #expect(fixture.transport.requests.count == 2)
         #expect(fixture.keyring.allKeys().contains("ya29.second"))
+    }
+
+    @Test func aFailedBackgroundRefreshKeepsTheValidTokenAndIsTriedAgain() async throws {
+        let fixture = try Fixture()
+        fixture.transport.enqueue(
+            [Self.tokenAnswer("ya29.first"), .failure(.connect, "refused"), Self.tokenAnswer("ya29.second")],
+            for: Self.tokenURL)
+        #expect(try await fixture.credential().secret == "ya29.first")
+        fixture.clock.advance(.seconds(3300))
+        #expect(try await fixture.credential().secret == "ya29.first")
+        #expect(try await fixture.eventually { try await fixture.credential().secret == "ya29.second" })
+        #expect(fixture.transport.requests.count == 3)
     }
 
     @Test func concurrentRequestsShareOneMint() async throws {
@@ -121,8 +144,13 @@ import _CryptoExtras
                 == "http://127.0.0.1:9/computeMetadata/v1/instance/service-accounts/default/token"
                 + "?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-platform")
         #expect(sent.header("metadata-flavor") == "Google")
-        clock.advance(.seconds(1667))
+        // 1967 s left: refreshed 300 s before expiry, not an hour-long token's 360 s.
+        clock.advance(.seconds(1666))
         _ = try await keyring.credential(for: provider, transport: transport, clock: clock, timeouts: .init())
+        #expect(transport.requests.count == 1)
+        clock.advance(.seconds(1))
+        _ = try await keyring.credential(for: provider, transport: transport, clock: clock, timeouts: .init())
+        for _ in 0..<200 where transport.requests.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(transport.requests.count == 2)
     }
 

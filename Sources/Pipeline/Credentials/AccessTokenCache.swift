@@ -1,9 +1,9 @@
 import Synchronization
 
 /// The access tokens of one keyring, by provider name, each behind an `AccessTokenRefresh`: a
-/// token is reused until its refresh time and minted by one request at a time (the others wait for
-/// that mint, or keep using the still-valid old token). Tokens live only in this process's memory:
-/// never in the shared state, a log or an error. A reload (a new keyring) mints anew.
+/// token is reused until its refresh time, then replaced by one background mint while it is still
+/// used; without a valid token, requests wait for a single mint. Tokens live only in this process's
+/// memory: never in the shared state, a log or an error. A reload (a new keyring) mints anew.
 final class AccessTokenCache: Sendable {
     private struct Slot {
         var refresh = AccessTokenRefresh()
@@ -18,7 +18,8 @@ final class AccessTokenCache: Sendable {
 
     private let slots = Mutex<[String: Slot]>([:])
 
-    /// The token for `key`: the cached one, the one being minted, or a new mint with `mint`.
+    /// The token for `key`: the cached one, the one being minted, or a new mint with `mint`. A
+    /// mint runs in a task of its own, so a request that goes away does not cancel it for the others.
     func token(
         for key: String,
         nowMillis: @Sendable () -> Int64,
@@ -30,33 +31,45 @@ final class AccessTokenCache: Sendable {
             switch action {
             case .use:
                 return (action, nil)
-            case .mint(let flight):
-                let task = Task<AccessToken, any Error> { try await mint() }
+            case .mint(let flight), .refresh(let flight, _):
+                let task = Task<AccessToken, any Error> {
+                    do {
+                        let token = try await mint()
+                        self.finish(key, flight: flight, with: token)
+                        return token
+                    } catch {
+                        self.finish(key, flight: flight, with: nil)
+                        throw error
+                    }
+                }
                 slots[key]?.tasks[flight] = task
                 return (action, task)
             case .join(let flight):
                 return (action, slots[key]?.tasks[flight])
             }
         }
-        let flight: Int
         switch action {
-        case .use(let value): return Issued(value: value, cached: true)
-        case .mint(let number), .join(let number): flight = number
+        case .use(let value), .refresh(_, let value):
+            return Issued(value: value, cached: true)
+        case .mint(let flight), .join(let flight):
+            guard let task else { preconditionFailure("mint \(flight) has no task") }
+            do {
+                return Issued(value: try await task.value.value, cached: false)
+            } catch {
+                throw error as? AccessTokenFailure ?? AccessTokenFailure(.transport, "the token request was cancelled")
+            }
         }
-        guard let task else { preconditionFailure("mint \(flight) has no task") }
-        do {
-            let token = try await task.value
-            slots.withLock {
+    }
+
+    /// Mint `flight` ended: its token is installed, or the next request tries again.
+    private func finish(_ key: String, flight: Int, with token: AccessToken?) {
+        slots.withLock {
+            if let token {
                 $0[key]?.refresh.minted(token, flight: flight)
-                $0[key]?.tasks[flight] = nil
-            }
-            return Issued(value: token.value, cached: false)
-        } catch {
-            slots.withLock {
+            } else {
                 $0[key]?.refresh.failed(flight: flight)
-                $0[key]?.tasks[flight] = nil
             }
-            throw error as? AccessTokenFailure ?? AccessTokenFailure(.transport, "the token request was cancelled")
+            $0[key]?.tasks[flight] = nil
         }
     }
 

@@ -18,7 +18,8 @@ struct AccessToken: Sendable, Equatable {
 /// it asks for, one at a time per credential (single flight):
 ///
 /// - a token before its refresh time is used;
-/// - past it but still valid, it is used while one request mints its successor;
+/// - past it but still valid, it is still used, and the first such request starts the mint of
+///   its successor without waiting for it (a failed refresh costs nothing while the token lasts);
 /// - with no valid token every request waits for the one mint in flight, or starts it.
 struct AccessTokenRefresh: Sendable {
     enum Action: Sendable, Equatable {
@@ -26,6 +27,8 @@ struct AccessTokenRefresh: Sendable {
         case use(String)
         /// Start mint `flight` and wait for it.
         case mint(flight: Int)
+        /// Start mint `flight` and send `meanwhile`, still valid, without waiting.
+        case refresh(flight: Int, meanwhile: String)
         /// Wait for mint `flight`, already under way.
         case join(flight: Int)
     }
@@ -36,13 +39,18 @@ struct AccessTokenRefresh: Sendable {
 
     mutating func request(nowMillis: Int64) -> Action {
         if let token, nowMillis < token.refreshAtMillis { return .use(token.value) }
-        if let flight {
-            if let token, nowMillis < token.expiresAtMillis { return .use(token.value) }
-            return .join(flight: flight)
+        if let token, nowMillis < token.expiresAtMillis {
+            guard flight == nil else { return .use(token.value) }
+            return .refresh(flight: startFlight(), meanwhile: token.value)
         }
+        if let flight { return .join(flight: flight) }
+        return .mint(flight: startFlight())
+    }
+
+    private mutating func startFlight() -> Int {
         flights += 1
         flight = flights
-        return .mint(flight: flights)
+        return flights
     }
 
     /// Mint `flight` produced `token`. A late answer of an earlier flight is ignored.
