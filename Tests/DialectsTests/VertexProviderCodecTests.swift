@@ -195,6 +195,14 @@ import Testing
         let error = VertexAnthropicProviderCodec.error(status: 400, body: claude)
         #expect(error.kind == .invalidRequest)
         #expect(error.message == "max_tokens: Field required")
+        let quota = Array(
+            (#"{"error":{"code":429,"message":"Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model "#
+                + #"with base model: anthropic-claude-3-5-sonnet. Please submit a quota increase request. "#
+                + #"https://cloud.google.com/vertex-ai/docs/generative-ai/quotas-genai.","status":"RESOURCE_EXHAUSTED"}}"#)
+                .utf8)
+        #expect(VertexAnthropicProviderCodec.error(status: 429, body: quota).kind == .upstreamBilling)
+        #expect(VertexGeminiProviderCodec.error(status: 429, body: quota).kind == .upstreamBilling)
+        #expect(VertexGeminiProviderCodec.error(status: 429, body: google).kind == .rateLimited)
         let overloaded = Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8)
         #expect(VertexAnthropicProviderCodec.error(status: 529, body: overloaded).kind == .overloaded)
     }

@@ -97,12 +97,10 @@ public enum VertexAnthropicProviderCodec {
     }
 
     /// Classifies a non-2xx answer: Google's shape (`{"error":{"code","status",…}}`, or an array
-    /// of one) by the Gemini rules, Anthropic's (`{"type":"error","error":{…}}`) by Anthropic's.
+    /// of one) by the Gemini rules, Anthropic's (`{"type":"error","error":{…}}`) by Anthropic's
+    /// (`VertexErrorClassifier`).
     public static func error(status: Int, body: [UInt8]) -> CanonicalError {
-        if let error = GeminiErrorClassifier.errorObject(body), error["status"] != nil || error["code"] != nil {
-            return GeminiErrorClassifier.classify(status: status, error: error)
-        }
-        return AnthropicProviderCodec.error(status: status, body: body)
+        VertexErrorClassifier.classify(status: status, body: body)
     }
 }
 

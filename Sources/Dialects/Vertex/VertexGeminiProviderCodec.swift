@@ -30,8 +30,10 @@ public enum VertexGeminiProviderCodec {
         try GeminiProviderCodec.response(body)
     }
 
+    /// Classifies a non-2xx answer (`VertexErrorClassifier`: Gemini's rules, and a "Quota
+    /// exceeded" 429 read as billing).
     public static func error(status: Int, body: [UInt8]) -> CanonicalError {
-        GeminiProviderCodec.error(status: status, body: body)
+        VertexErrorClassifier.classify(status: status, body: body)
     }
 }
 
