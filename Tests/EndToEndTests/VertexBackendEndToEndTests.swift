@@ -64,6 +64,10 @@ import Testing
                         targets: [{ provider: vx, model: "gemini-2.5-flash#status=503x1" }]
                       - name: vclaude-overloaded
                         targets: [{ provider: vx, model: "claude-sonnet-4-5@20250929#status=529" }, { provider: vx, model: gemini-2.5-flash }]
+                      - name: vclaude-cut
+                        targets: [{ provider: vx, model: "claude-sonnet-4-5@20250929#error_event=1" }, { provider: vx, model: gemini-2.5-flash }]
+                      - name: vclaude-midstream
+                        targets: [{ provider: vx, model: "claude-sonnet-4-5@20250929#error_event=6" }]
                       - name: vfailover
                         targets: [{ provider: vx-broken, model: gemini-2.5-flash }, { provider: vx, model: "claude-haiku-4-5@20251001" }]
                     """
@@ -286,6 +290,27 @@ import Testing
             #expect(overloaded.status == 200, "\(overloaded.text)")
             #expect(try overloaded.json()["type"] as? String == "message")
             #expect(fixture.lastModelRequest?.path.hasSuffix("/gemini-2.5-flash:generateContent") == true)
+        }
+    }
+
+    @Test func aClaudeStreamErrorFailsOverBeforeOutputAndCutsTheStreamAfter() async throws {
+        try await Self.withVertexGateway { fixture in
+            // message_start, then Claude's in-band error: nothing real reached the client yet.
+            let early = try await fixture.client.post(
+                "/v1/messages", json: Self.messages(model: "vclaude-cut", stream: true), headers: Self.anthropicHeaders)
+            #expect(early.status == 200)
+            #expect(early.text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "\(early.text)")
+            #expect(!early.text.contains("overloaded_error"))
+            #expect(fixture.lastModelRequest?.path.hasSuffix("/gemini-2.5-flash:streamGenerateContent") == true)
+            // After output, the error is relayed in-band and the stream ends without message_stop.
+            let late = try await fixture.client.post(
+                "/v1/messages", json: Self.messages(model: "vclaude-midstream", stream: true),
+                headers: Self.anthropicHeaders)
+            #expect(late.status == 200)
+            #expect(late.text.contains("event: content_block_delta"), "\(late.text)")
+            #expect(late.text.contains("event: error"))
+            #expect(!late.text.contains("message_stop"))
+            #expect(!late.text.contains("vertex_event"))
         }
     }
 
