@@ -46,6 +46,8 @@ let package = Package(
                 "GatewayCore", "Dialects",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RS256 signing of the service-account JWT (Vertex AI OAuth2 tokens).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
@@ -79,6 +81,9 @@ let package = Package(
         .target(
             name: "MockProvider",
             dependencies: [
+                // The Vertex mock verifies the RS256 signature of service-account JWTs.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -134,7 +139,14 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "GatewayTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "GatewayTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "GatewayTesting", .product(name: "NIOEmbedded", package: "swift-nio")],
@@ -152,7 +164,13 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
         .testTarget(
-            name: "MockProviderTests", dependencies: ["MockProvider", "GatewayTesting"], swiftSettings: strict),
+            name: "MockProviderTests",
+            dependencies: [
+                "MockProvider", "GatewayTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["MockProvider", "GatewayCore", "GatewayTesting"],

@@ -20,8 +20,16 @@ protocol MockDialectResponder: Sendable {
     /// The in-band stream error event, complete with its framing (`data: {...}\n\n`).
     func streamErrorEvent() -> String
 
+    /// The in-band error event for the stream `reply`: `streamErrorEvent()`, unless the dialect has
+    /// several stream formats (Vertex AI: Gemini's and Claude's).
+    func streamErrorEvent(in reply: MockReply) -> String
+
     /// Adds the per-response headers that need the time spent (`openai-processing-ms` and the like).
     func finishHeaders(_ headers: inout HTTPHeaders, processingMilliseconds: Int)
+}
+
+extension MockDialectResponder {
+    func streamErrorEvent(in reply: MockReply) -> String { streamErrorEvent() }
 }
 
 /// What a responder decided.

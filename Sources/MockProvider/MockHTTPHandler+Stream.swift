@@ -75,7 +75,7 @@ extension MockHTTPHandler {
             context.flush()
             afterLastWrite(context) { self.reset(context) }
         case .errorEvent:
-            let event = exchange.reply.streamErrorEvent?(sent) ?? core.responder.streamErrorEvent()
+            let event = exchange.reply.streamErrorEvent?(sent) ?? core.responder.streamErrorEvent(in: exchange.reply)
             context.write(
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: event)))), promise: nil)
             finish(exchange, context, completes: false)

@@ -8,6 +8,9 @@ public enum MockDialect: String, Sendable, CaseIterable {
     case gemini
     /// Azure OpenAI chat completions on deployment and v1 paths (`api-key`, content-filter annotations).
     case azure
+    /// Google Vertex AI: Gemini and Claude models, its OAuth2 token endpoint (JWTs verified) and
+    /// the metadata server (`VertexMockSettings`).
+    case vertex
 }
 
 /// Where a mock server listens.
@@ -32,6 +35,8 @@ public struct MockProviderConfiguration: Sendable {
     public var recentRequestLimit: Int
     /// Gemini SSE events end in `\r\n\r\n` (as observed, the default) when true, `\n\n` when false.
     public var geminiCRLF: Bool
+    /// The Vertex AI dialect's project, service account, token lifetimes and options.
+    public var vertex: VertexMockSettings
 
     public init(dialect: MockDialect = .openai, faults: String = "", apiKey: String? = nil) {
         self.dialect = dialect
@@ -40,5 +45,6 @@ public struct MockProviderConfiguration: Sendable {
         self.threads = 1
         self.recentRequestLimit = 64
         self.geminiCRLF = true
+        self.vertex = VertexMockSettings()
     }
 }

@@ -24,6 +24,7 @@ final class MockProviderCore: Sendable {
             responder = GeminiMockResponder(
                 expectedKey: configuration.apiKey, lineEnding: configuration.geminiCRLF ? "\r\n" : "\n")
         case .azure: responder = AzureMockResponder(expectedKey: configuration.apiKey)
+        case .vertex: responder = try VertexMockResponder(settings: configuration.vertex)
         }
         let global = MockFaultPlan(try MockFaultSpec(parsing: configuration.faults))
         state = Mutex(State(global: global))

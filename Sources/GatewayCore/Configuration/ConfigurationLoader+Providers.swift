@@ -24,10 +24,12 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly([
-            "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
-            "auto_cache_control",
-        ])
+        reader.expectOnly(
+            [
+                "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
+                "auto_cache_control",
+            ]
+                + vertexKeys)
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -49,6 +51,14 @@ extension ConfigurationLoader {
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
         guard let kind else { return nil }
+        if kind == .vertex {
+            return vertexProvider(
+                named: name, reader,
+                ProviderConfiguration(
+                    name: name, kind: kind, baseURL: baseURL ?? "", apiKey: apiKey, apiVersion: apiVersion,
+                    unixSocket: socket, proxy: proxy, timeouts: timeouts))
+        }
+        rejectVertexKeys(reader, kind: kind)
         let url = baseURL ?? preset?.defaultBaseURL ?? defaultBaseURL(kind)
         if url == nil { reader.require("base_url", hint: "no default for kind \(kind.rawValue)") }
         if kind == .azure { reader.require("api_version", hint: "for kind azure, e.g. \"2024-10-21\"") }
@@ -71,7 +81,7 @@ extension ConfigurationLoader {
     }
 
     /// Never echoes the text: it may be a literal key.
-    private static func secretReference(_ text: String, _ reader: ConfigReader) -> SecretReference? {
+    static func secretReference(_ text: String, _ reader: ConfigReader) -> SecretReference? {
         switch SecretReference(parsing: text) {
         case .environment(let variable) where variable.isEmpty:
             reader.fail("env: needs a variable name")
@@ -90,6 +100,7 @@ extension ConfigurationLoader {
         case .anthropic: "https://api.anthropic.com"
         case .gemini: "https://generativelanguage.googleapis.com"
         case .azure: nil
+        case .vertex: VertexConfiguration.defaultBaseURL(location: VertexConfiguration.defaultLocation, express: false)
         }
     }
 
