@@ -174,3 +174,29 @@ def test_vertex_raw_claude_stream_has_no_vertex_event(vertex_gateway):
 def test_vertex_one_token_serves_every_request(vertex_gateway):
     mints = vertex_gateway.mock_stats()["requests_by_path"].get("/token", 0)
     assert mints == (1 if vertex_gateway.model_requests() else 0)
+
+
+@pytest.mark.parametrize("model", ["vgemini", "vclaude"])
+def test_vertex_responses_create_stream_and_chain(openai_client, vertex_gateway, model):
+    from test_responses import WEATHER_TOOL, assert_valid_event, assert_valid_response, without_ids
+
+    created = openai_client.responses.create(model=model, input="Hi vertex", max_output_tokens=64)
+    assert created.status == "completed" and "Hi vertex" in created.output_text
+    with httpx.Client(transport=httpx.HTTPTransport(uds=vertex_gateway.socket), base_url="http://localhost") as http:
+        raw = http.post("/v1/responses", json={"model": model, "input": "Hi vertex"})
+    assert raw.status_code == 200
+    assert_valid_response(raw.json())
+    with openai_client.responses.stream(model=model, input="Hi vertex", max_output_tokens=64) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    assert [e.type for e in events][:2] == ["response.created", "response.in_progress"]
+    assert without_ids(final.model_dump(mode="json")) == without_ids(created.model_dump(mode="json"))
+    first = openai_client.responses.create(model=model, input="Weather in Paris?", tools=[WEATHER_TOOL])
+    call = next(item for item in first.output if item.type == "function_call")
+    chained = openai_client.responses.create(
+        model=model,
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18C, cloudy"}],
+        tools=[WEATHER_TOOL],
+    )
+    assert "18C, cloudy" in chained.output_text
