@@ -1,8 +1,8 @@
 /// Pieces of provider URLs.
-enum URLPath {
+public enum URLPath {
     /// `text` as one path segment (or query value): RFC 3986 unreserved characters stay, every
     /// other byte of its UTF-8 is percent-encoded.
-    static func segment(_ text: String) -> String {
+    public static func segment(_ text: String) -> String {
         var output = ""
         for byte in text.utf8 {
             switch byte {

@@ -62,20 +62,7 @@ enum GoogleTokenEndpoint {
         return AccessToken(value: token, issuedAtMillis: nowMillis, expiresAtMillis: nowMillis + expiresIn * 1000)
     }
 
-    /// `application/x-www-form-urlencoded` value: unreserved characters kept, the rest percent-encoded.
-    static func formEncoded(_ text: String) -> String {
-        var output = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                output += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return output
-    }
+    /// `application/x-www-form-urlencoded` value: unreserved characters kept, the rest percent-encoded
+    /// (a space as `%20`, which form decoders accept like `+`).
+    static func formEncoded(_ text: String) -> String { URLPath.segment(text) }
 }
