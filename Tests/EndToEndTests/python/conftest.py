@@ -152,6 +152,14 @@ models:
       - {{ provider: mock, model: gpt-4o-mini }}
   - name: claude-cut
     targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
+  # The semantic cache (test_semantic_cache.py): the mock's bag-of-words embedding.
+  - name: embed-bow
+    targets: [{{ provider: mock, model: text-embedding-bow }}]
+  - name: semantic
+    semantic_cache: true
+    targets: [{{ provider: mock, model: gpt-4o-mini }}]
+cache:
+  semantic: {{ embedding_model: embed-bow, threshold: 0.9 }}
 """
         )
     stdout_path = os.path.join(workdir, "stdout.log")
