@@ -1,5 +1,9 @@
 import GatewayCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The semantic cache's vectors in the shared LMDB environment, used by every llmgw process on the
 /// host (`SemanticIndexBackend`).
 ///
@@ -51,26 +55,35 @@ public final class LMDBSemanticIndex: SemanticIndexBackend {
         let prefix = namespace.digest
         let dimensions = vector.dimensions
         var best: [SemanticMatch] = []
-        try vector.values.withUnsafeBufferPointer { query in
-            try transaction.forEachInPlace(entries, from: prefix) { key, value in
-                guard key.count == 64, key.starts(with: prefix) else { return false }
-                guard value.count == headerBytes + dimensions, value[0] == version,
-                    nowMillis < int64(value, at: 9), Int(uint16(value, at: 21)) == dimensions
-                else { return true }
-                let scale = Float(bitPattern: uint32(value, at: 17))
-                let stored = UnsafeBufferPointer(
-                    start: value.baseAddress!.advanced(by: headerBytes).assumingMemoryBound(to: Int8.self),
-                    count: dimensions)
-                guard let dot = SemanticVector.dot(query, stored) else { return true }
-                let similarity = Float(dot) * scale * vector.scale
-                guard similarity >= threshold else { return true }
-                if best.count == limit {
-                    guard similarity > best[limit - 1].similarity else { return true }
-                    best.removeLast()
+        try prefix.withUnsafeBytes { prefixBytes in
+            try vector.values.withUnsafeBufferPointer { query in
+                try transaction.forEachInPlace(entries, from: prefix) { key, value in
+                    guard key.count == 64, memcmp(key.baseAddress!, prefixBytes.baseAddress!, 32) == 0 else {
+                        return false
+                    }
+                    guard value.count == headerBytes + dimensions, value[0] == version,
+                        nowMillis
+                            < Int64(
+                                bitPattern: UInt64(bigEndian: value.loadUnaligned(fromByteOffset: 9, as: UInt64.self))),
+                        Int(UInt16(bigEndian: value.loadUnaligned(fromByteOffset: 21, as: UInt16.self))) == dimensions
+                    else { return true }
+                    let scale = Float(
+                        bitPattern: UInt32(bigEndian: value.loadUnaligned(fromByteOffset: 17, as: UInt32.self)))
+                    let stored = UnsafeBufferPointer(
+                        start: value.baseAddress!.advanced(by: headerBytes).assumingMemoryBound(to: Int8.self),
+                        count: dimensions)
+                    guard let dot = SemanticVector.dot(query, stored) else { return true }
+                    let similarity = Float(dot) * scale * vector.scale
+                    guard similarity >= threshold else { return true }
+                    if best.count == limit {
+                        guard similarity > best[limit - 1].similarity else { return true }
+                        best.removeLast()
+                    }
+                    let match = SemanticMatch(
+                        answerKey: CacheKey(digest: Array(key[32..<64])), similarity: similarity)
+                    best.insert(match, at: best.firstIndex { $0.similarity < similarity } ?? best.count)
+                    return true
                 }
-                let match = SemanticMatch(answerKey: CacheKey(digest: Array(key[32..<64])), similarity: similarity)
-                best.insert(match, at: best.firstIndex { $0.similarity < similarity } ?? best.count)
-                return true
             }
         }
         return best
@@ -206,11 +219,4 @@ public final class LMDBSemanticIndex: SemanticIndexBackend {
             bitPattern: bytes[start..<bytes.index(start, offsetBy: 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 
-    static func uint32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
-        bytes[offset..<offset + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-    }
-
-    static func uint16(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt16 {
-        UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
-    }
 }

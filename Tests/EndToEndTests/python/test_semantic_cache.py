@@ -12,8 +12,9 @@ def client(gateway):
     return openai.OpenAI(api_key="unused-by-gateway", base_url="http://localhost/v1", http_client=http_client, max_retries=0)
 
 
-def _stream(client, text):
+def _stream(client, text, request_id=None):
     raw = client.chat.completions.with_raw_response.create(
+        extra_headers={"x-request-id": request_id} if request_id else None,
         model="semantic",
         messages=[{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": text}],
         stream=True,
@@ -35,7 +36,7 @@ def test_semantic_hit_stream_parses_with_the_sdk(client, gateway):
     assert headers["x-llmgw-cache"] == "miss"
     assert content and finish == "stop" and usage is not None
     replay_headers, replay, replay_finish, replay_usage, replay_ids = _stream(
-        client, "how many legs does a spider have exactly"
+        client, "how many legs does a spider have exactly", request_id="py-semantic-hit"
     )
     assert replay_headers["x-llmgw-cache"] == "semantic-hit"
     assert 0.9 <= float(replay_headers["x-llmgw-cache-similarity"]) < 1
@@ -43,8 +44,10 @@ def test_semantic_hit_stream_parses_with_the_sdk(client, gateway):
     # The stored stream, chunk for chunk: the answer to the first wording.
     assert (replay, replay_finish, replay_ids) == (content, finish, ids)
     assert replay_usage.completion_tokens == usage.completion_tokens
-    line = next(l for l in reversed(gateway.access_lines()) if l.get("model") == "semantic")
+    line = gateway.access_line("py-semantic-hit")
     assert (line["cache"], line["outcome"], line["stream"]) == ("semantic_hit", "cache_hit", True)
+    embedding = gateway.access_line("py-semantic-hit-embed")
+    assert (embedding["internal"], embedding["route"], embedding["model"]) == ("semantic_cache", "/v1/embeddings", "embed-bow")
 
 
 def test_unrelated_prompt_is_a_miss(client):
