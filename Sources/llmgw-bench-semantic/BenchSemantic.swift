@@ -41,7 +41,9 @@ struct BenchSemantic {
                 .init(
                     path: directory, mapSizeBytes: max(64 << 20, size * bytesPerEntry * 3), durability: .relaxed,
                     databases: ["semantic", "semantic_age", "meta"]))
-            let index = LMDBSemanticIndex(executor: LMDBExecutor(environment: environment))
+            // A lookup of a debug build at 100k entries outlasts the default 0.5 s wait for the store.
+            let index = LMDBSemanticIndex(
+                executor: LMDBExecutor(environment: environment, configuration: .init(timeout: .seconds(60))))
             let fillStart = ContinuousClock.now
             for entry in 0..<size {
                 var digest = [UInt8](repeating: 0, count: 32)

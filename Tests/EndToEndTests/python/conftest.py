@@ -159,7 +159,7 @@ models:
     semantic_cache: true
     targets: [{{ provider: mock, model: gpt-4o-mini }}]
 cache:
-  semantic: {{ embedding_model: embed-bow, threshold: 0.9 }}
+  semantic: {{ embedding_model: embed-bow, threshold: 0.9, budget: 3s }}
 """
         )
     stdout_path = os.path.join(workdir, "stdout.log")
