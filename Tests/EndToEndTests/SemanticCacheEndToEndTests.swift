@@ -19,8 +19,8 @@ import Testing
 
     /// A generous budget by default: on a loaded machine an embedding may take more than 150 ms,
     /// and these tests are about hits, not about the budget (the last one is).
-    static func semanticConfig(embeddingModel: String = "embed", budget: String = "3s") -> String {
-        "cache: { semantic: { embedding_model: \(embeddingModel), threshold: 0.9, budget: \(budget) } }"
+    static func semanticConfig(embeddingModel: String = "embed", budget: String = "3s", extra: String = "") -> String {
+        "cache: { semantic: { embedding_model: \(embeddingModel), threshold: 0.9, budget: \(budget)\(extra) } }"
     }
 
     static let question = "What is the capital of France?"
@@ -153,6 +153,39 @@ import Testing
             // The exact cache still works without embeddings.
             let exact = try await group.client(0).post("/v1/chat/completions", json: chat(Self.question), headers: key)
             #expect(exact.header("x-llmgw-cache") == "hit")
+        }
+    }
+
+    @Test func theOldestEntryIsEvictedPastMaxEntries() async throws {
+        try await withSidecars(
+            count: 2, extra: { _ in Self.semanticConfig(extra: ", max_entries: 2") }, models: Self.models
+        ) { group in
+            let key = [("authorization", "Bearer \(try group.cli(["keys", "create", "--name", "evict"]))")]
+            func ask(_ socket: Int, _ text: String) async throws -> String? {
+                try await group.client(socket).post("/v1/chat/completions", json: chat(text), headers: key)
+                    .header("x-llmgw-cache")
+            }
+            #expect(try await ask(0, "how many legs does a spider have") == "miss")
+            #expect(try await ask(0, "what is the boiling point of water at sea level") == "miss")
+            #expect(try await ask(1, "name the largest planet in the solar system") == "miss")
+            // The first entry was evicted by the third (on the other sidecar); the last two remain.
+            #expect(try await ask(1, "how many legs does a spider have please") == "miss")
+            #expect(try await ask(0, "name the largest planet in the solar system please") == "semantic-hit")
+        }
+    }
+
+    @Test func anEntryExpiresWithItsTTL() async throws {
+        try await withSidecars(count: 1, extra: { _ in Self.semanticConfig(extra: ", ttl: 1s") }, models: Self.models) {
+            group in
+            let key = [("authorization", "Bearer \(try group.cli(["keys", "create", "--name", "ttl"]))")]
+            let client = group.client(0)
+            _ = try await client.post("/v1/chat/completions", json: chat(Self.question), headers: key)
+            let fresh = try await client.post("/v1/chat/completions", json: chat(Self.paraphrase), headers: key)
+            #expect(fresh.header("x-llmgw-cache") == "semantic-hit")
+            await pause(seconds: 1.2)
+            let later = try await client.post(
+                "/v1/chat/completions", json: chat("what is the capital of france please"), headers: key)
+            #expect(later.header("x-llmgw-cache") == "miss")
         }
     }
 }
