@@ -244,7 +244,8 @@ final class ConfiguredPipeline: Sendable {
             embedder: configuration.cache.semantic.embeddingModel.map { model in
                 SemanticEmbedder(
                     model: model, budget: configuration.cache.semantic.budget, routing: routing,
-                    attempts: attempts, settlement: settlement, accessLog: accessLog, random: wiring.random)
+                    attempts: attempts, settlement: settlement, accessLog: accessLog, random: wiring.random,
+                    chargeCaller: configuration.cache.semantic.chargeCaller)
             },
             logger: logger, clock: clock)
         self.countTokens = CountTokensEndpoint(
@@ -363,9 +364,9 @@ final class ConfiguredPipeline: Sendable {
             }
             semantic = semanticCache.plan(for: request, model: summary.model, caller: identity.caller, exact: plan)
             if let semantic {
-                let (caller, requestID) = (identity.caller, exchange.record.requestID)
+                let (caller, team, requestID) = (identity.caller, identity.team, exchange.record.requestID)
                 embedding = await exchange.waiting {
-                    await semanticCache.embed(semantic, caller: caller, requestID: requestID)
+                    await semanticCache.embed(semantic, caller: caller, team: team, requestID: requestID)
                 }
                 if let embedding, let hit = await semanticCache.lookup(semantic, vector: embedding) {
                     await cache.serve(hit.response, similarity: hit.similarity, exchange: &exchange, writer: writer)

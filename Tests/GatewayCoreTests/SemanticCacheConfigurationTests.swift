@@ -32,13 +32,14 @@ import Testing
                     max_entries: 5000
                     embed: conversation
                     budget: 80ms
+                    charge_caller: true
                 """
         let configuration = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
-        #expect(
-            configuration.cache.semantic
-                == SemanticCacheConfiguration(
-                    enabled: false, embeddingModel: "embed", threshold: 0.95, ttl: .seconds(600), maxEntries: 5000,
-                    embed: .conversation, budget: .milliseconds(80)))
+        var expected = SemanticCacheConfiguration(
+            enabled: false, embeddingModel: "embed", threshold: 0.95, ttl: .seconds(600), maxEntries: 5000,
+            embed: .conversation, budget: .milliseconds(80))
+        expected.chargeCaller = true
+        #expect(configuration.cache.semantic == expected)
         #expect(configuration.models.first?.semanticCache == true)
         #expect(configuration.models.last?.semanticCache == nil)
     }
@@ -63,7 +64,7 @@ import Testing
                 config.yaml:13: cache.semantic.max_entries: expected an integer from 1 to 1000000
                 config.yaml:14: cache.semantic.embed: unknown value "everything" (expected one of: last_user, conversation)
                 config.yaml:15: cache.semantic.budget: must be above 0 and at most 10s
-                config.yaml:16: cache.semantic.size: unknown key (expected one of: enabled, embedding_model, threshold, ttl, max_entries, embed, budget)
+                config.yaml:16: cache.semantic.size: unknown key (expected one of: enabled, embedding_model, threshold, ttl, max_entries, embed, budget, charge_caller)
                 """)
     }
 

@@ -93,4 +93,20 @@ import Testing
         #expect(reply.header("x-llmgw-cache") == "miss")
         #expect(try await gateway.semantic.entryCount() == 0)
     }
+
+    @Test(arguments: [false, true])
+    func theEmbeddingIsChargedToTheInternalCallerUnlessChargeCallerIsSet(_ chargeCaller: Bool) async throws {
+        var configuration = Self.configuration
+        configuration.cache.semantic.chargeCaller = chargeCaller
+        let transport = ScriptedTransport([
+            "http://primary": [ChatScript.ok], "http://embedder": [Self.embedding([1, 0, 0])],
+        ])
+        let gateway = PipelineHarness(
+            configuration, transport: transport, stores: [.keysAndAdmission, .cache, .semantic])
+        _ = await gateway.send(Self.chat("one"))
+        let embedUsage = try gateway.admission.usage(fromDay: nil).filter { $0.model == "embed" }
+        #expect(embedUsage.map(\.caller) == [chargeCaller ? "anonymous" : "internal:semantic_cache"])
+        // The access line names the caller whose prompt was embedded either way.
+        #expect(gateway.log.all.first { $0.internal != nil }?.caller == "anonymous")
+    }
 }

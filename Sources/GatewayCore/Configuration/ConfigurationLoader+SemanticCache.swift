@@ -1,7 +1,9 @@
 extension ConfigurationLoader {
     /// `cache.semantic`.
     static func semanticCache(_ reader: ConfigReader) -> SemanticCacheConfiguration {
-        reader.expectOnly(["enabled", "embedding_model", "threshold", "ttl", "max_entries", "embed", "budget"])
+        reader.expectOnly([
+            "enabled", "embedding_model", "threshold", "ttl", "max_entries", "embed", "budget", "charge_caller",
+        ])
         var semantic = SemanticCacheConfiguration()
         semantic.enabled = reader.bool("enabled") ?? semantic.enabled
         semantic.embeddingModel = reader.string("embedding_model")
@@ -12,6 +14,7 @@ extension ConfigurationLoader {
         semantic.ttl = reader.duration("ttl")
         semantic.maxEntries =
             reader.int("max_entries", in: 1...SemanticCacheConfiguration.maximumEntries) ?? semantic.maxEntries
+        semantic.chargeCaller = reader.bool("charge_caller") ?? semantic.chargeCaller
         semantic.embed = reader.choice("embed", as: SemanticCacheConfiguration.Embed.self) ?? semantic.embed
         if let budget = reader.duration("budget") {
             if budget <= .zero || budget > .seconds(10) {

@@ -26,6 +26,9 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     public var embed: Embed
     /// Time allowed for the embedding call; past it the request proceeds as a miss.
     public var budget: Duration
+    /// Charge the embedding's usage and cost to the caller (and its team) whose prompt it embeds;
+    /// off, they are recorded under `internal:semantic_cache`.
+    public var chargeCaller = false
 
     public init(
         enabled: Bool = false,

@@ -55,9 +55,9 @@ struct SemanticCacheStage: Sendable {
     }
 
     /// The embedding of the plan's text, or nil (a miss) when it failed or took too long.
-    func embed(_ plan: SemanticPlan, caller: String, requestID: String) async -> SemanticVector? {
+    func embed(_ plan: SemanticPlan, caller: String, team: String?, requestID: String) async -> SemanticVector? {
         guard let embedder else { return nil }
-        let embedding = await embedder.embed(plan.prompt.text, caller: caller, parentRequestID: requestID)
+        let embedding = await embedder.embed(plan.prompt.text, caller: caller, team: team, parentRequestID: requestID)
         return embedding.flatMap(SemanticVector.init(embedding:))
     }
 

@@ -6,8 +6,9 @@ import Synchronization
 /// an internal `POST /v1/embeddings` through the same routing, providers, keys, quotas and
 /// failover as any request, with an access-log line of its own (`"internal":"semantic_cache"`,
 /// the client's caller, request id `<client's id>-embed`) and the request metrics. It is not
-/// admitted against the caller's rate limits or charged to its budget (the caller asked for a
-/// chat answer, not an embedding); provider quotas of the embedding targets do apply.
+/// admitted against the caller's rate limits (the chat request was); its usage and cost go to
+/// `internal:semantic_cache`, or with `chargeCaller` to the caller and its team (budgets included).
+/// Provider quotas of the embedding targets apply.
 ///
 /// `embed` waits at most `budget`: past it, or on any failure, it returns nil and the request
 /// goes on as a miss. The internal request is then cancelled (its upstream transfer aborted) and
@@ -20,11 +21,13 @@ struct SemanticEmbedder: Sendable {
     let settlement: SettlementStage
     let accessLog: AccessLogStage
     let random: any RandomSource
+    /// `cache.semantic.charge_caller`.
+    var chargeCaller = false
 
     /// Who the embedding traffic is charged to in the usage records.
     static let chargedCaller = "internal:semantic_cache"
 
-    func embed(_ text: String, caller: String, parentRequestID: String) async -> [Float]? {
+    func embed(_ text: String, caller: String, team: String?, parentRequestID: String) async -> [Float]? {
         let outcome = Mutex<(resumed: Bool, continuation: CheckedContinuation<[Float]?, Never>?)>((false, nil))
         let finish: @Sendable ([Float]?) -> Void = { vector in
             let continuation = outcome.withLock { state -> CheckedContinuation<[Float]?, Never>? in
@@ -35,7 +38,7 @@ struct SemanticEmbedder: Sendable {
             continuation?.resume(returning: vector)
         }
         let work = Task {
-            finish(await run(text, caller: caller, requestID: parentRequestID + "-embed"))
+            finish(await run(text, caller: caller, team: team, requestID: parentRequestID + "-embed"))
         }
         let timer = Task { [budget] in
             try? await Task.sleep(for: budget)
@@ -55,7 +58,7 @@ struct SemanticEmbedder: Sendable {
         return vector
     }
 
-    private func run(_ text: String, caller: String, requestID: String) async -> [Float]? {
+    private func run(_ text: String, caller: String, team: String?, requestID: String) async -> [Float]? {
         var json = JSONWriter()
         json.object { json in
             json.field("model", model)
@@ -79,11 +82,12 @@ struct SemanticEmbedder: Sendable {
             await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }
         if Task.isCancelled && exchange.record.outcome == .ok { exchange.record.outcome = .clientClosed }
-        // Usage and spend go to `internal:semantic_cache` (`llmgw usage`), not to the caller's
-        // budget; the log line names the caller whose prompt was embedded.
+        // Usage and spend go to `internal:semantic_cache` (`llmgw usage`) unless the caller is
+        // charged; the log line names the caller whose prompt was embedded either way.
         var charged = exchange.record
-        charged.caller = Self.chargedCaller
-        await settlement.settle(&charged, team: nil, admission: .none, answer: answer, plan: nil)
+        if !chargeCaller { charged.caller = Self.chargedCaller }
+        await settlement.settle(
+            &charged, team: chargeCaller ? team : nil, admission: .none, answer: answer, plan: nil)
         exchange.record.costUSD = charged.costUSD
         accessLog.finish(exchange)
         guard exchange.record.outcome == .ok, writer.status == 200 else { return nil }
