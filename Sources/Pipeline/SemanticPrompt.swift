@@ -2,7 +2,9 @@ import Crypto
 import Dialects
 import GatewayCore
 
-/// What the semantic cache embeds of a chat request, and the namespace its entries live in.
+/// What the semantic cache embeds of a chat request (chat completions or Anthropic Messages: the
+/// same `messages` of `role` and `content`, a string or `text` parts), and the namespace its
+/// entries live in (an Anthropic `system` member is part of it like any other member).
 ///
 /// The namespace is SHA-256 over `formatVersion`, then the exact cache key of the request with
 /// `messages` left out (`CacheKeyBuilder`: caller or `"shared"`, endpoint, model alias, and every

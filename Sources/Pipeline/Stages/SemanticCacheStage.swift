@@ -39,9 +39,12 @@ struct SemanticCacheStage: Sendable {
         return configuration.model(named: model)?.semanticCache ?? configuration.cache.semantic.enabled
     }
 
-    /// Only chat completions the exact cache handles (`exact`), for a model that uses it.
+    /// Requests with `messages` (chat completions, Anthropic Messages) that the exact cache
+    /// handles (`exact`), for a model that uses it.
+    static let endpoints: Set<String> = ["/v1/chat/completions", "/v1/messages"]
+
     func plan(for request: GatewayRequest, model: String, caller: String, exact: CachePlan?) -> SemanticPlan? {
-        guard let exact, index != nil, embedder != nil, request.path == "/v1/chat/completions",
+        guard let exact, index != nil, embedder != nil, Self.endpoints.contains(request.path),
             Self.applies(to: model, in: configuration)
         else { return nil }
         let semantic = configuration.cache.semantic

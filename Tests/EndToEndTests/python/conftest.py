@@ -158,6 +158,9 @@ models:
   - name: semantic
     semantic_cache: true
     targets: [{{ provider: mock, model: gpt-4o-mini }}]
+  - name: claude-semantic
+    semantic_cache: true
+    targets: [{{ provider: claude, model: claude-sonnet-4-5 }}]
 cache:
   semantic: {{ embedding_model: embed-bow, threshold: 0.9, budget: 3s }}
 """

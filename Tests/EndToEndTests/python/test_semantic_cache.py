@@ -1,7 +1,9 @@
 """The semantic cache through the official openai SDK: a stream replayed from a semantic hit parses
 like the stream it was stored from (the mock embeds with a hashed bag of words)."""
 
+import anthropic
 import httpx
+import httpx2
 import openai
 import pytest
 
@@ -56,3 +58,25 @@ def test_unrelated_prompt_is_a_miss(client):
     assert headers["x-llmgw-cache"] == "miss"
     assert "x-llmgw-cache-similarity" not in headers
     assert content
+
+
+def test_anthropic_messages_stream_from_a_semantic_hit(gateway):
+    http_client = httpx2.Client(transport=httpx2.HTTPTransport(uds=gateway.socket))
+    client = anthropic.Anthropic(
+        api_key="unused-by-gateway", base_url="http://localhost", http_client=http_client, max_retries=0
+    )
+
+    def ask(text):
+        with client.messages.stream(
+            model="claude-semantic", max_tokens=64, system="Answer briefly.",
+            messages=[{"role": "user", "content": text}],
+        ) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+            return stream.response.headers, text, final
+
+    headers, text, final = ask("Which ocean is the largest on Earth")
+    assert headers["x-llmgw-cache"] == "miss"
+    replay_headers, replay, replay_final = ask("which ocean is the largest one on earth")
+    assert replay_headers["x-llmgw-cache"] == "semantic-hit"
+    assert (replay, replay_final.id, replay_final.stop_reason) == (text, final.id, final.stop_reason)
