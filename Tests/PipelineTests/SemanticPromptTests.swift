@@ -69,6 +69,20 @@ import Testing
         #expect(Self.prompt("not json") == nil)
     }
 
+    @Test func anAnthropicSystemMemberIsNamespace() throws {
+        func messages(_ system: String, _ text: String) -> SemanticPrompt? {
+            SemanticPrompt(
+                body: Array(
+                    (#"{"model":"smart","max_tokens":64,"system":"\#(system)","#
+                        + #""messages":[{"role":"user","content":[{"type":"text","text":"\#(text)"}]}]}"#).utf8),
+                embed: .lastUser, namespace: "key:alice", model: "smart", endpoint: "/v1/messages", headers: ["", ""])
+        }
+        let one = try #require(messages("A", "hello there"))
+        #expect(one.text == "hello there")
+        #expect(messages("A", "hi there")?.namespace == one.namespace)
+        #expect(messages("B", "hello there")?.namespace != one.namespace)
+    }
+
     @Test func similarityHeaderHasTwoDecimalsRoundedDown() {
         #expect(CacheStage.format(0.979) == "0.97")
         #expect(CacheStage.format(0.05) == "0.05")
