@@ -39,7 +39,11 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "Dialects", dependencies: ["GatewayCore"], swiftSettings: strict),
+        .target(
+            name: "Dialects",
+            dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -79,6 +83,7 @@ let package = Package(
         .target(
             name: "MockProvider",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -227,6 +227,8 @@ public enum SecretReference: Sendable, Equatable, CustomStringConvertible, Custo
 /// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server.
 public enum ProviderKind: String, Sendable, CaseIterable {
     case openai, anthropic, gemini, azure
+    /// AWS Bedrock Runtime, Converse API (SigV4 or a Bedrock API key).
+    case bedrock
 }
 
 public struct ProviderConfiguration: Sendable, Equatable {
@@ -247,6 +249,8 @@ public struct ProviderConfiguration: Sendable, Equatable {
     /// `raw_stream` (Azure): relay Azure's stream byte for byte to OpenAI clients, its
     /// `choices: []` annotation chunk included; off, chunks look like OpenAI's.
     public var rawStream = false
+    /// `kind: bedrock`: region and AWS credential sources.
+    public var aws: AWSProviderConfiguration?
 
     public init(
         name: String,

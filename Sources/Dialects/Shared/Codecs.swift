@@ -16,6 +16,15 @@ public protocol ProviderCodec {
     static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse
     /// The one classification of a provider's error answer.
     static func error(status: Int, body: [UInt8]) -> CanonicalError
+    /// The same with the response headers, for providers that name the error in one (Bedrock's
+    /// `x-amzn-errortype`); by default the body and status alone.
+    static func error(status: Int, headers: [(name: String, value: String)], body: [UInt8]) -> CanonicalError
+}
+
+extension ProviderCodec {
+    public static func error(status: Int, headers: [(name: String, value: String)], body: [UInt8]) -> CanonicalError {
+        error(status: status, body: body)
+    }
 }
 
 /// A client dialect's side of a translated exchange: its request into the canonical model, the
@@ -66,6 +75,7 @@ extension ProviderKind {
         case .azure: AzureProviderCodec.self
         case .anthropic: AnthropicProviderCodec.self
         case .gemini: GeminiProviderCodec.self
+        case .bedrock: BedrockProviderCodec.self
         }
     }
 }

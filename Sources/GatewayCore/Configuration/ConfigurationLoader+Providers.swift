@@ -24,7 +24,10 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly(["kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream"])
+        reader.expectOnly([
+            "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream", "region",
+            "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
+        ])
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -46,19 +49,28 @@ extension ConfigurationLoader {
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
         guard let kind else { return nil }
-        let url = baseURL ?? preset?.defaultBaseURL ?? defaultBaseURL(kind)
-        if url == nil { reader.require("base_url", hint: "no default for kind \(kind.rawValue)") }
+        let region = awsRegion(reader, kind: kind, preset: preset, baseURL: baseURL)
+        let aws = kind == .bedrock ? awsConfiguration(reader, region: region, hasAPIKey: apiKey != nil) : nil
+        let url =
+            baseURL ?? preset?.defaultBaseURL(region: region)
+            ?? (kind == .bedrock ? region.map(AWSProviderConfiguration.runtimeURL(region:)) : defaultBaseURL(kind))
+        if url == nil, kind == .bedrock {
+            reader.require("region", hint: "for kind bedrock, e.g. us-east-1 (or a base_url)")
+        } else if url == nil {
+            reader.require("base_url", hint: "no default for kind \(kind.rawValue)")
+        }
         if kind == .azure { reader.require("api_version", hint: "for kind azure, e.g. \"2024-10-21\"") }
         let rawStream = reader.bool("raw_stream")
         if rawStream != nil && kind != .azure {
             reader.child("raw_stream")?.fail(
                 "raw_stream applies to kind azure only (other streams pass through as sent)")
         }
-        guard let url, kind != .azure || apiVersion != nil else { return nil }
+        guard let url, kind != .azure || apiVersion != nil, kind != .bedrock || aws != nil else { return nil }
         var provider = ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
             proxy: proxy, timeouts: timeouts)
         provider.rawStream = rawStream ?? false
+        provider.aws = aws
         return provider
     }
 
@@ -81,7 +93,7 @@ extension ConfigurationLoader {
         case .openai: "https://api.openai.com/v1"
         case .anthropic: "https://api.anthropic.com"
         case .gemini: "https://generativelanguage.googleapis.com"
-        case .azure: nil
+        case .azure, .bedrock: nil
         }
     }
 
