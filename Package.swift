@@ -157,7 +157,8 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
         .testTarget(
-            name: "MockProviderTests", dependencies: ["MockProvider", "GatewayTesting"], swiftSettings: strict),
+            name: "MockProviderTests", dependencies: ["MockProvider", "GatewayTesting", "Dialects"],
+            swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["MockProvider", "GatewayCore", "GatewayTesting"],

@@ -20,8 +20,15 @@ protocol MockDialectResponder: Sendable {
     /// The in-band stream error event, complete with its framing (`data: {...}\n\n`).
     func streamErrorEvent() -> String
 
+    /// The same as bytes (binary for Bedrock's event stream).
+    func streamErrorBytes() -> [UInt8]
+
     /// Adds the per-response headers that need the time spent (`openai-processing-ms` and the like).
     func finishHeaders(_ headers: inout HTTPHeaders, processingMilliseconds: Int)
+}
+
+extension MockDialectResponder {
+    func streamErrorBytes() -> [UInt8] { Array(streamErrorEvent().utf8) }
 }
 
 /// What a responder decided.
@@ -64,6 +71,8 @@ struct MockReply {
         case full(String)
         /// Each element is one framed event, the terminator included.
         case stream([String])
+        /// Each element is one binary frame (Bedrock's `application/vnd.amazon.eventstream`).
+        case binaryStream([[UInt8]])
     }
 
     var status: HTTPResponseStatus
@@ -71,7 +80,9 @@ struct MockReply {
     var body: Body
 
     var isStream: Bool {
-        if case .stream = body { return true }
-        return false
+        switch body {
+        case .stream, .binaryStream: true
+        case .full: false
+        }
     }
 }

@@ -23,7 +23,7 @@ extension MockHTTPHandler {
             state = .streaming(exchange, plan)
             switch step {
             case .send(let event, let pause):
-                pending.writeString(event)
+                pending.writeBytes(event)
                 if let pause {
                     writePending()
                     context.flush()
@@ -73,9 +73,9 @@ extension MockHTTPHandler {
             context.flush()
             afterLastWrite(context) { self.reset(context) }
         case .errorEvent:
-            let event = core.responder.streamErrorEvent()
+            let event = core.responder.streamErrorBytes()
             context.write(
-                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: event)))), promise: nil)
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: event)))), promise: nil)
             finish(exchange, context, completes: false)
         }
     }

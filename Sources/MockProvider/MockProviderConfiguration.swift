@@ -8,6 +8,8 @@ public enum MockDialect: String, Sendable, CaseIterable {
     case gemini
     /// Azure OpenAI chat completions on deployment and v1 paths (`api-key`, content-filter annotations).
     case azure
+    /// AWS Bedrock Runtime Converse / ConverseStream (SigV4 verified, or a Bedrock API key as Bearer).
+    case bedrock
 }
 
 /// Where a mock server listens.
@@ -32,6 +34,8 @@ public struct MockProviderConfiguration: Sendable {
     public var recentRequestLimit: Int
     /// Gemini SSE events end in `\r\n\r\n` (as observed, the default) when true, `\n\n` when false.
     public var geminiCRLF: Bool
+    /// Bedrock: the AWS credentials and region SigV4 signatures are verified against.
+    public var aws: MockAWSCredentials?
 
     public init(dialect: MockDialect = .openai, faults: String = "", apiKey: String? = nil) {
         self.dialect = dialect
@@ -40,5 +44,22 @@ public struct MockProviderConfiguration: Sendable {
         self.threads = 1
         self.recentRequestLimit = 64
         self.geminiCRLF = true
+    }
+}
+
+/// The one identity the Bedrock mock accepts SigV4 signatures from.
+public struct MockAWSCredentials: Sendable {
+    public var accessKeyID: String
+    public var secretAccessKey: String
+    /// When set, requests must carry it as `x-amz-security-token` (signed).
+    public var sessionToken: String?
+    public var region: String
+
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, region: String = "us-east-1")
+    {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.region = region
     }
 }

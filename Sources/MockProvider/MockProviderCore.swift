@@ -24,6 +24,7 @@ final class MockProviderCore: Sendable {
             responder = GeminiMockResponder(
                 expectedKey: configuration.apiKey, lineEnding: configuration.geminiCRLF ? "\r\n" : "\n")
         case .azure: responder = AzureMockResponder(expectedKey: configuration.apiKey)
+        case .bedrock: responder = BedrockMockResponder(expectedKey: configuration.apiKey, aws: configuration.aws)
         }
         let global = MockFaultPlan(try MockFaultSpec(parsing: configuration.faults))
         state = Mutex(State(global: global))
