@@ -14,13 +14,17 @@ import GatewayCore
 ///    `"AWS4" + secret`;
 /// 4. signature: hex HMAC of the string to sign.
 ///
-/// Every header of the request is signed except `expect`, `user-agent` and `x-amzn-trace-id`
-/// (botocore's list). No `x-amz-content-sha256` is sent: Bedrock, like botocore, does without.
+/// Every header of the request is signed except the hop-by-hop and tracing ones botocore leaves out
+/// (`SIGNED_HEADERS_BLACKLIST`: `traceparent`, `user-agent`, `expect`, …), which may change on the
+/// way. No `x-amz-content-sha256` is sent: Bedrock, like botocore, does without.
 /// Pure: the time comes in as an argument.
 public enum AWSSigV4Signer {
     public static let algorithm = "AWS4-HMAC-SHA256"
-    /// Headers that may change on the way and are never signed (botocore `SIGNED_HEADERS_BLACKLIST`).
-    static let unsignedHeaders: Set<String> = ["expect", "user-agent", "x-amzn-trace-id"]
+    /// Headers that may change on the way and are never signed (botocore 1.44 `SIGNED_HEADERS_BLACKLIST`).
+    static let unsignedHeaders: Set<String> = [
+        "baggage", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+        "traceparent", "tracestate", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+    ]
 
     /// Every intermediate result of one signature, for tests against published vectors.
     public struct Signature: Sendable, Equatable {

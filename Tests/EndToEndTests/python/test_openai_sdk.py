@@ -79,7 +79,7 @@ def test_missing_messages_is_bad_request(client):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed"]
+    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed", "bedrock", "bedrock-arn", "bedrock-throttled"]
 
 
 def test_models_retrieve(client):
