@@ -39,6 +39,8 @@ import Testing
                 targets: [{ provider: aws-badsecret, model: "\(modelID)" }]
               - name: bedrock-instream
                 targets: [{ provider: aws, model: "\(modelID)#error_event=1" }, { provider: mock, model: gpt-4o-mini }]
+              - name: bedrock-cut
+                targets: [{ provider: aws, model: "\(modelID)#cut=4" }, { provider: mock, model: gpt-4o-mini }]
               - name: bedrock-invalid
                 targets: [{ provider: aws, model: "\(modelID)" }, { provider: mock, model: gpt-4o-mini }]
             """
@@ -250,6 +252,21 @@ import Testing
             #expect(response.header("x-llmgw-provider") == "mock")
             #expect(response.text.hasSuffix("data: [DONE]\n\n"))
             #expect(openAI.stats.requests == 1)
+        }
+    }
+
+    /// Cut after real output: the client's in-band error and no `[DONE]`; no failover any more.
+    @Test func aStreamCutAfterOutputEndsWithAnInBandErrorAndNoDone() async throws {
+        try await Self.withBedrockGateway { gateway, _, openAI in
+            let response = try await gateway.client.post(
+                "/v1/chat/completions",
+                json: .chatRequest(model: "bedrock-cut", stream: true, text: "a long enough answer please"))
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.header("x-llmgw-provider") == "aws")
+            #expect(!Self.openAIStreamText(response.text).isEmpty)
+            #expect(response.text.contains(#"data: {"error":"#), "\(response.text)")
+            #expect(!response.text.contains("[DONE]"))
+            #expect(openAI.stats.requests == 0)
         }
     }
 

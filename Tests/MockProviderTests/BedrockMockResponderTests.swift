@@ -252,6 +252,17 @@ import Testing
         }
     }
 
+    @Test func aCutStreamEndsBetweenFrames() async throws {
+        try await Self.withBedrockMock(faults: "cut=2") { mock in
+            let response = try await Self.signed(mock, Self.hello, stream: true)
+            var framer = AWSEventStreamFramer()
+            #expect(try framer.push(response.body).count == 2)
+            var decoder = BedrockStreamDecoder()
+            _ = decoder.push(response.body)
+            guard case .error = decoder.finish().last else { return #expect(Bool(false), "a cut stream must fail") }
+        }
+    }
+
     @Test func aModelSuffixInjectsFaultsPerModel() async throws {
         try await Self.withBedrockMock { mock in
             let response = try await Self.signed(mock, Self.hello, model: Self.model + "#status=503")
