@@ -65,6 +65,16 @@ import Testing
             ).contains("region applies to kind bedrock and bedrock-openai only"))
     }
 
+    @Test func awsCredentialKeysBelongToKindBedrock() {
+        #expect(
+            renderedErrors(
+                """
+                providers: { b: { kind: bedrock-openai, aws_profile: dev } }
+                models: [{ name: m, targets: [{ provider: b, model: x }] }]
+                """
+            ).contains("providers.b.aws_profile: aws_profile applies to kind bedrock only"))
+    }
+
     @Test func theOpenAICompatiblePresetTakesARegion() throws {
         let configuration = try GatewayConfiguration.parse(
             yaml: """

@@ -14,6 +14,11 @@ extension ConfigurationLoader {
             reader.child("region")?.fail("expected an AWS region name such as us-east-1")
             return nil
         }
+        if kind != .bedrock {
+            for key in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile"] {
+                reader.child(key)?.fail("\(key) applies to kind bedrock only (bedrock-openai takes a Bedrock API key)")
+            }
+        }
         return region ?? baseURL.flatMap(AWSProviderConfiguration.region(inURL:))
     }
 
