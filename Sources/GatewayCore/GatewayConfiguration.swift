@@ -21,6 +21,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// `admin:`: a listener of its own for `/metrics`, `/healthz` and `/readyz`, so that the apps
     /// on the data socket need not see the figures; nil serves them on the data listeners.
     public var admin: AdminConfiguration?
+    /// The store of Responses answers (`responses:`), for `previous_response_id` and
+    /// `GET`/`DELETE /v1/responses/{id}`.
+    public var responses: ResponsesConfiguration = .init()
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -249,6 +252,9 @@ public struct ProviderConfiguration: Sendable, Equatable {
     /// `raw_stream` (Azure): relay Azure's stream byte for byte to OpenAI clients, its
     /// `choices: []` annotation chunk included; off, chunks look like OpenAI's.
     public var rawStream = false
+    /// `auto_cache_control` (Anthropic): put prompt-cache breakpoints on the system prompt and the
+    /// tools of requests that set none (`AnthropicPromptCache`).
+    public var autoCacheControl = false
     /// `kind: bedrock`: region and AWS credential sources.
     public var aws: AWSProviderConfiguration?
 
@@ -286,6 +292,22 @@ public struct CacheConfiguration: Sendable, Equatable {
         self.enabled = enabled
         self.ttl = ttl
         self.shared = shared
+        self.maxBytes = maxBytes
+    }
+}
+
+/// `responses:`: how long the gateway keeps Responses answers (with the items of their chain) in
+/// the shared state, namespaced per caller, for `previous_response_id` on any sidecar of the host.
+public struct ResponsesConfiguration: Sendable, Equatable {
+    /// Answers with `store` not false are kept (`store: false` in the config keeps none).
+    public var store: Bool
+    public var ttl: Duration
+    /// Size cap of the store; the oldest entries are evicted past it.
+    public var maxBytes: Int
+
+    public init(store: Bool = true, ttl: Duration = .seconds(30 * 86_400), maxBytes: Int = 256 << 20) {
+        self.store = store
+        self.ttl = ttl
         self.maxBytes = maxBytes
     }
 }

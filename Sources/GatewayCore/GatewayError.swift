@@ -27,6 +27,8 @@ public struct GatewayError: Error, Sendable, Equatable {
     public let param: String?
     /// Seconds after which the client may try again (`Retry-After`), for 429 and 503.
     public let retryAfterSeconds: Int?
+    /// An OpenAI `error.code` of its own, replacing the code's default (`.some(nil)`: null).
+    private var codeOverride: String?? = nil
 
     public init(_ code: Code, _ message: String, param: String? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
@@ -65,9 +67,17 @@ public struct GatewayError: Error, Sendable, Equatable {
         }
     }
 
+    /// The same error with OpenAI `error.code` `code` (`previous_response_not_found`; nil for null).
+    public func withOpenAICode(_ code: String?) -> GatewayError {
+        var copy = self
+        copy.codeOverride = .some(code)
+        return copy
+    }
+
     /// OpenAI's `error.code` for this error (may be nil).
     public var openAICode: String? {
-        switch code {
+        if let codeOverride { return codeOverride }
+        return switch code {
         case .notFound: "model_not_found"
         case .unauthorized: "invalid_api_key"
         case .rateLimited: "rate_limit_exceeded"

@@ -78,6 +78,15 @@ struct MockReply {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: Body
+    /// The in-band error event of this stream after `sent` events, when it is not the dialect's
+    /// `streamErrorEvent()` (Responses streams number their events).
+    var streamErrorEvent: (@Sendable (_ sent: Int) -> String)? = nil
+
+    init(status: HTTPResponseStatus, headers: HTTPHeaders, body: Body) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 
     var isStream: Bool {
         switch body {

@@ -38,7 +38,7 @@ extension MockHTTPHandler {
                 finish(exchange, context)
             case .stop(let kind):
                 writePending()
-                stop(kind, exchange, context)
+                stop(kind, sent: plan.sent, exchange, context)
             }
         }
     }
@@ -59,7 +59,9 @@ extension MockHTTPHandler {
         }
     }
 
-    private func stop(_ kind: MockFaultActions.StreamStop, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+    private func stop(
+        _ kind: MockFaultActions.StreamStop, sent: Int, _ exchange: Exchange, _ context: ChannelHandlerContext
+    ) {
         switch kind {
         case .stall:
             state = .stalled(exchange)
@@ -73,7 +75,8 @@ extension MockHTTPHandler {
             context.flush()
             afterLastWrite(context) { self.reset(context) }
         case .errorEvent:
-            let event = core.responder.streamErrorBytes()
+            let event =
+                exchange.reply.streamErrorEvent.map { Array($0(sent).utf8) } ?? core.responder.streamErrorBytes()
             context.write(
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: event)))), promise: nil)
             finish(exchange, context, completes: false)

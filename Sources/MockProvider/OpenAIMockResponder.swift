@@ -3,12 +3,15 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// The OpenAI dialect: `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models[/{id}]`,
+/// The OpenAI dialect: `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/embeddings`,
+/// `GET /v1/models[/{id}]`,
 /// rendered as in `docs/wire/openai.md` (compact JSON, the real API's error bodies and headers).
 struct OpenAIMockResponder: MockDialectResponder {
     /// The only key accepted when set.
     let expectedKey: String?
     let ids = MockIDGenerator()
+    /// Responses made with `store` on (`previous_response_id`).
+    let responsesMade = MockResponseRegistry()
 
     static let systemFingerprint = "fp_6d7a3c1e52"
     static let organization = "org-llmgw-mock"
@@ -47,6 +50,8 @@ struct OpenAIMockResponder: MockDialectResponder {
         switch (request.method, path) {
         case (.POST, "/v1/chat/completions"): return chatCompletion(request)
         case (.POST, "/v1/embeddings"): return embeddings(request)
+        case (.POST, "/v1/responses"): return responses(request)
+        case (.POST, "/v1/completions"): return completion(request)
         case (.GET, "/v1/models"): return .answer(modelList(), model: nil, faultSuffix: nil)
         case (.GET, _) where path.hasPrefix("/v1/models/"):
             return model(id: String(path.dropFirst("/v1/models/".count)))

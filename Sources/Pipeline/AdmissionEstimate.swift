@@ -3,7 +3,7 @@ import GatewayCore
 
 /// The token reservation made at admission: an estimate of the prompt (about four bytes of
 /// JSON per token, a deliberate over-estimate for English text) plus the output the request
-/// allows (`max_completion_tokens` / `max_tokens`, or `defaultOutputTokens`). Reconciled to the
+/// allows (`max_completion_tokens` / `max_tokens` / `max_output_tokens`, or `defaultOutputTokens`). Reconciled to the
 /// provider's real usage after the answer.
 ///
 /// A `max_tokens` beyond `maximumOutputTokens` (clients say "no limit" with `sys.maxsize`) is
@@ -37,7 +37,7 @@ enum AdmissionEstimate {
         let prompt = max(1, body.count / 4)
         var output = defaultOutputTokens
         if let scan = try? JSONScanner.scanObject(body) {
-            for name in ["max_completion_tokens", "max_tokens"] {
+            for name in ["max_completion_tokens", "max_tokens", "max_output_tokens"] {
                 if let member = scan.member(name), let value = JSONScanner.integer(body, at: member.valueRange),
                     value > 0
                 {

@@ -192,6 +192,8 @@ final class ConfiguredPipeline: Sendable {
     let settlement: SettlementStage
     let accessLog: AccessLogStage
     let countTokens: CountTokensEndpoint
+    /// Stored Responses answers; nil without shared state or with `responses.store: false`.
+    let responseStore: ResponseStore?
     let router: Router
     let random: any RandomSource
     let startedAtEpochSeconds: Int
@@ -233,6 +235,9 @@ final class ConfiguredPipeline: Sendable {
         self.accessLog = AccessLogStage(sink: wiring.accessLog, metrics: metrics)
         self.countTokens = CountTokensEndpoint(
             identify: identification, router: router, admission: admission, context: context)
+        self.responseStore =
+            configuration.responses.store
+            ? state?.responses.map { ResponseStore(backend: $0, ttl: configuration.responses.ttl, clock: clock) } : nil
         self.startedAtEpochSeconds = wiring.startedAtEpochSeconds
         self.servesMetrics =
             configuration.admin == nil && configuration.metrics.isServed(under: configuration.auth.mode)
@@ -248,8 +253,20 @@ final class ConfiguredPipeline: Sendable {
             await handleProxied(request, endpoint: .chatCompletions, writer: writer)
         case ("POST", "/v1/embeddings"):
             await handleProxied(request, endpoint: .embeddings, writer: writer)
+        case ("POST", "/v1/completions"):
+            await handleProxied(request, endpoint: .completions, writer: writer)
         case ("POST", "/v1/messages"):
             await handleProxied(request, endpoint: .messages, writer: writer)
+        case ("POST", "/v1/responses"):
+            await handleProxied(request, endpoint: .responses, writer: writer)
+        case ("GET", let path) where path.hasPrefix(Self.responsePathPrefix),
+            ("DELETE", let path) where path.hasPrefix(Self.responsePathPrefix):
+            await handleSimple(request, writer: writer) { identity, exchange, _ throws(GatewayError) in
+                try await self.answerStoredResponse(
+                    String(path.dropFirst(Self.responsePathPrefix.count)), method: request.method,
+                    caller: identity.caller, exchange: &exchange, writer: writer)
+                return .none
+            }
         case ("POST", "/v1/messages/count_tokens"):
             await handleSimple(request, writer: writer) { identity, exchange, answer throws(GatewayError) in
                 try await self.countTokens.run(identity: identity, exchange: &exchange, answer: &answer, writer: writer)
@@ -275,11 +292,11 @@ final class ConfiguredPipeline: Sendable {
                 return .none
             }
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
-            (_, "/v1/messages/count_tokens"):
+            (_, "/v1/messages/count_tokens"), (_, "/v1/responses"), (_, "/v1/completions"):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
-        case (_, let path) where path.hasPrefix(Self.modelPathPrefix):
+        case (_, let path) where path.hasPrefix(Self.modelPathPrefix) || path.hasPrefix(Self.responsePathPrefix):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
@@ -329,9 +346,16 @@ final class ConfiguredPipeline: Sendable {
                 return
             }
             // 6. attempt + 7. relay
+            var attempt = AttemptRequest(summary: summary, endpoint: endpoint)
+            if endpoint == .responses {
+                let turn = try await responsesTurn(request.body, caller: identity.caller)
+                attempt.responses = turn
+                if turn.store, let responseStore {
+                    attempt.keeper = ResponseKeeper(store: responseStore, turn: turn, caller: identity.caller)
+                }
+            }
             try await attempts.run(
-                route, AttemptRequest(summary: summary, endpoint: endpoint), admission: admitted,
-                exchange: &exchange, answer: &answer, writer: writer)
+                route, attempt, admission: admitted, exchange: &exchange, answer: &answer, writer: writer)
         } catch {
             await accessLog.respond(with: error, exchange: &exchange, writer: writer)
         }
@@ -366,6 +390,46 @@ final class ConfiguredPipeline: Sendable {
     }
 
     static let modelPathPrefix = "/v1/models/"
+    static let responsePathPrefix = "/v1/responses/"
+
+    /// A Responses request's id and the stored chain it continues. Only the caller's own entries
+    /// are found; a chain llmgw does not have is left to the targets (a Responses provider may
+    /// hold it; a translated one answers `previous_response_not_found`).
+    private func responsesTurn(_ body: [UInt8], caller: String) async throws(GatewayError) -> ResponsesTurn {
+        let root = JSONScanner.parseObject(body) ?? JSONObject()
+        let previousID = root["previous_response_id"]?.string
+        var history: ResponseStore.Entry?
+        if let previousID, let responseStore {
+            history = try await responseStore.load(previousID, caller: caller)
+        }
+        return ResponsesTurn(
+            id: ResponsesTurn.mintID(random), history: history, previousID: previousID,
+            input: try ResponsesRequestDecoder.inputItems(root),
+            store: responseStore != nil && root["store"]?.bool != false)
+    }
+
+    /// `GET /v1/responses/{id}` (the stored `Response` object) and `DELETE` (removes it): only
+    /// the caller's own; anything else is a 404.
+    private func answerStoredResponse(
+        _ id: String, method: String, caller: String, exchange: inout Exchange, writer: some ResponseWriter
+    ) async throws(GatewayError) {
+        let id = Self.percentDecoded(id) ?? id
+        let notFound = GatewayError(.notFound, "Response with id '\(id)' not found.").withOpenAICode(nil)
+        guard let responseStore, !id.isEmpty, !id.contains("/") else { throw notFound }
+        if method == "DELETE" {
+            guard try await responseStore.delete(id, caller: caller) else { throw notFound }
+            var json = JSONWriter()
+            json.object { json in
+                json.field("id", id)
+                json.field("object", "response.deleted")
+                json.field("deleted", true)
+            }
+            await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: json.bytes, to: writer)
+            return
+        }
+        guard let entry = try await responseStore.load(id, caller: caller) else { throw notFound }
+        await exchange.writeComplete(status: 200, headers: Self.jsonHeaders, body: entry.response, to: writer)
+    }
 
     /// `%XX` escapes decoded (the SDKs escape `/` and `@` in a model id); nil when malformed.
     static func percentDecoded(_ text: String) -> String? {

@@ -10,6 +10,8 @@ public struct SharedState: Sendable {
     public var circuits: (any CircuitStore)?
     /// Latency and in-flight figures for the balancing strategies; nil disables them.
     public var stats: (any TargetStatsStore)?
+    /// Stored Responses answers (`previous_response_id`, `GET /v1/responses/{id}`); nil keeps none.
+    public var responses: (any ResponseCacheBackend)?
     /// What to do with a request when the state cannot be read or written: admit it (`allow`,
     /// the default: an outage of the state file must not become an outage of the gateway) or
     /// refuse it with 503 (`deny`). Authentication always fails closed.
@@ -25,6 +27,7 @@ public struct SharedState: Sendable {
         cache: (any ResponseCacheBackend)? = nil,
         circuits: (any CircuitStore)? = nil,
         stats: (any TargetStatsStore)? = nil,
+        responses: (any ResponseCacheBackend)? = nil,
         onStoreError: StoreErrorPolicy = .allow
     ) {
         self.keys = keys
@@ -32,6 +35,7 @@ public struct SharedState: Sendable {
         self.cache = cache
         self.circuits = circuits
         self.stats = stats
+        self.responses = responses
         self.onStoreError = onStoreError
     }
 }

@@ -27,9 +27,14 @@ public final class LMDBResponseCache: ResponseCacheBackend {
         /// Entries costing more than this are not stored (silently).
         public var maxEntryBytes: Int
 
-        public init(maxBytes: Int = 256 << 20, maxEntryBytes: Int = 8 << 20) {
+        /// The names of its databases and `meta` keys: `cache` (`cache`, `cache_expiry`,
+        /// `cache_bytes`, `cache_sweep_cursor`), or `responses` for the store of Responses answers.
+        public var namespace: String
+
+        public init(maxBytes: Int = 256 << 20, maxEntryBytes: Int = 8 << 20, namespace: String = "cache") {
             self.maxBytes = maxBytes
             self.maxEntryBytes = maxEntryBytes
+            self.namespace = namespace
         }
     }
 
@@ -48,14 +53,17 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     /// Keys whose entries failed to decode on lookup, deleted by the next `store`.
     private let undecodable = Mutex<Set<CacheKey>>([])
 
-    private static let bytesKey = Array("cache_bytes".utf8)
-    private static let sweepCursorKey = Array("cache_sweep_cursor".utf8)
+    private let bytesKey: [UInt8]
+    private let sweepCursorKey: [UInt8]
 
     public init(executor: LMDBExecutor, configuration: Configuration = .init()) {
         self.executor = executor
         let environment = executor.environment
-        self.cache = environment.database("cache")
-        self.expiry = environment.database("cache_expiry")
+        let namespace = configuration.namespace
+        self.cache = environment.database(namespace)
+        self.expiry = environment.database(namespace + "_expiry")
+        self.bytesKey = Array((namespace + "_bytes").utf8)
+        self.sweepCursorKey = Array((namespace + "_sweep_cursor").utf8)
         self.meta = environment.database("meta")
         self.maxBytes = max(0, min(configuration.maxBytes, environment.configuration.mapSizeBytes / 2))
         self.maxEntryBytes = configuration.maxEntryBytes
@@ -122,7 +130,7 @@ public final class LMDBResponseCache: ResponseCacheBackend {
             // Entries are indexed by age, not expiry, so with mixed TTLs an old long-lived entry
             // may precede expired ones: scan a bounded window per call and resume where the last
             // call stopped (`cache_sweep_cursor`), wrapping to the oldest at the end.
-            let start = try transaction.get(meta, Self.sweepCursorKey)
+            let start = try transaction.get(meta, sweepCursorKey)
             var window: [(key: [UInt8], value: [UInt8])] = []
             var reachedEnd = true
             try transaction.forEach(expiry, from: start) { key, value in
@@ -155,12 +163,23 @@ public final class LMDBResponseCache: ResponseCacheBackend {
             }
             if resumeAt == nil && !reachedEnd { resumeAt = window.last.map { $0.key } }
             if let resumeAt {
-                try transaction.put(meta, Self.sweepCursorKey, resumeAt)
+                try transaction.put(meta, sweepCursorKey, resumeAt)
             } else if start != nil {
-                try transaction.delete(meta, Self.sweepCursorKey)
+                try transaction.delete(meta, sweepCursorKey)
             }
             if total != initialTotal { try setTotalBytes(total, transaction) }
             return removed
+        }
+    }
+
+    /// Deletes the entry for `key`; true when there was one.
+    @discardableResult
+    public func remove(_ key: CacheKey) async throws -> Bool {
+        try await executor.write { [self] transaction in
+            let freed = try remove(key, transaction)
+            guard freed > 0 else { return false }
+            try setTotalBytes(max(0, try totalBytes(transaction) - freed), transaction)
+            return true
         }
     }
 
@@ -242,12 +261,12 @@ public final class LMDBResponseCache: ResponseCacheBackend {
     }
 
     private func totalBytes(_ transaction: LMDBTransaction) throws -> Int {
-        guard let bytes = try transaction.get(meta, Self.bytesKey) else { return 0 }
+        guard let bytes = try transaction.get(meta, bytesKey) else { return 0 }
         return Int(CachedResponseCoding.int64(bigEndian: bytes) ?? 0)
     }
 
     private func setTotalBytes(_ total: Int, _ transaction: LMDBTransaction) throws {
-        try transaction.put(meta, Self.bytesKey, Self.int64Bytes(Int64(max(total, 0))))
+        try transaction.put(meta, bytesKey, Self.int64Bytes(Int64(max(total, 0))))
     }
 
     static func indexKey(_ storedAtMillis: Int64, _ digest: [UInt8]) -> [UInt8] {

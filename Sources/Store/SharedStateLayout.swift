@@ -29,7 +29,9 @@ public final class SharedStateLayout: Sendable {
     /// What opening did, for the start-up log.
     public let notes: [String]
 
-    public static let volatileDatabases = ["cache", "cache_expiry", "limits", "keys", "spend", "health", "meta"]
+    public static let volatileDatabases = [
+        "cache", "cache_expiry", "limits", "keys", "spend", "health", "meta", "responses", "responses_expiry",
+    ]
     public static let durableDatabases = ["keys", "spend", "meta"]
 
     public init(
@@ -120,10 +122,13 @@ public final class SharedStateLayout: Sendable {
         durableConfiguration.mapSizeBytes = min(mapSizeBytes, 4 << 30)
         let durableEnvironment = try LMDBEnvironment(durableConfiguration)
         let volatileEnvironment = try LMDBEnvironment(volatileConfiguration)
-        // Every sidecar creates them at its first open; only the registry (`meta`) may be missing.
+        // Every sidecar creates them at its first open; only the registry (`meta`) and the
+        // Responses store (newer than the rest) may be missing.
+        let optional: Set<String> = ["meta", "responses", "responses_expiry"]
         for environment in [volatileEnvironment, durableEnvironment] {
             let path = environment.configuration.path
-            for name in environment.configuration.databases where name != "meta" && !environment.hasDatabase(name) {
+            for name in environment.configuration.databases
+            where !optional.contains(name) && !environment.hasDatabase(name) {
                 throw StoreError(.io, "the state at \(path) has no database \(name) (not written by llmgw serve?)")
             }
         }

@@ -89,7 +89,8 @@ struct Serve: AsyncParsableCommand {
             layout: layout, configPath: path, configuration: configuration, socketPath: inheritedSocket?.path,
             logger: logger)
         let sweeper = StateSweeper(
-            layout: layout, cache: state.cache, usageRetention: configuration.state.usageRetention, logger: logger)
+            layout: layout, cache: state.cache, responses: state.responses,
+            usageRetention: configuration.state.usageRetention, logger: logger)
         logger.info(
             "starting",
             metadata: [

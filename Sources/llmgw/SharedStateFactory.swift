@@ -61,6 +61,9 @@ enum SharedStateFactory {
             cache: cache,
             circuits: LMDBCircuitStore(executor: executor),
             stats: try await LMDBTargetStatsStore(executor: executor),
+            responses: LMDBResponseCache(
+                executor: executor,
+                configuration: .init(maxBytes: configuration.responses.maxBytes, namespace: "responses")),
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
         return (state, layout)

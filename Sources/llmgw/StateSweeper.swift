@@ -14,6 +14,8 @@ import Store
 struct StateSweeper: Service {
     let layout: SharedStateLayout
     let cache: (any ResponseCacheBackend)?
+    /// The store of Responses answers, swept like the cache.
+    var responses: (any ResponseCacheBackend)? = nil
     let usageRetention: Duration
     let logger: Logger
     var interval: Duration = .seconds(10)
@@ -42,15 +44,18 @@ struct StateSweeper: Service {
             if !stale.isEmpty {
                 logger.info("removed stale sidecar entries", metadata: ["pids": "\(stale.map(\.pid))"])
             }
-            var removed = 0
-            if let cache {
+            for (name, store) in [("cache", cache), ("responses", responses)] {
+                guard let store else { continue }
+                var removed = 0
                 for _ in 0..<20 {
-                    let batch = try await cache.sweepExpired(nowMillis: now, limit: 500)
+                    let batch = try await store.sweepExpired(nowMillis: now, limit: 500)
                     removed += batch
                     if batch < 500 { break }
                 }
+                if removed > 0 {
+                    logger.debug("expired entries removed", metadata: ["store": "\(name)", "count": "\(removed)"])
+                }
             }
-            if removed > 0 { logger.debug("expired cache entries removed", metadata: ["count": "\(removed)"]) }
             let cutoff = BudgetPeriod.day.identifier(atMillis: now.addingSaturating(-usageRetention.saturatingMillis))
             let pruned = try await LMDBAdmissionStore(executor: executor).pruneUsage(before: cutoff, limit: 1000)
             _ = try await layout.pruneCheckpoint(before: cutoff, limit: 1000)

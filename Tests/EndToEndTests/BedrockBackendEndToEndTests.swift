@@ -195,6 +195,28 @@ import Testing
         }
     }
 
+    @Test func responsesClientsAreTranslatedToConverseToo() async throws {
+        try await Self.withBedrockGateway { gateway, bedrock, _ in
+            let response = try await gateway.client.post(
+                "/v1/responses", json: #"{"model":"bedrock","input":"Hi Responses","max_output_tokens":64}"#)
+            #expect(response.status == 200, "\(response.text)")
+            let json = try response.json()
+            #expect(json["object"] as? String == "response")
+            #expect(json["status"] as? String == "completed")
+            let text = (json["output"] as? [[String: Any]])?.compactMap { item in
+                (item["content"] as? [[String: Any]])?.compactMap { $0["text"] as? String }.joined()
+            }.joined()
+            #expect(text == "Hello! You said: Hi Responses")
+            #expect(bedrock.stats.recentRequests.last?.path.hasSuffix("/converse") == true)
+
+            let stream = try await gateway.client.post(
+                "/v1/responses", json: #"{"model":"bedrock","input":"Stream Responses","stream":true}"#)
+            #expect(stream.status == 200, "\(stream.text)")
+            #expect(stream.text.contains("event: response.output_text.delta"))
+            #expect(stream.text.contains("event: response.completed"))
+        }
+    }
+
     @Test func modelIdsWithColonsAndARNsAreEscapedAndSignedAsSent() async throws {
         try await Self.withBedrockGateway { gateway, bedrock, _ in
             let response = try await gateway.client.post(

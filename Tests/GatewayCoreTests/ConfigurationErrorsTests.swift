@@ -14,7 +14,7 @@ import Testing
         (
             "lisen:\n  socket: /x\n",
             "config.yaml:1: lisen: unknown key (expected one of: listen, state, auth, "
-                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin)"
+                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses)"
         ),
         ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
         ("listen:\n  tcp: 4000\n", "config.yaml:2: listen.tcp: expected HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)"),
@@ -95,7 +95,7 @@ import Testing
                 config.yaml:4: providers.az.base_url: required (no default for kind azure)
                 config.yaml:4: providers.az.api_version: required (for kind azure, e.g. "2024-10-21")
                 config.yaml:5: providers.bad name: invalid provider name (letters, digits, '_', '.' and '-' only)
-                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts, raw_stream, region, aws_access_key_id, aws_secret_access_key, aws_session_token, aws_profile)
+                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts, raw_stream, auto_cache_control, region, aws_access_key_id, aws_secret_access_key, aws_session_token, aws_profile)
                 config.yaml:6: providers.local.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.api_key: env: needs a variable name

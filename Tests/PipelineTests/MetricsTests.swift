@@ -269,6 +269,7 @@ private struct UnavailableCache: ResponseCacheBackend {
     struct Unavailable: Error {}
     func lookup(_ key: CacheKey, nowMillis: Int64) throws -> CachedResponse? { throw Unavailable() }
     func store(_ key: CacheKey, _ response: CachedResponse) throws { throw Unavailable() }
+    func remove(_ key: CacheKey) throws -> Bool { throw Unavailable() }
     func sweepExpired(nowMillis: Int64, limit: Int) throws -> Int { throw Unavailable() }
     func usedBytes() throws -> Int { throw Unavailable() }
 }

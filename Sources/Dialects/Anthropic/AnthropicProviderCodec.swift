@@ -19,7 +19,8 @@ public enum AnthropicProviderCodec {
         version: String = defaultVersion,
         defaultMaxTokens: Int = defaultMaxTokens
     ) throws(GatewayError) -> UpstreamRequest {
-        let body = try AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: defaultMaxTokens)
+        var body = try AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: defaultMaxTokens)
+        if provider.autoCacheControl { body = AnthropicPromptCache.markingBreakpoints(body) }
         var headers: [(name: String, value: String)] = [
             ("content-type", "application/json"),
             ("accept", request.stream ? "text/event-stream" : "application/json"),

@@ -36,6 +36,10 @@ public enum AzureProviderCodec {
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/openai/v1") { return base + path }
         let version = provider.apiVersion ?? "2024-10-21"
+        if path == "/responses" {
+            // Not per deployment: the deployment is the body's `model`.
+            return base + "/openai/responses?api-version=" + URLPath.segment(version)
+        }
         return base + "/openai/deployments/" + URLPath.segment(deployment) + path + "?api-version="
             + URLPath.segment(version)
     }

@@ -89,6 +89,8 @@ public struct OpenAIStreamRelay: StreamTranslator {
         if choices.isEmpty { return object["usage"]?.isNull ?? true }
         for choice in choices {
             if let finish = choice["finish_reason"], !finish.isNull { return false }
+            // A text completion chunk (`/v1/completions`).
+            if let text = choice["text"]?.string, !text.isEmpty { return false }
             guard let delta = choice["delta"]?.object else { continue }
             if let content = delta["content"]?.string, !content.isEmpty { return false }
             if let refusal = delta["refusal"]?.string, !refusal.isEmpty { return false }

@@ -22,6 +22,16 @@ public protocol CanonicalStreamEncoder: Sendable {
     mutating func end() -> [UInt8]
     /// True once `end()` or an error event ended the stream.
     var isEnded: Bool { get }
+    /// The answer as one JSON object, when the dialect's stream ends with one (Responses'
+    /// `response.completed`): what the gateway stores for `previous_response_id`.
+    var finalResponse: [UInt8]? { get }
+    /// The `sequence_number` the next event gets, in dialects that number events (else 0).
+    var nextSequenceNumber: Int { get }
+}
+
+extension CanonicalStreamEncoder {
+    public var finalResponse: [UInt8]? { nil }
+    public var nextSequenceNumber: Int { 0 }
 }
 
 /// An Anthropic Messages stream as OpenAI chunks (preamble: `message_start`, `ping`, usage).
@@ -56,6 +66,11 @@ public struct CanonicalStreamTranslator<Decoder: CanonicalStreamDecoder, Encoder
 
     public var usage: TokenUsage? { decoder.usage }
     public var oversizedEvent: Bool { decoder.oversizedEvent }
+    public var finalResponse: [UInt8]? { encoder.finalResponse }
+
+    public func cutEvent(_ error: GatewayError, dialect: ClientDialect) -> [UInt8] {
+        dialect.streamErrorEvent(error, sequenceNumber: encoder.nextSequenceNumber)
+    }
 
     public mutating func push(_ chunk: [UInt8]) -> [UInt8] {
         translate(decoder.push(chunk))

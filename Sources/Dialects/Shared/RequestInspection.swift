@@ -24,12 +24,17 @@ public enum RequestInspection {
         case messages
         /// Anthropic `POST /v1/messages/count_tokens`.
         case countTokens
+        /// OpenAI Responses `POST /v1/responses`.
+        case responses
+        /// OpenAI's legacy text completions, `POST /v1/completions` (passthrough only).
+        case completions
 
         /// The field besides `model` that the endpoint requires.
         var requiredField: String {
             switch self {
             case .chatCompletions, .messages, .countTokens: "messages"
-            case .embeddings: "input"
+            case .embeddings, .responses: "input"
+            case .completions: "prompt"
             }
         }
     }
@@ -53,7 +58,23 @@ public enum RequestInspection {
         guard let requiredMember = scan.member(required), requiredMember.kind != .null else {
             throw GatewayError(.badRequest, "Missing required parameter: '\(required)'.", param: required)
         }
-        if endpoint != .embeddings {
+        if endpoint == .responses {
+            // A string (one user message) or a non-empty array of items.
+            let empty =
+                requiredMember.kind == .string
+                ? requiredMember.valueRange.count <= 2 : isEmptyArray(body, requiredMember.valueRange)
+            guard requiredMember.kind == .string || requiredMember.kind == .array,
+                (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil, !empty
+            else {
+                throw GatewayError(.badRequest, "'input' must be a non-empty string or array of items", param: "input")
+            }
+        } else if endpoint == .completions {
+            guard requiredMember.kind == .string || requiredMember.kind == .array,
+                (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil
+            else {
+                throw GatewayError(.badRequest, "'prompt' must be a string or an array", param: "prompt")
+            }
+        } else if endpoint != .embeddings {
             guard requiredMember.kind == .array, requiredMember.valueRange.count > 2,
                 (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil,
                 !isEmptyArray(body, requiredMember.valueRange)
@@ -103,6 +124,10 @@ public enum RequestInspection {
         "stream_options": [.object], "thinking": [.object], "logit_bias": [.object],
         "tool_choice": [.string, .object], "stop": [.string, .array], "system": [.string, .array],
         "input": [.string, .array],
+        // Responses.
+        "previous_response_id": [.string], "instructions": [.string, .array], "background": [.bool],
+        "text": [.object], "reasoning": [.object], "include": [.array], "truncation": [.string],
+        "conversation": [.string, .object],
     ]
 
     /// Rejects invalid UTF-8, duplicate top-level members (the gateway and the provider could
@@ -177,7 +202,9 @@ public enum RequestInspection {
         if let model = summary.scan.member("model") {
             edits.append((model.valueRange, JSONScanner.quoted(upstreamModel)))
         }
-        if summary.endpoint == .chatCompletions && summary.stream && !summary.clientWantsStreamUsage {
+        if summary.endpoint == .chatCompletions || summary.endpoint == .completions, summary.stream,
+            !summary.clientWantsStreamUsage
+        {
             edits.append(contentsOf: forceIncludeUsage(body, scan: summary.scan))
         }
         edits.sort { $0.range.lowerBound > $1.range.lowerBound }
@@ -213,6 +240,45 @@ public enum RequestInspection {
 
     private static func isEmptyArray(_ body: [UInt8], _ range: Range<Int>) -> Bool {
         body[range].dropFirst().dropLast().allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+
+    /// A Responses body continuing a stored chain: `items` (the chain) before the request's own
+    /// `input`, and `previous_response_id` null, so that a provider that never saw the chain can
+    /// continue it. Every other byte as sent.
+    public static func inlining(_ items: [JSONValue], into body: [UInt8]) -> [UInt8] {
+        guard let scan = try? JSONScanner.scanObject(body), let input = scan.member("input") else { return body }
+        var all = items
+        switch try? JSONScanner.parse(body, in: input.valueRange) {
+        case .string(let text)?:
+            all.append(
+                .object(
+                    JSONObject([
+                        .init(key: "role", value: .string("user")), .init(key: "content", value: .string(text)),
+                    ])))
+        case .array(let own)?:
+            all += own
+        default:
+            return body
+        }
+        var json = JSONWriter(capacity: body.count + 1024)
+        json.value(.array(all))
+        var edits: [(range: Range<Int>, replacement: [UInt8])] = [(input.valueRange, json.bytes)]
+        if let previous = scan.member("previous_response_id") {
+            edits.append((previous.valueRange, Array("null".utf8)))
+        }
+        var output = body
+        for edit in edits.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
+            output.replaceSubrange(edit.range, with: edit.replacement)
+        }
+        return output
+    }
+
+    /// Reads `usage` from a non-stream Responses body.
+    public static func responsesUsage(inResponse body: [UInt8]) -> TokenUsage? {
+        guard let scan = try? JSONScanner.scanObject(body), let usage = scan.member("usage"), usage.kind == .object,
+            let value = try? JSONScanner.parse(body, in: usage.valueRange)
+        else { return nil }
+        return TokenUsage.responses(value)
     }
 
     /// Reads `usage` from a non-stream OpenAI response body.

@@ -20,4 +20,18 @@ public protocol StreamTranslator: Sendable {
     /// One provider event passed the framing cap (`SSEFramer.maximumEventBytes`): the attempt
     /// must stop, as the stream cannot be read further.
     var oversizedEvent: Bool { get }
+    /// A Responses answer's final `response` object (the terminal event's), for the store of
+    /// `previous_response_id` chains; nil for other dialects.
+    var finalResponse: [UInt8]? { get }
+    /// The in-band event that cuts this stream now with `error`, in the client's dialect (numbered
+    /// after the events already sent, where the dialect numbers them).
+    func cutEvent(_ error: GatewayError, dialect: ClientDialect) -> [UInt8]
+}
+
+extension StreamTranslator {
+    public var finalResponse: [UInt8]? { nil }
+
+    public func cutEvent(_ error: GatewayError, dialect: ClientDialect) -> [UInt8] {
+        dialect.streamErrorEvent(error)
+    }
 }

@@ -25,8 +25,9 @@ extension ConfigurationLoader {
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
         reader.expectOnly([
-            "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream", "region",
-            "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
+            "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
+            "auto_cache_control", "region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+            "aws_profile",
         ])
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
@@ -65,11 +66,16 @@ extension ConfigurationLoader {
             reader.child("raw_stream")?.fail(
                 "raw_stream applies to kind azure only (other streams pass through as sent)")
         }
+        let autoCacheControl = reader.bool("auto_cache_control")
+        if autoCacheControl != nil && kind != .anthropic {
+            reader.child("auto_cache_control")?.fail("auto_cache_control applies to kind anthropic only")
+        }
         guard let url, kind != .azure || apiVersion != nil, kind != .bedrock || aws != nil else { return nil }
         var provider = ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
             proxy: proxy, timeouts: timeouts)
         provider.rawStream = rawStream ?? false
+        provider.autoCacheControl = autoCacheControl ?? false
         provider.aws = aws
         return provider
     }

@@ -3,7 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
-        "metrics", "callers", "admin",
+        "metrics", "callers", "admin", "responses",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -68,6 +68,12 @@ enum ConfigurationLoader {
                 configuration.cache.ttl = cache.duration("ttl") ?? configuration.cache.ttl
                 configuration.cache.shared = cache.bool("shared") ?? configuration.cache.shared
                 configuration.cache.maxBytes = cache.size("max_bytes") ?? configuration.cache.maxBytes
+            }
+            root.section("responses") { responses in
+                responses.expectOnly(["store", "ttl", "max_bytes"])
+                configuration.responses.store = responses.bool("store") ?? configuration.responses.store
+                configuration.responses.ttl = responses.duration("ttl") ?? configuration.responses.ttl
+                configuration.responses.maxBytes = responses.size("max_bytes") ?? configuration.responses.maxBytes
             }
             root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
             configuration.models = models(root, providers: declaredProviderNames(root))

@@ -14,7 +14,7 @@ public struct ReloadPlan: Sendable, Equatable {
     /// Providers whose settings changed, were added or were removed.
     public let changedProviders: [String]
     /// Config keys that changed but need a restart to apply (`listen`, `state`, `log`, `metrics`, `admin`,
-    /// `cache.max_bytes`, `limits.on_store_error`).
+    /// `cache.max_bytes`, `responses.max_bytes`, `limits.on_store_error`).
     public let restartRequired: [String]
 
     public init(running: GatewayConfiguration, loaded: GatewayConfiguration) {
@@ -31,6 +31,7 @@ public struct ReloadPlan: Sendable, Equatable {
         keep("metrics", \.metrics)
         keep("admin", \.admin)
         keep("cache.max_bytes", \.cache.maxBytes)
+        keep("responses.max_bytes", \.responses.maxBytes)
         keep("limits.on_store_error", \.limits.onStoreError)
         self.effective = effective
         self.restartRequired = restartRequired

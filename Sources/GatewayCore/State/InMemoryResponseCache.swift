@@ -53,6 +53,15 @@ public final class InMemoryResponseCache: ResponseCacheBackend {
             + response.upstreamModel.utf8.count + entryOverheadBytes
     }
 
+    @discardableResult
+    public func remove(_ key: CacheKey) throws -> Bool {
+        state.withLock { state in
+            let existed = state.entries[key] != nil
+            state.remove(key)
+            return existed
+        }
+    }
+
     public func lookup(_ key: CacheKey, nowMillis: Int64) throws -> CachedResponse? {
         state.withLock { state in
             state.entries[key].flatMap { nowMillis < $0.expiresAtMillis ? $0 : nil }

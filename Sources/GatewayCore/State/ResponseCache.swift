@@ -59,6 +59,9 @@ public protocol ResponseCacheBackend: Sendable {
     func lookup(_ key: CacheKey, nowMillis: Int64) async throws -> CachedResponse?
     /// Stores `response`, evicting the oldest entries when the cache would exceed its size cap.
     func store(_ key: CacheKey, _ response: CachedResponse) async throws
+    /// Deletes the entry for `key`; true when there was one.
+    @discardableResult
+    func remove(_ key: CacheKey) async throws -> Bool
     /// Removes up to `limit` expired entries; returns how many were removed.
     @discardableResult
     func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int

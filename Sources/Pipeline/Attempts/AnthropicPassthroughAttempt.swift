@@ -59,10 +59,14 @@ struct AnthropicPassthroughAttempt {
     func upstream(path: String, target: RouteTarget, summary: RequestSummary, exchange: Exchange)
         -> UpstreamRequest
     {
-        AnthropicProviderCodec.passthroughRequest(
+        var body = RequestInspection.rewrite(
+            exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
+        if target.provider.autoCacheControl && path == "messages" {
+            body = AnthropicPromptCache.markingBreakpoints(body)
+        }
+        return AnthropicProviderCodec.passthroughRequest(
             path: path,
-            body: RequestInspection.rewrite(
-                exchange.request.body, summary: summary, upstreamModel: target.upstreamModel),
+            body: body,
             provider: target.provider,
             apiKey: context.keyring.key(for: target.provider.name),
             stream: summary.stream && path == "messages",

@@ -23,6 +23,10 @@ struct ProviderRefusal: Sendable {
 struct AttemptRequest: Sendable {
     let summary: RequestSummary
     let endpoint: RequestInspection.Endpoint
+    /// A Responses request's id and stored chain; nil on the other endpoints.
+    var responses: ResponsesTurn? = nil
+    /// Stores a Responses answer before its last byte reaches the client; nil when it is not kept.
+    var keeper: ResponseKeeper? = nil
 }
 
 /// What the attempts produced, for settlement and the cache.

@@ -1,8 +1,10 @@
 import Dialects
 import GatewayCore
 
-/// An OpenAI-dialect request to an OpenAI-compatible or Azure target: the body passes through with
-/// only the model rewritten, the answer comes back byte for byte.
+/// An OpenAI-dialect request (Chat Completions, embeddings, Responses) to an OpenAI-compatible or
+/// Azure target: the body passes through with only the model rewritten, the answer comes back
+/// byte for byte. A Responses request continuing a chain llmgw stored carries the chain's items
+/// in `input` instead (`previous_response_id` set to null), so any target can continue it.
 struct OpenAIPassthroughAttempt {
     let context: AttemptContext
 
@@ -15,9 +17,18 @@ struct OpenAIPassthroughAttempt {
     ) async throws(AttemptFailure) {
         let summary = request.summary
         let recorder = AttemptRecorder(target: target)
-        let body = RequestInspection.rewrite(
+        var body = RequestInspection.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
-        let path = request.endpoint == .chatCompletions ? "/chat/completions" : "/embeddings"
+        if let history = request.responses?.history {
+            body = RequestInspection.inlining(history.items, into: body)
+        }
+        let path =
+            switch request.endpoint {
+            case .chatCompletions: "/chat/completions"
+            case .responses: "/responses"
+            case .completions: "/completions"
+            default: "/embeddings"
+            }
         let apiKey = context.keyring.key(for: target.provider.name)
         let upstreamRequest =
             target.provider.kind == .azure
@@ -58,6 +69,12 @@ struct OpenAIPassthroughAttempt {
             )
         }
         context.answering(recorder, exchange: &exchange, answer: &answer)
+        if summary.stream && request.endpoint == .responses {
+            try await StreamRelay(context: context).relay(
+                response, translator: ResponsesStreamRelay(), recorder: recorder, keeper: request.keeper,
+                exchange: &exchange, answer: &answer, writer: writer)
+            return
+        }
         if summary.stream {
             try await StreamRelay(context: context).relay(
                 response,
@@ -72,11 +89,16 @@ struct OpenAIPassthroughAttempt {
             return
         }
         let answerBody = try await context.collectJSON(response, recorder: recorder, exchange: &exchange)
+        var usage = RequestInspection.usage(inResponse: answerBody)
+        if request.endpoint == .responses {
+            usage = RequestInspection.responsesUsage(inResponse: answerBody)
+            await request.keeper?.keep(answerBody, provider: target.provider.name)
+        }
         await context.deliver(
             answerBody,
             status: response.status,
             contentType: response.header("content-type") ?? "application/json",
-            usage: RequestInspection.usage(inResponse: answerBody),
+            usage: usage,
             attempt: recorder.record(status: response.status, error: nil),
             exchange: &exchange,
             answer: &answer,

@@ -17,11 +17,12 @@ struct StreamRelay {
         _ response: UpstreamResponse,
         translator: Translator,
         recorder: AttemptRecorder,
+        keeper: ResponseKeeper? = nil,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
-        var stream = Pump(translator: translator, response: response, recorder: recorder)
+        var stream = Pump(translator: translator, response: response, recorder: recorder, keeper: keeper)
         answer.capture?.contentType = Pump<Translator>.contentType
         let registration = context.streams.register(response.body)
         defer { context.streams.unregister(registration) }
@@ -36,12 +37,15 @@ struct StreamRelay {
             throw .failed(recorder.record(status: response.status, error: reason), failureClass, timeout: timeout)
         case .cut(let reason):
             response.body.cancel()
+            let error = GatewayError(.upstreamError, "The provider's stream failed midway: \(reason).")
             await cut(
-                GatewayError(.upstreamError, "The provider's stream failed midway: \(reason)."), reason: reason,
-                exchange: &exchange, writer: writer)
+                stream.translator.cutEvent(error, dialect: exchange.client), reason: reason, exchange: &exchange,
+                writer: writer)
         case .shutdownCut:
             response.body.cancel()
-            await cut(Self.shutdownCut, reason: "gateway shutting down", exchange: &exchange, writer: writer)
+            await cut(
+                stream.translator.cutEvent(Self.shutdownCut, dialect: exchange.client),
+                reason: "gateway shutting down", exchange: &exchange, writer: writer)
         case .clientClosed(let reason):
             // Stop paying for tokens nobody will read.
             response.body.cancel()
@@ -61,14 +65,13 @@ struct StreamRelay {
         }
     }
 
-    /// Ends a committed stream with `error` as an in-band event in the client's dialect and no
-    /// terminator.
-    private func cut(_ error: GatewayError, reason: String, exchange: inout Exchange, writer: some ResponseWriter)
+    /// Ends a committed stream with `event`, the in-band error event in the client's dialect, and
+    /// no terminator.
+    private func cut(_ event: [UInt8], reason: String, exchange: inout Exchange, writer: some ResponseWriter)
         async
     {
         exchange.record.outcome = .streamCut
         exchange.record.errorMessage = reason
-        let event = exchange.client.streamErrorEvent(error)
         do {
             try await exchange.waiting {
                 try await writer.writeBodyPart(event)
@@ -87,11 +90,22 @@ struct StreamRelay {
         var machine = StreamCommitStateMachine()
         /// SSE events relayed to the client, for a usage estimate when the provider reports none.
         var relayedEvents = 0
+        /// Stores a Responses answer once its final object is known, before it is sent.
+        var keeper: ResponseKeeper?
 
-        init(translator: Translator, response: UpstreamResponse, recorder: AttemptRecorder) {
+        init(translator: Translator, response: UpstreamResponse, recorder: AttemptRecorder, keeper: ResponseKeeper?) {
             self.translator = translator
             self.response = response
             self.recorder = recorder
+            self.keeper = keeper
+        }
+
+        /// A Responses answer is stored before its terminal event leaves, so that a follow-up sent
+        /// the moment the client has it finds its chain (on any sidecar).
+        private mutating func keepFinalResponse() async {
+            guard let keeper, let final = translator.finalResponse else { return }
+            self.keeper = nil
+            await keeper.keep(final, provider: recorder.target.provider.name)
         }
 
         mutating func run(
@@ -108,6 +122,7 @@ struct StreamRelay {
                 }
                 guard let chunk else { break }
                 let output = translator.push(chunk)
+                await keepFinalResponse()
                 if translator.oversizedEvent {
                     return machine.oversizedEvent(limit: SSEFramer.defaultMaximumEventBytes)
                 }
@@ -127,6 +142,7 @@ struct StreamRelay {
                 return ending
             }
             let tail = translator.finish()
+            await keepFinalResponse()
             if let ending = machine.drained(sawDone: translator.sawDone) { return ending }
             // A complete answer: release a preamble still held (an empty completion), then the
             // translator's closing chunks.

@@ -29,9 +29,22 @@ struct TranslatedAttempt {
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
+        guard request.endpoint != .completions else {
+            throw refuse(
+                GatewayError(
+                    .badRequest,
+                    "Text completions (/v1/completions) are served only by OpenAI-compatible targets, not by "
+                        + "\(Provider.name) (\(target.label)); use /v1/chat/completions."))
+        }
+        let clock = context.clock
+        let client = ClientRequest(
+            body: exchange.request.body, model: target.upstreamModel, created: Int(clock.nowMillis() / 1000),
+            includeUsage: summary.clientWantsStreamUsage, responseID: request.responses?.id ?? "",
+            history: request.responses?.history?.items ?? [], now: { Int(clock.nowMillis() / 1000) })
+        if let missing = request.responses?.previousNotFound { throw refuse(missing) }
         let upstreamRequest: UpstreamRequest
         do {
-            var canonical = try Client.decode(exchange.request.body)
+            var canonical = try Client.decode(client)
             canonical.model = target.upstreamModel
             upstreamRequest = try Provider.request(
                 canonical,
@@ -59,14 +72,13 @@ struct TranslatedAttempt {
             )
         }
         context.answering(recorder, exchange: &exchange, answer: &answer)
-        let created = Int(context.clock.nowMillis() / 1000)
         if summary.stream {
-            let encoder = Client.streamEncoder(
-                model: target.upstreamModel, includeUsage: summary.clientWantsStreamUsage, created: created)
+            let encoder = Client.streamEncoder(for: client)
             try await StreamRelay(context: context).relay(
                 response,
                 translator: CanonicalStreamTranslator<Provider.StreamDecoder, Client.StreamEncoder>(encoder: encoder),
                 recorder: recorder,
+                keeper: request.keeper,
                 exchange: &exchange,
                 answer: &answer,
                 writer: writer
@@ -82,8 +94,10 @@ struct TranslatedAttempt {
                 recorder.record(status: response.status, error: "unreadable answer: \(error.message)"), .transient,
                 timeout: false)
         }
+        let encoded = Client.encode(translated, for: client)
+        await request.keeper?.keep(encoded, provider: target.provider.name)
         await context.deliver(
-            Client.encode(translated, created: created, model: target.upstreamModel),
+            encoded,
             status: 200,
             contentType: "application/json",
             usage: translated.usage,

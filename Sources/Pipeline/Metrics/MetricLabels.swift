@@ -9,10 +9,13 @@ enum MetricLabels {
         switch path {
         case "/v1/chat/completions": "/v1/chat/completions"
         case "/v1/embeddings": "/v1/embeddings"
+        case "/v1/completions": "/v1/completions"
         case "/v1/messages": "/v1/messages"
         case "/v1/messages/count_tokens": "/v1/messages/count_tokens"
         case "/v1/models": "/v1/models"
         case _ where path.hasPrefix("/v1/models/"): "/v1/models/{id}"
+        case "/v1/responses": "/v1/responses"
+        case _ where path.hasPrefix("/v1/responses/"): "/v1/responses/{id}"
         default: "other"
         }
     }
@@ -22,8 +25,10 @@ enum MetricLabels {
         switch route {
         case "/v1/chat/completions": "chat"
         case "/v1/embeddings": "embeddings"
+        case "/v1/completions": "text_completion"
         case "/v1/messages": "messages"
         case "/v1/messages/count_tokens": "count_tokens"
+        case "/v1/responses": "responses"
         default: nil
         }
     }

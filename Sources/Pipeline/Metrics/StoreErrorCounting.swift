@@ -14,6 +14,8 @@ enum StoreOperation: String, CaseIterable, Sendable {
     case circuitWrite = "circuit_write"
     case statsRead = "stats_read"
     case statsWrite = "stats_write"
+    case responseRead = "response_read"
+    case responseWrite = "response_write"
 }
 
 extension SharedState {
@@ -27,6 +29,9 @@ extension SharedState {
         counted.cache = cache.map { CountingResponseCache(base: $0, errors: errors) }
         counted.circuits = circuits.map { CountingCircuitStore(base: $0, errors: errors) }
         counted.stats = stats.map { CountingTargetStatsStore(base: $0, errors: errors) }
+        counted.responses = responses.map {
+            CountingResponseCache(base: $0, errors: errors, read: .responseRead, write: .responseWrite)
+        }
         return counted
     }
 }
@@ -91,21 +96,27 @@ struct CountingAdmissionStore: AdmissionStore {
     }
 }
 
+/// The response cache, or (with the `response_*` operations) the store of Responses answers.
 struct CountingResponseCache: ResponseCacheBackend {
     let base: any ResponseCacheBackend
     let errors: StoreErrorCounter
+    var read = StoreOperation.cacheRead
+    var write = StoreOperation.cacheStore
 
     func lookup(_ key: CacheKey, nowMillis: Int64) async throws -> CachedResponse? {
-        try await errors.run(.cacheRead) { try await base.lookup(key, nowMillis: nowMillis) }
+        try await errors.run(read) { try await base.lookup(key, nowMillis: nowMillis) }
     }
     func store(_ key: CacheKey, _ response: CachedResponse) async throws {
-        try await errors.run(.cacheStore) { try await base.store(key, response) }
+        try await errors.run(write) { try await base.store(key, response) }
+    }
+    func remove(_ key: CacheKey) async throws -> Bool {
+        try await errors.run(write) { try await base.remove(key) }
     }
     func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int {
-        try await errors.run(.cacheStore) { try await base.sweepExpired(nowMillis: nowMillis, limit: limit) }
+        try await errors.run(write) { try await base.sweepExpired(nowMillis: nowMillis, limit: limit) }
     }
     func usedBytes() async throws -> Int {
-        try await errors.run(.cacheRead) { try await base.usedBytes() }
+        try await errors.run(read) { try await base.usedBytes() }
     }
 }
 

@@ -156,7 +156,7 @@ struct AttemptStage: Sendable {
     ) async throws(AttemptFailure) {
         let kind = target.provider.kind
         switch exchange.client {
-        case .openAI where kind == .openai || kind == .azure:
+        case .openAI where kind == .openai || kind == .azure, .responses where kind == .openai || kind == .azure:
             try await OpenAIPassthroughAttempt(context: context).run(
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .anthropic where kind == .anthropic:
@@ -169,6 +169,10 @@ struct AttemptStage: Sendable {
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
                 kind.codec, for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
+                answer: &answer, writer: writer)
+        case .responses:
+            try await TranslatedAttempt(context: context).run(
+                kind.codec, for: ResponsesClientCodec.self, target, request, exchange: &exchange,
                 answer: &answer, writer: writer)
         }
     }

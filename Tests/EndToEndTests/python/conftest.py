@@ -52,9 +52,11 @@ def _wait_for_socket(path, process, timeout=15.0):
 
 
 class Gateway:
-    def __init__(self, socket, stdout, mocks):
+    def __init__(self, socket, stdout, mocks, config=None):
         self.socket = socket
         self.stdout = stdout
+        # The config file, for a second sidecar over the same state.
+        self.config = config
         # dialect -> {"socket": path, "base_url": url}
         self.mocks = mocks
 
@@ -137,9 +139,10 @@ state:
 providers:
   mock: {{ kind: openai, base_url: "{mocks['openai']['base_url']}", socket: "{mocks['openai']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
   claude: {{ kind: anthropic, base_url: "{mocks['anthropic']['base_url']}", socket: "{mocks['anthropic']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
+  claude-cached: {{ kind: anthropic, base_url: "{mocks['anthropic']['base_url']}", socket: "{mocks['anthropic']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", auto_cache_control: true }}
   gem: {{ kind: gemini, base_url: "{mocks['gemini']['base_url']}", socket: "{mocks['gemini']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
   az: {{ kind: azure, base_url: "{mocks['azure']['base_url']}", socket: "{mocks['azure']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", api_version: "2024-10-21" }}
-  aws: {{ kind: bedrock, region: {AWS_REGION}, base_url: "{mocks['bedrock']['base_url']}", socket: "{mocks['bedrock']['socket']}" }}
+  aws: {{ kind: bedrock, region: {AWS_REGION}, base_url: "{mocks['bedrock']['base_url']}", socket: "{mocks['bedrock']['socket']}", aws_access_key_id: {AWS_ACCESS_KEY_ID}, aws_secret_access_key: "file:{workdir}/aws-secret" }}
 models:
   - name: smart
     targets: [{{ provider: mock, model: gpt-4o-mini }}]
@@ -153,6 +156,13 @@ models:
     targets: [{{ provider: az, model: gpt4o-prod }}]
   - name: embed
     targets: [{{ provider: mock, model: text-embedding-3-small }}]
+  # Streams the mock cuts with its in-band error event after 6 events (past the commit point).
+  - name: smart-cut
+    targets: [{{ provider: mock, model: "gpt-4o-mini#error_event=6" }}]
+  - name: claude-cached
+    targets: [{{ provider: claude-cached, model: claude-sonnet-4-5 }}]
+  - name: claude-cut
+    targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
   - name: bedrock
     targets: [{{ provider: aws, model: "{BEDROCK_MODEL}" }}]
   - name: bedrock-arn
@@ -163,18 +173,16 @@ models:
         )
     stdout_path = os.path.join(workdir, "stdout.log")
     stdout = open(stdout_path, "w")
-    # The Bedrock provider has no keys in the config: the standard AWS variables supply them.
-    env = dict(
-        os.environ, PYTEST_PROVIDER_KEY=PROVIDER_KEY, AWS_ACCESS_KEY_ID=AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=AWS_SECRET
-    )
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
+    # The Bedrock provider's secret is in a file the config names (a second sidecar reads it too).
+    with open(os.path.join(workdir, "aws-secret"), "w") as f:
+        f.write(AWS_SECRET + "\n")
+    env = dict(os.environ, PYTEST_PROVIDER_KEY=PROVIDER_KEY)
     process = subprocess.Popen(
         [os.path.join(BIN_DIR, "llmgw"), "serve", "--config", config], stdout=stdout, stderr=subprocess.STDOUT, env=env
     )
     try:
         _wait_for_socket(socket_path, process)
-        yield Gateway(socket_path, stdout_path, mocks)
+        yield Gateway(socket_path, stdout_path, mocks, config)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)

@@ -79,7 +79,10 @@ def test_missing_messages_is_bad_request(client):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed", "bedrock", "bedrock-arn", "bedrock-throttled"]
+    assert ids == [
+        "smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-cut",
+        "bedrock", "bedrock-arn", "bedrock-throttled",
+    ]
 
 
 def test_models_retrieve(client):
@@ -202,3 +205,46 @@ def test_streamed_tool_call_arguments_arrive_whole(client, model):
     assert finish == "tool_calls"
     assert calls and all(call["id"] and call["name"] == "get_weather" for call in calls.values())
     assert all(isinstance(json.loads(call["arguments"]), dict) for call in calls.values())
+
+
+def test_legacy_completions_pass_through(client, gateway):
+    completion = client.completions.create(model="smart", prompt="Say this is a test", max_tokens=4)
+    assert completion.object == "text_completion"
+    assert completion.choices[0].text
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 4
+    sent = gateway.last_upstream_request("openai")
+    assert sent["uri"] == "/v1/completions"
+    text = ""
+    for chunk in client.completions.create(model="smart", prompt="Say this is a test", stream=True):
+        if chunk.choices:
+            text += chunk.choices[0].text
+        assert chunk.usage is None, "the usage chunk the gateway asked for is not relayed"
+    assert text.startswith("Hello! You said")
+
+
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_legacy_completions_are_refused_by_translated_kinds(client, model):
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.completions.create(model=model, prompt="Hi")
+    assert "/v1/chat/completions" in raised.value.message
+
+
+def test_auto_cache_control_marks_system_and_tools(client, gateway):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    completion = client.chat.completions.create(
+        model="claude-cached",
+        messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
+        tools=tools,
+        tool_choice="none",
+    )
+    assert completion.choices[0].message.content
+    sent = json.loads(gateway.last_upstream_request("anthropic")["body"])
+    assert sent["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert sent["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent["messages"])
+    # Without the switch nothing is added.
+    client.chat.completions.create(
+        model="claude", messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
+    )
+    assert "cache_control" not in gateway.last_upstream_request("anthropic")["body"]

@@ -17,6 +17,8 @@ public final class PipelineHarness: Sendable {
         public static let cache = Stores(rawValue: 2)
         public static let circuits = Stores(rawValue: 4)
         public static let stats = Stores(rawValue: 8)
+        /// The store of Responses answers (`previous_response_id`).
+        public static let responses = Stores(rawValue: 16)
     }
 
     public let transport: ScriptedTransport
@@ -25,6 +27,7 @@ public final class PipelineHarness: Sendable {
     public let admission = InMemoryAdmissionStore()
     public let cache = InMemoryResponseCache()
     public let circuits = InMemoryCircuitStore()
+    public let responses = InMemoryResponseCache()
     public let stats: InMemoryTargetStatsStore
     public let clock: SteppableWallClock
     public let pipeline: RequestPipeline
@@ -50,7 +53,8 @@ public final class PipelineHarness: Sendable {
                 admission: admission,
                 cache: stores.contains(.cache) ? cache : nil,
                 circuits: stores.contains(.circuits) ? circuits : nil,
-                stats: stores.contains(.stats) ? stats : nil
+                stats: stores.contains(.stats) ? stats : nil,
+                responses: stores.contains(.responses) ? responses : nil
             )
         pipeline = RequestPipeline(
             configuration: configuration,
