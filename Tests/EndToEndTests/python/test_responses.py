@@ -19,8 +19,8 @@ import openai
 import pytest
 from conftest import _wait_for_socket
 
-RESPONSES_MODELS = ["smart", "claude", "gemini", "gemini3"]
-TRANSLATED_MODELS = ["claude", "gemini", "gemini3"]
+RESPONSES_MODELS = ["smart", "claude", "gemini", "gemini3", "bedrock"]
+TRANSLATED_MODELS = ["claude", "gemini", "gemini3", "bedrock"]
 
 WEATHER_TOOL = {
     "type": "function",
