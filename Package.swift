@@ -50,6 +50,8 @@ let package = Package(
                 "GatewayCore", "Dialects",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RS256 signing of the service-account JWT (Vertex AI OAuth2 tokens).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
@@ -83,7 +85,9 @@ let package = Package(
         .target(
             name: "MockProvider",
             dependencies: [
+                // The Vertex mock verifies the RS256 signature of service-account JWTs.
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,7 +143,14 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "GatewayTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "GatewayTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "GatewayTesting", .product(name: "NIOEmbedded", package: "swift-nio")],
@@ -157,8 +168,13 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
         .testTarget(
-            name: "MockProviderTests", dependencies: ["MockProvider", "GatewayTesting", "Dialects"],
-            swiftSettings: strict),
+            name: "MockProviderTests",
+            dependencies: [
+                "MockProvider", "GatewayTesting", "Dialects", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["MockProvider", "GatewayCore", "GatewayTesting"],

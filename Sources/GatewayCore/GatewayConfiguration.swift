@@ -227,9 +227,10 @@ public enum SecretReference: Sendable, Equatable, CustomStringConvertible, Custo
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
 }
 
-/// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server.
+/// The wire dialect a provider speaks. `openai` covers every OpenAI-compatible server; `vertex` is
+/// Google Vertex AI (Gemini and Claude models, OAuth2 tokens: see `VertexConfiguration`).
 public enum ProviderKind: String, Sendable, CaseIterable {
-    case openai, anthropic, gemini, azure
+    case openai, anthropic, gemini, azure, vertex
     /// AWS Bedrock Runtime, Converse API (SigV4 or a Bedrock API key).
     case bedrock
 }
@@ -255,6 +256,8 @@ public struct ProviderConfiguration: Sendable, Equatable {
     /// `auto_cache_control` (Anthropic): put prompt-cache breakpoints on the system prompt and the
     /// tools of requests that set none (`AnthropicPromptCache`).
     public var autoCacheControl = false
+    /// `kind: vertex` only: project, location, publisher and credentials.
+    public var vertex: VertexConfiguration?
     /// `kind: bedrock`: region and AWS credential sources.
     public var aws: AWSProviderConfiguration?
 

@@ -9,6 +9,9 @@ struct AzureMockResponder: MockDialectResponder {
     /// The only key accepted when set.
     let expectedKey: String?
     let ids = MockIDGenerator()
+    /// The Responses API is OpenAI's on Azure (body, events, errors): rendered by the OpenAI mock,
+    /// sent with Azure's headers.
+    let responsesRenderer = OpenAIMockResponder(expectedKey: nil)
 
     static let systemFingerprint = "fp_ee1d74bde0"
 
@@ -29,6 +32,11 @@ struct AzureMockResponder: MockDialectResponder {
         let path = request.path
         guard request.method == .POST else { return .reply(resourceNotFound()) }
         if path == "/openai/v1/chat/completions" { return chat(request, deployment: nil) }
+        if path == "/openai/v1/responses"
+            || (path == "/openai/responses" && GeminiMockResponder.query(request)["api-version"]?.isEmpty == false)
+        {
+            return responses(request)
+        }
         let prefix = "/openai/deployments/"
         let suffix = "/chat/completions"
         guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
@@ -40,6 +48,20 @@ struct AzureMockResponder: MockDialectResponder {
             return .reply(resourceNotFound())
         }
         return chat(request, deployment: String(segment).removingPercentEncoding ?? String(segment))
+    }
+
+    /// `POST /openai/responses?api-version=…` or `/openai/v1/responses` (the deployment is the body's
+    /// `model`).
+    private func responses(_ request: MockRequest) -> MockResponderResult {
+        func azure(_ reply: MockReply) -> MockReply {
+            var reply = reply
+            reply.headers = headers(contentType: reply.headers.first(name: "content-type") ?? "application/json")
+            return reply
+        }
+        switch responsesRenderer.responses(request) {
+        case .reply(let reply): return .reply(azure(reply))
+        case .answer(let reply, let model, let faults): return .answer(azure(reply), model: model, faultSuffix: faults)
+        }
     }
 
     func finishHeaders(_ headers: inout HTTPHeaders, processingMilliseconds: Int) {}

@@ -117,11 +117,13 @@ struct BedrockMockResponder: MockDialectResponder {
     }
 
     func streamErrorEvent() -> String {
-        String(decoding: streamErrorBytes(), as: UTF8.self)
+        String(
+            decoding: streamErrorBytes(in: MockReply(status: .ok, headers: [:], body: .binaryStream([]))), as: UTF8.self
+        )
     }
 
     /// A `throttlingException` frame inside the 200 stream.
-    func streamErrorBytes() -> [UInt8] {
+    func streamErrorBytes(in reply: MockReply) -> [UInt8] {
         BedrockMockEventStream.exception("throttlingException", message: "Rate exceeded")
     }
 

@@ -25,6 +25,10 @@ struct GeminiMockAnswer {
     var model: String
     var responseID: String
     var signature: String
+    /// Vertex AI's shape (docs/wire/vertex.md §2.2): `createTime` after `modelVersion`,
+    /// `trafficType` and `candidatesTokensDetails` in the usage, candidates without `index`, `role`
+    /// before `parts`.
+    var vertexCreateTime: String?
 
     init(_ request: GeminiMockRequest, model: String, responseID: String, signature: String) {
         self.model = model
@@ -71,17 +75,29 @@ struct GeminiMockAnswer {
         var out = #"{"promptTokenCount":\#(promptTokens),"#
         if let candidates { out += #""candidatesTokenCount":\#(candidates),"# }
         out += #""totalTokenCount":\#(total),"promptTokensDetails":[{"modality":"TEXT","tokenCount":\#(promptTokens)}]"#
+        if vertexCreateTime != nil {
+            out += #","trafficType":"ON_DEMAND""#
+            if let candidates {
+                out += #","candidatesTokensDetails":[{"modality":"TEXT","tokenCount":\#(candidates)}]"#
+            }
+        }
         if let thoughts { out += #","thoughtsTokenCount":\#(thoughts)"# }
         return out + "}"
     }
 
     private var tail: String {
-        #","modelVersion":"# + MockJSON.quoted(model) + #","responseId":"\#(responseID)"}"#
+        #","modelVersion":"# + MockJSON.quoted(model)
+            + (vertexCreateTime.map { #","createTime":"\#($0)""# } ?? "") + #","responseId":"\#(responseID)"}"#
     }
 
     private func candidate(_ parts: [String], finish: Bool) -> String {
-        #"{"candidates":[{"content":{"parts":["# + parts.joined(separator: ",") + #"],"role":"model"}"#
-            + (finish ? #","finishReason":"\#(finishReason)""# : "") + #","index":0}],"#
+        let finishReason = finish ? #","finishReason":"\#(finishReason)""# : ""
+        if vertexCreateTime != nil {
+            return #"{"candidates":[{"content":{"role":"model","parts":["# + parts.joined(separator: ",") + "]}"
+                + finishReason + "}],"
+        }
+        return #"{"candidates":[{"content":{"parts":["# + parts.joined(separator: ",") + #"],"role":"model"}"#
+            + finishReason + #","index":0}],"#
     }
 
     private var thoughtPart: String? {

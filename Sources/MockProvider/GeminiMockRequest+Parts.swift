@@ -18,7 +18,9 @@ extension GeminiMockRequest {
         var tally = PartTally()
         for (index, rawPart) in parts.enumerated() {
             let partPath = "\(path).parts[\(index)]"
-            let part = try Self.fields(rawPart, allowed: Self.partFields, at: partPath)
+            let part = try Self.fields(
+                rawPart, allowed: vertex ? Self.partFields.filter { $0 != "partMetadata" } : Self.partFields,
+                at: partPath)
             let data = Self.dataFields.filter { part[$0] != nil }
             guard data.count == 1 else {
                 throw .init(
@@ -77,7 +79,9 @@ extension GeminiMockRequest {
                     throw Self.invalid(partPath + ".functionResponse", part["functionResponse"])
                 }
                 let fields = try Self.fields(
-                    response, allowed: ["id", "name", "response", "parts", "willContinue", "scheduling"],
+                    // Vertex `/v1` has no `functionResponse.id` (it matches results by name).
+                    response,
+                    allowed: (vertex ? [] : ["id"]) + ["name", "response", "parts", "willContinue", "scheduling"],
                     at: partPath + ".functionResponse"
                 )
                 guard let name = fields["name"] as? String, !name.isEmpty else {

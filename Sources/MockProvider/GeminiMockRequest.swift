@@ -13,6 +13,10 @@ struct GeminiMockRequest {
     var thinking = false
     var thoughtSignaturesRequired = false
     var includeThoughts = false
+    /// Validated as Vertex AI does (docs/wire/vertex.md §2.1): `role` required on every content,
+    /// `labels` accepted, Gemini-API-only fields (`functionResponse.id`, `partMetadata`,
+    /// `enableEnhancedCivicAnswers`) refused as unknown.
+    var vertex = false
 
     static let fields = [
         "contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings", "cachedContent",
@@ -34,9 +38,11 @@ struct GeminiMockRequest {
 
     /// - Parameter model: Gemini 3 models (`gemini-3…`) always think, and refuse a history whose
     ///   function calls lost their `thoughtSignature`.
-    init(body: [String: Any], model: String = "") throws(GeminiMockRejection) {
+    init(body: [String: Any], model: String = "", vertex: Bool = false) throws(GeminiMockRejection) {
+        self.vertex = vertex
         thoughtSignaturesRequired = model.hasPrefix("gemini-3")
-        let body = try Self.fields(body, allowed: Self.fields, at: nil)
+        let body = try Self.fields(body, allowed: Self.fields + (vertex ? ["labels"] : []), at: nil)
+        if vertex { try Self.labels(body["labels"]) }
         try systemInstruction(body["systemInstruction"])
         let functions = try Self.functions(body["tools"])
         function = try Self.chosenFunction(functions, config: body["toolConfig"])
@@ -49,6 +55,7 @@ struct GeminiMockRequest {
         var previousRole: String?
         for (index, rawContent) in contents.enumerated() {
             let content = try Self.fields(rawContent, allowed: ["role", "parts"], at: "contents[\(index)]")
+            if vertex, content["role"] == nil { throw .init("Please use a valid role: user, model.") }
             let role = content["role"] as? String ?? "user"
             guard role == "user" || role == "model" else { throw .init("Please use a valid role: user, model.") }
             let tally = try parts(content["parts"], at: "contents[\(index)]", role: role)
@@ -132,7 +139,12 @@ struct GeminiMockRequest {
         guard let object = value as? [String: Any] else {
             throw .init("Invalid JSON payload received. Expected an object for 'generation_config'.")
         }
-        let config = try Self.fields(object, allowed: Self.generationFields, at: "generationConfig")
+        let allowed =
+            vertex
+            ? Self.generationFields.filter { $0 != "enableEnhancedCivicAnswers" }
+                + ["routingConfig", "modelSelectionConfig", "audioTimestamp"]
+            : Self.generationFields
+        let config = try Self.fields(object, allowed: allowed, at: "generationConfig")
         if let max = config["maxOutputTokens"] {
             guard let number = max as? Int, number > 0 else {
                 throw .init("* GenerateContentRequest.generation_config.max_output_tokens: must be positive\n")
@@ -147,6 +159,28 @@ struct GeminiMockRequest {
             includeThoughts = thinkingConfig["includeThoughts"] as? Bool ?? false
             let budget = thinkingConfig["thinkingBudget"] as? Int
             self.thinking = includeThoughts || (budget ?? 0) != 0 || thinkingConfig["thinkingLevel"] != nil
+        }
+    }
+}
+
+extension GeminiMockRequest {
+    /// Vertex `labels`: at most 64, keys 1–63 characters starting with a lowercase letter, values up
+    /// to 63; lowercase letters, digits, `_` and `-` only.
+    static func labels(_ value: Any?) throws(GeminiMockRejection) {
+        guard let value else { return }
+        guard let labels = value as? [String: Any], labels.count <= 64 else {
+            throw .init("Invalid JSON payload received. Expected a map of at most 64 labels for 'labels'.")
+        }
+        func valid(_ text: String) -> Bool {
+            text.count <= 63
+                && text.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+                }
+        }
+        for (key, item) in labels {
+            guard let text = item as? String, valid(text), valid(key), key.first?.isLetter == true else {
+                throw .init("Label key or value \"\(key)\" is invalid.")
+            }
         }
     }
 }

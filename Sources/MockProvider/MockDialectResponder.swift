@@ -20,15 +20,20 @@ protocol MockDialectResponder: Sendable {
     /// The in-band stream error event, complete with its framing (`data: {...}\n\n`).
     func streamErrorEvent() -> String
 
+    /// The in-band error event for the stream `reply`: `streamErrorEvent()`, unless the dialect has
+    /// several stream formats (Vertex AI: Gemini's and Claude's).
+    func streamErrorEvent(in reply: MockReply) -> String
+
     /// The same as bytes (binary for Bedrock's event stream).
-    func streamErrorBytes() -> [UInt8]
+    func streamErrorBytes(in reply: MockReply) -> [UInt8]
 
     /// Adds the per-response headers that need the time spent (`openai-processing-ms` and the like).
     func finishHeaders(_ headers: inout HTTPHeaders, processingMilliseconds: Int)
 }
 
 extension MockDialectResponder {
-    func streamErrorBytes() -> [UInt8] { Array(streamErrorEvent().utf8) }
+    func streamErrorEvent(in reply: MockReply) -> String { streamErrorEvent() }
+    func streamErrorBytes(in reply: MockReply) -> [UInt8] { Array(streamErrorEvent(in: reply).utf8) }
 }
 
 /// What a responder decided.

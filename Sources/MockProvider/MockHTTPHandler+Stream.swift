@@ -76,7 +76,8 @@ extension MockHTTPHandler {
             afterLastWrite(context) { self.reset(context) }
         case .errorEvent:
             let event =
-                exchange.reply.streamErrorEvent.map { Array($0(sent).utf8) } ?? core.responder.streamErrorBytes()
+                exchange.reply.streamErrorEvent.map { Array($0(sent).utf8) }
+                ?? core.responder.streamErrorBytes(in: exchange.reply)
             context.write(
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: event)))), promise: nil)
             finish(exchange, context, completes: false)

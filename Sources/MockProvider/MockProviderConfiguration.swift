@@ -8,6 +8,9 @@ public enum MockDialect: String, Sendable, CaseIterable {
     case gemini
     /// Azure OpenAI chat completions on deployment and v1 paths (`api-key`, content-filter annotations).
     case azure
+    /// Google Vertex AI: Gemini and Claude models, its OAuth2 token endpoint (JWTs verified) and
+    /// the metadata server (`VertexMockSettings`).
+    case vertex
     /// AWS Bedrock Runtime Converse / ConverseStream (SigV4 verified, or a Bedrock API key as Bearer).
     case bedrock
 }
@@ -34,6 +37,8 @@ public struct MockProviderConfiguration: Sendable {
     public var recentRequestLimit: Int
     /// Gemini SSE events end in `\r\n\r\n` (as observed, the default) when true, `\n\n` when false.
     public var geminiCRLF: Bool
+    /// The Vertex AI dialect's project, service account, token lifetimes and options.
+    public var vertex: VertexMockSettings
     /// Bedrock: the AWS credentials and region SigV4 signatures are verified against.
     public var aws: MockAWSCredentials?
 
@@ -44,6 +49,7 @@ public struct MockProviderConfiguration: Sendable {
         self.threads = 1
         self.recentRequestLimit = 64
         self.geminiCRLF = true
+        self.vertex = VertexMockSettings()
     }
 }
 

@@ -1,7 +1,8 @@
 import Dialects
 import GatewayCore
 
-/// `POST /v1/messages/count_tokens`: asked of the model's first Anthropic target when it has one
+/// `POST /v1/messages/count_tokens`: asked of the model's first Anthropic target (or Claude on
+/// Vertex AI, through `count-tokens:rawPredict`) when it has one
 /// (Anthropic counts exactly, for free), else estimated (`TokenCountEstimate`). A target that fails
 /// or is rate-limited falls back to the estimate; its refusal of the request itself (a 4xx) is
 /// relayed. Admitted like any request (rate limits and budgets); nothing is paid for, so the
@@ -24,7 +25,9 @@ struct CountTokensEndpoint {
         let admitted = try await admission.admit(identity, body: request.body, targets: route.candidates)
         exchange.extraHeaders += admitted.headers
         if let refusal = admitted.refusal { throw refusal }
-        if let target = route.candidates.first(where: { $0.provider.kind == .anthropic }),
+        if let target = route.candidates.first(where: {
+            $0.provider.kind == .anthropic || $0.provider.isVertexClaude(model: $0.upstreamModel)
+        }),
             await countUpstream(target, summary: summary, exchange: &exchange, answer: &answer, writer: writer)
         {
             return admitted
@@ -47,15 +50,17 @@ struct CountTokensEndpoint {
         writer: some ResponseWriter
     ) async -> Bool {
         let recorder = AttemptRecorder(target: target)
-        let upstreamRequest = AnthropicPassthroughAttempt(context: context).upstream(
-            path: "messages/count_tokens", target: target, summary: summary, exchange: exchange)
         let body: [UInt8]
         let response: UpstreamResponse
         do {
+            let credential = try await context.credential(for: target, recorder: recorder, exchange: &exchange)
+            let upstreamRequest = try AnthropicPassthroughAttempt(context: context).upstream(
+                path: "messages/count_tokens", target: target, summary: summary, exchange: exchange,
+                apiKey: credential.secret)
             response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
             body = try await context.collect(response, recorder: recorder, exchange: &exchange)
         } catch {
-            if case .failed(let attempt, _, _) = error { exchange.record.attempts.append(attempt) }
+            if case .failed(let attempt, _, _) = error as? AttemptFailure { exchange.record.attempts.append(attempt) }
             return false
         }
         let relay = (200..<300).contains(response.status) || [400, 404, 413].contains(response.status)

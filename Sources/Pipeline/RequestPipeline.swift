@@ -396,16 +396,21 @@ final class ConfiguredPipeline: Sendable {
     /// are found; a chain llmgw does not have is left to the targets (a Responses provider may
     /// hold it; a translated one answers `previous_response_not_found`).
     private func responsesTurn(_ body: [UInt8], caller: String) async throws(GatewayError) -> ResponsesTurn {
-        let root = JSONScanner.parseObject(body) ?? JSONObject()
-        let previousID = root["previous_response_id"]?.string
+        // Read without building the whole tree: only `input` is parsed, and only to be stored.
+        let scan = try? JSONScanner.scanObject(body)
+        let previousID = scan?.member("previous_response_id").flatMap { JSONScanner.string(body, at: $0.valueRange) }
+        let storeOff = scan?.member("store").map { $0.kind == .bool && body[$0.valueRange.lowerBound] == 0x66 }
+        let storing = responseStore != nil && storeOff != true
         var history: ResponseStore.Entry?
         if let previousID, let responseStore {
             history = try await responseStore.load(previousID, caller: caller)
         }
+        var input: [JSONValue] = []
+        if storing, let member = scan?.member("input") {
+            input = try ResponsesRequestDecoder.inputItems(try? JSONScanner.parse(body, in: member.valueRange))
+        }
         return ResponsesTurn(
-            id: ResponsesTurn.mintID(random), history: history, previousID: previousID,
-            input: try ResponsesRequestDecoder.inputItems(root),
-            store: responseStore != nil && root["store"]?.bool != false)
+            id: ResponsesTurn.mintID(random), history: history, previousID: previousID, input: input, store: storing)
     }
 
     /// `GET /v1/responses/{id}` (the stored `Response` object) and `DELETE` (removes it): only

@@ -42,6 +42,11 @@ struct MockCommand: AsyncParsableCommand {
     @Flag(name: .customLong("gemini-lf"), help: "Gemini streams end events in \\n\\n instead of the observed CRLF.")
     var geminiLF = false
 
+    @Option(
+        name: .customLong("vertex-key-file"),
+        help: "Vertex: make a service account whose JWTs /token accepts, and write its key file here.")
+    var vertexKeyFile: String?
+
     @Option(name: .customLong("aws-access-key-id"), help: "Bedrock: the access key id SigV4 signatures must use.")
     var awsAccessKeyID: String?
 
@@ -67,6 +72,8 @@ struct MockCommand: AsyncParsableCommand {
         )
         configuration.threads = threads
         configuration.geminiCRLF = !geminiLF
+        let serviceAccount = try vertexKeyFile.map { _ in try VertexMockServiceAccount.generate() }
+        configuration.vertex.serviceAccount = serviceAccount
         if let awsAccessKeyID {
             guard let secret = ProcessInfo.processInfo.environment[awsSecretAccessKeyEnv], !secret.isEmpty else {
                 throw ValidationError("--aws-access-key-id needs the secret in $\(awsSecretAccessKeyEnv)")
@@ -81,6 +88,12 @@ struct MockCommand: AsyncParsableCommand {
             server = try await MockProviderServer.start(configuration, on: address)
         } catch {
             throw ValidationError("cannot start: \(error)")
+        }
+        if let vertexKeyFile, let serviceAccount {
+            let keyFile = serviceAccount.keyFile(
+                project: configuration.vertex.project, tokenURI: server.baseURL + "/token")
+            _ = FileManager.default.createFile(
+                atPath: vertexKeyFile, contents: Data(keyFile.utf8), attributes: [.posixPermissions: 0o600])
         }
         var line = #"{"msg":"mock listening","dialect":"\#(dialect)","#
         if let path = server.socketPath {

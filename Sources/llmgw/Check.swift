@@ -1,5 +1,6 @@
 import ArgumentParser
 import GatewayCore
+import Pipeline
 
 /// `llmgw check --config FILE`: validates the configuration and the provider keys it names;
 /// prints every problem with its path and line, exit 1, or exits 0.
@@ -12,7 +13,8 @@ struct Check: AsyncParsableCommand {
         let path = try options.path()
         do {
             let configuration = try GatewayConfiguration.load(contentsOf: path)
-            _ = try SecretResolver().resolveKeys(of: configuration)
+            let keys = try SecretResolver().resolveKeys(of: configuration)
+            try VertexCredentialCheck.validate(configuration, keys: keys.mapValues(\.revealed))
             for warning in Self.warnings(configuration) { printToStandardError("\(path): warning: \(warning)") }
             for warning in await BudgetCheck.warnings(configuration) {
                 printToStandardError("\(path): warning: \(warning)")

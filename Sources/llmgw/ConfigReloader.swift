@@ -57,6 +57,8 @@ extension GatewayConfiguration {
     /// The file at `path` and every provider key it names, resolved: at start and on each reload.
     static func loadResolvingKeys(_ path: String) throws -> (GatewayConfiguration, keys: [String: String]) {
         let configuration = try GatewayConfiguration.load(contentsOf: path)
-        return (configuration, try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed))
+        let keys = try SecretResolver().resolveKeys(of: configuration).mapValues(\.revealed)
+        try VertexCredentialCheck.validate(configuration, keys: keys)
+        return (configuration, keys)
     }
 }

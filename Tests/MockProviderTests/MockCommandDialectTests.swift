@@ -6,9 +6,9 @@ import Testing
     import Glibc
 #endif
 
-/// `llmgw-mock --dialect anthropic|gemini|azure`: the ready line names the dialect and its base URL.
+/// `llmgw-mock --dialect anthropic|gemini|azure|vertex`: the ready line names the dialect and its base URL.
 @Suite(.timeLimit(.minutes(1))) struct MockCommandDialectTests {
-    @Test(arguments: ["anthropic", "gemini", "azure"])
+    @Test(arguments: ["anthropic", "gemini", "azure", "vertex"])
     func servesEachDialect(dialect: String) async throws {
         let socketPath = FileManager.default.temporaryDirectory.path + "/mockcli-\(UUID().uuidString.prefix(8)).sock"
         let process = Process()

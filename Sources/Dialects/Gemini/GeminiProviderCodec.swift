@@ -16,15 +16,33 @@ public enum GeminiProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
+        try self.request(
+            request,
+            url: url(baseURL: provider.baseURL, model: request.model, stream: request.stream),
+            auth: apiKey.flatMap { $0.isEmpty ? nil : (name: "x-goog-api-key", value: $0) },
+            provider: provider,
+            timeouts: timeouts
+        )
+    }
+
+    /// The request at `url` with the credential header `auth`: the Gemini API's, or Vertex AI's
+    /// (`VertexGeminiProviderCodec`), whose body is the same.
+    static func request(
+        _ request: CanonicalRequest,
+        url: String,
+        auth: (name: String, value: String)?,
+        provider: ProviderConfiguration,
+        timeouts: TimeoutConfiguration
+    ) throws(GatewayError) -> UpstreamRequest {
         let body = try GeminiRequestEncoder.encode(request)
         var headers: [(name: String, value: String)] = [
             ("content-type", "application/json"),
             ("accept", request.stream ? "text/event-stream" : "application/json"),
         ]
-        if let apiKey, !apiKey.isEmpty { headers.append(("x-goog-api-key", apiKey)) }
+        if let auth { headers.append(auth) }
         return UpstreamRequest(
             method: "POST",
-            url: url(baseURL: provider.baseURL, model: request.model, stream: request.stream),
+            url: url,
             unixSocket: provider.unixSocket,
             proxy: provider.proxy,
             headers: headers,

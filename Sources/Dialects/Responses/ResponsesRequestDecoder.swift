@@ -33,7 +33,7 @@ public enum ResponsesRequestDecoder {
         for item in history {
             try builder.add(item, param: "previous_response_id", into: &request)
         }
-        let input = try inputItems(root)
+        let input = try inputItems(root["input"])
         for (index, item) in input.enumerated() {
             try builder.add(item, param: "input[\(index)]", into: &request)
         }
@@ -67,8 +67,8 @@ public enum ResponsesRequestDecoder {
     }
 
     /// The request's own `input` as items: a string is one user message.
-    public static func inputItems(_ root: JSONObject) throws(GatewayError) -> [JSONValue] {
-        switch root["input"] {
+    public static func inputItems(_ input: JSONValue?) throws(GatewayError) -> [JSONValue] {
+        switch input {
         case .string(let text):
             return [
                 .object(

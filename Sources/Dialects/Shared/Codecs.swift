@@ -142,7 +142,26 @@ extension ProviderKind {
         case .azure: AzureProviderCodec.self
         case .anthropic: AnthropicProviderCodec.self
         case .gemini: GeminiProviderCodec.self
+        // Vertex serves two wire formats: this is Gemini's; `ProviderConfiguration.codec(forModel:)` picks.
+        case .vertex: VertexGeminiProviderCodec.self
         case .bedrock: BedrockProviderCodec.self
         }
+    }
+}
+
+extension ProviderConfiguration {
+    /// The codec that reaches `model` at this provider: the kind's, or on Vertex AI the model's
+    /// publisher's (`VertexConfiguration.publisher(forModel:)`).
+    public func codec(forModel model: String) -> any ProviderCodec.Type {
+        guard kind == .vertex, let vertex = self.vertex else { return kind.codec }
+        switch vertex.publisher(forModel: model) {
+        case .google: return VertexGeminiProviderCodec.self
+        case .anthropic: return VertexAnthropicProviderCodec.self
+        }
+    }
+
+    /// Claude on Vertex AI: Anthropic-dialect clients reach it by passthrough.
+    public func isVertexClaude(model: String) -> Bool {
+        kind == .vertex && vertex?.publisher(forModel: model) == .anthropic
     }
 }

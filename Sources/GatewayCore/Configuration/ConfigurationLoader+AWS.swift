@@ -1,5 +1,7 @@
 /// The `kind: bedrock` keys of a provider (`region`, `aws_*`) and the `region` of regional presets.
 extension ConfigurationLoader {
+    static let awsKeys = ["region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile"]
+
     /// `region`, else the one in a `bedrock-runtime.{region}.amazonaws.com` base URL; refused on
     /// kinds that have no regions.
     static func awsRegion(

@@ -24,11 +24,12 @@ extension ConfigurationLoader {
     }
 
     private static func provider(named name: String, _ reader: ConfigReader) -> ProviderConfiguration? {
-        reader.expectOnly([
-            "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
-            "auto_cache_control", "region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-            "aws_profile",
-        ])
+        reader.expectOnly(
+            [
+                "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
+                "auto_cache_control",
+            ]
+                + vertexKeys + awsKeys)
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -51,6 +52,14 @@ extension ConfigurationLoader {
 
         guard let kind else { return nil }
         let region = awsRegion(reader, kind: kind, preset: preset, baseURL: baseURL)
+        if kind == .vertex {
+            return vertexProvider(
+                named: name, reader,
+                ProviderConfiguration(
+                    name: name, kind: kind, baseURL: baseURL ?? "", apiKey: apiKey, apiVersion: apiVersion,
+                    unixSocket: socket, proxy: proxy, timeouts: timeouts))
+        }
+        rejectVertexKeys(reader, kind: kind)
         let aws = kind == .bedrock ? awsConfiguration(reader, region: region, hasAPIKey: apiKey != nil) : nil
         let url =
             baseURL ?? preset?.defaultBaseURL(region: region)
@@ -81,7 +90,7 @@ extension ConfigurationLoader {
     }
 
     /// Never echoes the text: it may be a literal key.
-    private static func secretReference(_ text: String, _ reader: ConfigReader) -> SecretReference? {
+    static func secretReference(_ text: String, _ reader: ConfigReader) -> SecretReference? {
         switch SecretReference(parsing: text) {
         case .environment(let variable) where variable.isEmpty:
             reader.fail("env: needs a variable name")
@@ -100,6 +109,7 @@ extension ConfigurationLoader {
         case .anthropic: "https://api.anthropic.com"
         case .gemini: "https://generativelanguage.googleapis.com"
         case .azure, .bedrock: nil
+        case .vertex: VertexConfiguration.defaultBaseURL(location: VertexConfiguration.defaultLocation, express: false)
         }
     }
 

@@ -87,7 +87,9 @@ public struct SecretResolver: Sendable {
             }
             guard let reference = provider.apiKey else { continue }
             do {
-                keys[provider.name] = try resolve(reference, path: "providers.\(provider.name).api_key")
+                // A Vertex provider's secret may sit under `credentials_file` or `access_token`.
+                let key = provider.vertex?.credentials.configKey ?? "api_key"
+                keys[provider.name] = try resolve(reference, path: "providers.\(provider.name).\(key)")
             } catch {
                 errors.append(error)
             }

@@ -1,7 +1,8 @@
 import Dialects
 import GatewayCore
 
-/// An Anthropic-dialect request to an Anthropic target: the client's body passes through with
+/// An Anthropic-dialect request to an Anthropic target (or Claude on Vertex AI, where `model`
+/// leaves the body for the URL and `anthropic_version` joins it): the client's body passes through with
 /// only `model` rewritten, and the answer comes back byte for byte (a stream through
 /// `AnthropicStreamRelay`, which only watches it). Errors are classified for failover as for a
 /// translated target; a refusal is relayed in Anthropic's own shape, as the provider wrote it.
@@ -17,14 +18,28 @@ struct AnthropicPassthroughAttempt {
     ) async throws(AttemptFailure) {
         let summary = request.summary
         let recorder = AttemptRecorder(target: target)
-        let upstreamRequest = upstream(path: "messages", target: target, summary: summary, exchange: exchange)
+        let credential = try await context.credential(for: target, recorder: recorder, exchange: &exchange)
+        let upstreamRequest: UpstreamRequest
+        do {
+            upstreamRequest = try upstream(
+                path: "messages", target: target, summary: summary, exchange: exchange, apiKey: credential.secret)
+        } catch {
+            throw .refused(
+                ProviderRefusal(
+                    status: error.status, contentType: "application/json", body: error.anthropicBody,
+                    contextLength: false))
+        }
+        let vertex = target.provider.kind == .vertex
         let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
             let body = await context.errorBody(response, exchange: &exchange)
-            let error = AnthropicProviderCodec.error(status: response.status, body: body)
+            let error =
+                vertex
+                ? VertexAnthropicProviderCodec.error(status: response.status, body: body)
+                : AnthropicProviderCodec.error(status: response.status, body: body)
             throw context.refusal(
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
-                failureClass: FailureClass.of(error, response: response),
+                failureClass: context.failureClass(error, response: response, credential: credential, target: target),
                 status: response.status,
                 contentType: "application/json",
                 // The provider's own body when it is Anthropic's error shape (an edge proxy's
@@ -37,7 +52,8 @@ struct AnthropicPassthroughAttempt {
         context.answering(recorder, exchange: &exchange, answer: &answer)
         if summary.stream {
             try await StreamRelay(context: context).relay(
-                response, translator: AnthropicStreamRelay(), recorder: recorder, exchange: &exchange,
+                response, translator: AnthropicStreamRelay(droppedEvents: vertex ? ["vertex_event"] : []),
+                recorder: recorder, exchange: &exchange,
                 answer: &answer, writer: writer)
             return
         }
@@ -55,10 +71,25 @@ struct AnthropicPassthroughAttempt {
     }
 
     /// The upstream request for an Anthropic-dialect client's own body: the client's
-    /// `anthropic-version` and `anthropic-beta` go along, the key is the gateway's.
-    func upstream(path: String, target: RouteTarget, summary: RequestSummary, exchange: Exchange)
-        -> UpstreamRequest
+    /// `anthropic-version` and `anthropic-beta` go along, the key is the gateway's. Claude on
+    /// Vertex AI gets the body without `model` and with `anthropic_version`
+    /// (`VertexAnthropicProviderCodec`).
+    func upstream(path: String, target: RouteTarget, summary: RequestSummary, exchange: Exchange, apiKey: String?)
+        throws(GatewayError) -> UpstreamRequest
     {
+        if target.provider.kind == .vertex, path == "messages/count_tokens" {
+            return try VertexAnthropicProviderCodec.countTokensRequest(
+                body: RequestInspection.rewrite(
+                    exchange.request.body, summary: summary,
+                    upstreamModel: VertexEndpoint.claudeModelID(target.upstreamModel)),
+                provider: target.provider, secret: apiKey, timeouts: target.timeouts,
+                beta: exchange.request.header("anthropic-beta"))
+        }
+        if target.provider.kind == .vertex {
+            return try VertexAnthropicProviderCodec.passthroughRequest(
+                body: exchange.request.body, model: target.upstreamModel, provider: target.provider, secret: apiKey,
+                stream: summary.stream, timeouts: target.timeouts, beta: exchange.request.header("anthropic-beta"))
+        }
         var body = RequestInspection.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
         if target.provider.autoCacheControl && path == "messages" {
@@ -68,7 +99,7 @@ struct AnthropicPassthroughAttempt {
             path: path,
             body: body,
             provider: target.provider,
-            apiKey: context.keyring.key(for: target.provider.name),
+            apiKey: apiKey,
             stream: summary.stream && path == "messages",
             timeouts: target.timeouts,
             version: exchange.request.header("anthropic-version"),

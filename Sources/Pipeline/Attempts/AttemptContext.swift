@@ -122,6 +122,36 @@ struct AttemptContext: Sendable {
         }
     }
 
+    /// What an attempt at `target` sends to prove the gateway's identity: the provider key, or a
+    /// Vertex access token (minted and cached by the keyring). A token that cannot be had is a
+    /// failed attempt at an unavailable target: the next one is tried.
+    func credential(
+        for target: RouteTarget, recorder: AttemptRecorder, exchange: inout Exchange
+    ) async throws(AttemptFailure) -> ProviderCredential {
+        do {
+            return try await exchange.waiting { () async throws(AccessTokenFailure) in
+                try await keyring.credential(
+                    for: target.provider, transport: transport, clock: clock, timeouts: target.timeouts)
+            }
+        } catch {
+            throw .failed(
+                recorder.record(status: nil, error: error.description), .unavailable, timeout: error.isTimeout)
+        }
+    }
+
+    /// The failover class of a provider's error answer (`FailureClass.of`). A 401 to a cached
+    /// access token (Vertex's `ACCESS_TOKEN_EXPIRED`, a revoked token) drops the token and makes the
+    /// failure transient, so the same target is tried again with a freshly minted one.
+    func failureClass(
+        _ error: CanonicalError, response: UpstreamResponse, credential: ProviderCredential, target: RouteTarget
+    ) -> AttemptFailureClass {
+        guard response.status == 401, credential.refreshable, let token = credential.secret else {
+            return FailureClass.of(error, response: response)
+        }
+        keyring.invalidate(token: token, for: target.provider.name)
+        return .transient
+    }
+
     /// Reads a whole answer body; a failure midway is a classified failed attempt.
     func collect(
         _ response: UpstreamResponse,

@@ -42,14 +42,21 @@ struct TranslatedAttempt {
             includeUsage: summary.clientWantsStreamUsage, responseID: request.responses?.id ?? "",
             history: request.responses?.history?.items ?? [], now: { Int(clock.nowMillis() / 1000) })
         if let missing = request.responses?.previousNotFound { throw refuse(missing) }
+        var canonical: CanonicalRequest
+        do {
+            canonical = try Client.decode(client)
+        } catch {
+            throw refuse(error)
+        }
+        canonical.model = target.upstreamModel
+        // After the request is known to translate: a 400 is never hidden by a credential failure.
+        let credential = try await context.credential(for: target, recorder: recorder, exchange: &exchange)
         let upstreamRequest: UpstreamRequest
         do {
-            var canonical = try Client.decode(client)
-            canonical.model = target.upstreamModel
             upstreamRequest = try Provider.request(
                 canonical,
                 provider: target.provider,
-                apiKey: context.keyring.key(for: target.provider.name),
+                apiKey: credential.secret,
                 timeouts: target.timeouts
             )
         } catch {
@@ -62,7 +69,7 @@ struct TranslatedAttempt {
                 body: await context.errorBody(response, exchange: &exchange))
             throw context.refusal(
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
-                failureClass: FailureClass.of(error, response: response),
+                failureClass: context.failureClass(error, response: response, credential: credential, target: target),
                 status: error.status,
                 providerStatus: response.status,
                 contentType: "application/json",

@@ -155,25 +155,26 @@ struct AttemptStage: Sendable {
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         let kind = target.provider.kind
+        let codec = target.provider.codec(forModel: target.upstreamModel)
         switch exchange.client {
         case .openAI where kind == .openai || kind == .azure, .responses where kind == .openai || kind == .azure:
             try await OpenAIPassthroughAttempt(context: context).run(
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
-        case .anthropic where kind == .anthropic:
+        case .anthropic where kind == .anthropic || target.provider.isVertexClaude(model: target.upstreamModel):
             try await AnthropicPassthroughAttempt(context: context).run(
                 target, request, exchange: &exchange, answer: &answer, writer: writer)
         case .openAI:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: OpenAIChatClientCodec.self, target, request, exchange: &exchange,
-                answer: &answer, writer: writer)
+                codec, for: OpenAIChatClientCodec.self, target, request, exchange: &exchange, answer: &answer,
+                writer: writer)
         case .anthropic:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange,
-                answer: &answer, writer: writer)
+                codec, for: AnthropicMessagesClientCodec.self, target, request, exchange: &exchange, answer: &answer,
+                writer: writer)
         case .responses:
             try await TranslatedAttempt(context: context).run(
-                kind.codec, for: ResponsesClientCodec.self, target, request, exchange: &exchange,
-                answer: &answer, writer: writer)
+                codec, for: ResponsesClientCodec.self, target, request, exchange: &exchange, answer: &answer,
+                writer: writer)
         }
     }
 

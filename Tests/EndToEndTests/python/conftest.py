@@ -161,6 +161,11 @@ models:
     targets: [{{ provider: mock, model: "gpt-4o-mini#error_event=6" }}]
   - name: claude-cached
     targets: [{{ provider: claude-cached, model: claude-sonnet-4-5 }}]
+  # Anthropic fails after its preamble (message_start, a ping): invisible, the next target answers.
+  - name: claude-then-smart
+    targets:
+      - {{ provider: claude, model: "claude-sonnet-4-5#error_event=2" }}
+      - {{ provider: mock, model: gpt-4o-mini }}
   - name: claude-cut
     targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
   - name: bedrock

@@ -1,6 +1,6 @@
 """The OpenAI Responses API on llmgw's front (`/v1/responses`), with the official `openai` SDK over the
 gateway's Unix socket, against every provider kind the fixture runs: passed through to the OpenAI
-mock (`smart`), translated for Anthropic (`claude`) and Gemini (`gemini`, `gemini3`).
+and Azure mocks (`smart`, `azure`), translated for Anthropic (`claude`) and Gemini (`gemini`, `gemini3`).
 
 Every `Response` object and every stream event is validated against the Open Responses OpenAPI
 schemas (openresponses/openapi.json) with jsonschema.
@@ -19,7 +19,8 @@ import openai
 import pytest
 from conftest import _wait_for_socket
 
-RESPONSES_MODELS = ["smart", "claude", "gemini", "gemini3", "bedrock"]
+RESPONSES_MODELS = ["smart", "azure", "claude", "gemini", "gemini3", "bedrock"]
+PASSTHROUGH_MODELS = ["smart", "azure"]
 TRANSLATED_MODELS = ["claude", "gemini", "gemini3", "bedrock"]
 
 WEATHER_TOOL = {
@@ -164,7 +165,7 @@ def test_tool_round_trip_with_function_call_output(client, model):
     )
     assert "21C, sunny" in chained.output_text
     # A passthrough target got the chain inline (docs/dialects.md), so its answer names none.
-    assert chained.previous_response_id == (None if model == "smart" else first.id)
+    assert chained.previous_response_id == (None if model in PASSTHROUGH_MODELS else first.id)
 
 
 @pytest.mark.parametrize("model", TRANSLATED_MODELS)
@@ -214,7 +215,7 @@ def test_previous_response_id_on_another_sidecar(client, second_sidecar, model):
     second = second_sidecar.responses.create(model=model, previous_response_id=first.id, input="What is my name?")
     assert second.status == "completed"
     assert "What is my name?" in second.output_text
-    assert second.previous_response_id == (None if model == "smart" else first.id)
+    assert second.previous_response_id == (None if model in PASSTHROUGH_MODELS else first.id)
     # And it is stored there too: readable from the first sidecar.
     assert client.responses.retrieve(second.id).output_text == second.output_text
 
@@ -284,3 +285,20 @@ def test_access_line_and_cache_headers(client, gateway):
     assert line["model"] == "claude"
     assert line["status"] == 200
     assert line["prompt_tokens"] > 0
+
+
+def test_a_failure_before_output_fails_over_invisibly(client, gateway):
+    """The held preamble (response.created, response.in_progress) of the failed Anthropic attempt
+    never reaches the client: the stream is the next target's alone, with one response id."""
+    with client.responses.stream(model="claude-then-smart", input="Hello there") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    assert [e.type for e in events].count("response.created") == 1
+    assert final.status == "completed" and "Hello" in final.output_text
+    with gateway.http() as http:
+        answer = http.post("/v1/responses", json={"model": "claude-then-smart", "input": "Hi", "stream": True})
+    line = gateway.access_line(answer.headers["x-request-id"])
+    assert line["provider"] == "mock"
+    # The failed target is retried once (the retry policy), then the next one answers.
+    assert line["attempts"][-1]["target"] == "mock/gpt-4o-mini"
+    assert all(a["error"] == "in-band error before any output" for a in line["attempts"][:-1])
