@@ -16,6 +16,29 @@ import Testing
         CanonicalRequest(model: "m", messages: [.init(role: .user, content: [.text(text)])], stream: stream)
     }
 
+    /// An Anthropic client's `cache_control` on system and tools becomes `cachePoint` blocks after
+    /// them; `auto_cache_control` adds them for any client; without either, none.
+    @Test func cacheMarksBecomeCachePoints() throws {
+        let marked = try AnthropicMessagesRequestDecoder.decode(
+            Array(
+                #"{"model":"x","max_tokens":5,"system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"#
+                    .utf8)
+                + Array(
+                    #""tools":[{"name":"t","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],"#
+                        .utf8)
+                + Array(#""messages":[{"role":"user","content":"Hi"}]}"#.utf8))
+        #expect(marked.cacheMarks == CanonicalCacheMarks(system: true, tools: true))
+        let point = #"{"cachePoint":{"type":"default"}}"#
+        let body = String(decoding: try BedrockRequestEncoder.encode(marked), as: UTF8.self)
+        #expect(body.contains(#""system":[{"text":"S"},"# + point + "]"))
+        #expect(body.contains(#"}}},"# + point + "]"))
+        var plain = canonical()
+        plain.system = ["S"]
+        #expect(!String(decoding: try BedrockRequestEncoder.encode(plain), as: UTF8.self).contains("cachePoint"))
+        let auto = String(decoding: try BedrockRequestEncoder.encode(plain, autoCacheControl: true), as: UTF8.self)
+        #expect(auto.contains(#""system":[{"text":"S"},"# + point + "]"))
+    }
+
     @Test func translatesAnOpenAIRequest() throws {
         let request = try OpenAIChatRequestDecoder.decode(try Fixture.bytes("bedrock/openai_chat_request.json"))
         let body = try BedrockRequestEncoder.encode(request)

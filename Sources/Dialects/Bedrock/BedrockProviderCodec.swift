@@ -21,7 +21,7 @@ public enum BedrockProviderCodec {
         apiKey: String?,
         timeouts: TimeoutConfiguration
     ) throws(GatewayError) -> UpstreamRequest {
-        let body = try BedrockRequestEncoder.encode(request)
+        let body = try BedrockRequestEncoder.encode(request, autoCacheControl: provider.autoCacheControl)
         var headers: [(name: String, value: String)] = [
             ("content-type", "application/json"),
             ("accept", request.stream ? "application/vnd.amazon.eventstream" : "application/json"),

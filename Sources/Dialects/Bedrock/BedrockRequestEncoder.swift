@@ -25,7 +25,9 @@ enum BedrockRequestEncoder {
         var blocks: [[UInt8]] = []
     }
 
-    static func encode(_ request: CanonicalRequest) throws(GatewayError) -> [UInt8] {
+    /// - Parameter autoCacheControl: the provider's `auto_cache_control`: `cachePoint`s after the
+    ///   system prompt and the tools even when the client set no breakpoint.
+    static func encode(_ request: CanonicalRequest, autoCacheControl: Bool = false) throws(GatewayError) -> [UInt8] {
         if let count = request.sampling.choiceCount, count > 1 {
             throw GatewayError(.badRequest, "n > 1 is not supported by this provider.", param: "n")
         }
@@ -37,6 +39,8 @@ enum BedrockRequestEncoder {
         case .text, nil: break
         }
         let (turns, usesTools) = try turns(request.messages)
+        var marks = request.cacheMarks
+        if autoCacheControl { marks = CanonicalCacheMarks(system: true, tools: true) }
         var json = JSONWriter(capacity: 1024)
         json.object {
             let system = request.system.filter { !$0.isEmpty }
@@ -44,6 +48,7 @@ enum BedrockRequestEncoder {
                 $0.key("system")
                 $0.array { json in
                     for text in system { json.object { $0.field("text", text) } }
+                    if marks.system { writeCachePoint(&json) }
                 }
             }
             $0.key("messages")
@@ -59,7 +64,7 @@ enum BedrockRequestEncoder {
                 }
             }
             writeInferenceConfig(request.sampling, into: &$0)
-            writeToolConfig(request, historyUsesTools: usesTools, into: &$0)
+            writeToolConfig(request, historyUsesTools: usesTools, cachePoint: marks.tools, into: &$0)
             writeAdditionalFields(request, into: &$0)
         }
         return json.bytes
@@ -209,8 +214,16 @@ enum BedrockRequestEncoder {
         }
     }
 
+    /// `{"cachePoint":{"type":"default"}}`: Bedrock caches the prompt up to here.
+    private static func writeCachePoint(_ json: inout JSONWriter) {
+        json.object { json in
+            json.key("cachePoint")
+            json.object { $0.field("type", "default") }
+        }
+    }
+
     private static func writeToolConfig(
-        _ request: CanonicalRequest, historyUsesTools: Bool, into json: inout JSONWriter
+        _ request: CanonicalRequest, historyUsesTools: Bool, cachePoint: Bool, into json: inout JSONWriter
     ) {
         guard !request.tools.isEmpty, request.toolChoice != .disabled || historyUsesTools else { return }
         json.key("toolConfig")
@@ -234,6 +247,7 @@ enum BedrockRequestEncoder {
                         }
                     }
                 }
+                if cachePoint { writeCachePoint(&json) }
             }
             switch request.toolChoice {
             case .auto:

@@ -76,8 +76,8 @@ extension ConfigurationLoader {
                 "raw_stream applies to kind azure only (other streams pass through as sent)")
         }
         let autoCacheControl = reader.bool("auto_cache_control")
-        if autoCacheControl != nil && kind != .anthropic {
-            reader.child("auto_cache_control")?.fail("auto_cache_control applies to kind anthropic only")
+        if autoCacheControl != nil && kind != .anthropic && kind != .bedrock {
+            reader.child("auto_cache_control")?.fail("auto_cache_control applies to kinds anthropic and bedrock only")
         }
         guard let url, kind != .azure || apiVersion != nil, kind != .bedrock || aws != nil else { return nil }
         var provider = ProviderConfiguration(
