@@ -195,6 +195,26 @@ import Testing
         }
     }
 
+    /// The strict mock accepts the `cachePoint` blocks an Anthropic client's `cache_control` becomes.
+    @Test func anthropicCacheControlReachesBedrockAsCachePoints() async throws {
+        try await Self.withBedrockGateway { gateway, bedrock, _ in
+            let body =
+                #"{"model":"bedrock","max_tokens":64,"system":[{"type":"text","text":"Be terse.","#
+                + #""cache_control":{"type":"ephemeral"}}],"tools":[{"name":"get_weather","input_schema":"#
+                + #"{"type":"object"},"cache_control":{"type":"ephemeral"}}],"tool_choice":{"type":"auto"},"#
+                + #""messages":[{"role":"user","content":"Hello there"}]}"#
+            let response = try await gateway.client.post(
+                "/v1/messages", json: body, headers: [("anthropic-version", "2023-06-01")])
+            #expect(response.status == 200, "\(response.text)")
+            let sent = try #require(bedrock.stats.recentRequests.last)
+            let converse = try #require(try JSONSerialization.jsonObject(with: Data(sent.body)) as? [String: Any])
+            let system = try #require(converse["system"] as? [[String: Any]])
+            #expect((system.last?["cachePoint"] as? [String: Any])?["type"] as? String == "default")
+            let tools = try #require((converse["toolConfig"] as? [String: Any])?["tools"] as? [[String: Any]])
+            #expect(tools.last?["cachePoint"] != nil)
+        }
+    }
+
     @Test func responsesClientsAreTranslatedToConverseToo() async throws {
         try await Self.withBedrockGateway { gateway, bedrock, _ in
             let response = try await gateway.client.post(
