@@ -40,7 +40,11 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "Dialects", dependencies: ["GatewayCore"], swiftSettings: strict),
+        .target(
+            name: "Dialects",
+            dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -169,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "MockProviderTests",
             dependencies: [
-                "MockProvider", "GatewayTesting", .product(name: "Crypto", package: "swift-crypto"),
+                "MockProvider", "GatewayTesting", "Dialects", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict

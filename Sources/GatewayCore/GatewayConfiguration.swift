@@ -231,6 +231,8 @@ public enum SecretReference: Sendable, Equatable, CustomStringConvertible, Custo
 /// Google Vertex AI (Gemini and Claude models, OAuth2 tokens: see `VertexConfiguration`).
 public enum ProviderKind: String, Sendable, CaseIterable {
     case openai, anthropic, gemini, azure, vertex
+    /// AWS Bedrock Runtime, Converse API (SigV4 or a Bedrock API key).
+    case bedrock
 }
 
 public struct ProviderConfiguration: Sendable, Equatable {
@@ -256,6 +258,8 @@ public struct ProviderConfiguration: Sendable, Equatable {
     public var autoCacheControl = false
     /// `kind: vertex` only: project, location, publisher and credentials.
     public var vertex: VertexConfiguration?
+    /// `kind: bedrock`: region and AWS credential sources.
+    public var aws: AWSProviderConfiguration?
 
     public init(
         name: String,

@@ -22,6 +22,8 @@ public struct UpstreamRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var timeouts: TimeoutConfiguration
+    /// Sign with AWS SigV4 at send time, after every header is set (Bedrock without an API key).
+    public var awsSigning: AWSSigningScope?
 
     public init(
         method: String = "POST",

@@ -24,12 +24,16 @@ protocol MockDialectResponder: Sendable {
     /// several stream formats (Vertex AI: Gemini's and Claude's).
     func streamErrorEvent(in reply: MockReply) -> String
 
+    /// The same as bytes (binary for Bedrock's event stream).
+    func streamErrorBytes(in reply: MockReply) -> [UInt8]
+
     /// Adds the per-response headers that need the time spent (`openai-processing-ms` and the like).
     func finishHeaders(_ headers: inout HTTPHeaders, processingMilliseconds: Int)
 }
 
 extension MockDialectResponder {
     func streamErrorEvent(in reply: MockReply) -> String { streamErrorEvent() }
+    func streamErrorBytes(in reply: MockReply) -> [UInt8] { Array(streamErrorEvent(in: reply).utf8) }
 }
 
 /// What a responder decided.
@@ -72,6 +76,8 @@ struct MockReply {
         case full(String)
         /// Each element is one framed event, the terminator included.
         case stream([String])
+        /// Each element is one binary frame (Bedrock's `application/vnd.amazon.eventstream`).
+        case binaryStream([[UInt8]])
     }
 
     var status: HTTPResponseStatus
@@ -88,7 +94,9 @@ struct MockReply {
     }
 
     var isStream: Bool {
-        if case .stream = body { return true }
-        return false
+        switch body {
+        case .stream, .binaryStream: true
+        case .full: false
+        }
     }
 }

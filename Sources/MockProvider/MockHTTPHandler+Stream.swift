@@ -23,7 +23,7 @@ extension MockHTTPHandler {
             state = .streaming(exchange, plan)
             switch step {
             case .send(let event, let pause):
-                pending.writeString(event)
+                pending.writeBytes(event)
                 if let pause {
                     writePending()
                     context.flush()
@@ -75,9 +75,11 @@ extension MockHTTPHandler {
             context.flush()
             afterLastWrite(context) { self.reset(context) }
         case .errorEvent:
-            let event = exchange.reply.streamErrorEvent?(sent) ?? core.responder.streamErrorEvent(in: exchange.reply)
+            let event =
+                exchange.reply.streamErrorEvent.map { Array($0(sent).utf8) }
+                ?? core.responder.streamErrorBytes(in: exchange.reply)
             context.write(
-                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: event)))), promise: nil)
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: event)))), promise: nil)
             finish(exchange, context, completes: false)
         }
     }

@@ -18,7 +18,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case receiving(HTTPRequestHead, ByteBuffer)
         /// A reply is decided and its head not written yet (a `delay` may be pending).
         case delaying(Exchange)
-        case streaming(Exchange, MockStreamPlan)
+        case streaming(Exchange, MockStreamPlan<[UInt8]>)
         /// A `stall` fault: nothing more will be sent; the client has to leave.
         case stalled(Exchange)
         /// The mock closes the connection itself (cut, reset, or no keep-alive).
@@ -163,7 +163,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case .stream(let events):
             let head = HTTPResponseHead(version: exchange.version, status: exchange.reply.status, headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            state = .streaming(exchange, MockStreamPlan(events: events, faults: exchange.faults))
+            state = .streaming(exchange, MockStreamPlan(events: events.map { Array($0.utf8) }, faults: exchange.faults))
+            pump(context)
+        case .binaryStream(let frames):
+            let head = HTTPResponseHead(version: exchange.version, status: exchange.reply.status, headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            state = .streaming(exchange, MockStreamPlan(events: frames, faults: exchange.faults))
             pump(context)
         }
     }

@@ -11,6 +11,8 @@ public enum MockDialect: String, Sendable, CaseIterable {
     /// Google Vertex AI: Gemini and Claude models, its OAuth2 token endpoint (JWTs verified) and
     /// the metadata server (`VertexMockSettings`).
     case vertex
+    /// AWS Bedrock Runtime Converse / ConverseStream (SigV4 verified, or a Bedrock API key as Bearer).
+    case bedrock
 }
 
 /// Where a mock server listens.
@@ -37,6 +39,8 @@ public struct MockProviderConfiguration: Sendable {
     public var geminiCRLF: Bool
     /// The Vertex AI dialect's project, service account, token lifetimes and options.
     public var vertex: VertexMockSettings
+    /// Bedrock: the AWS credentials and region SigV4 signatures are verified against.
+    public var aws: MockAWSCredentials?
 
     public init(dialect: MockDialect = .openai, faults: String = "", apiKey: String? = nil) {
         self.dialect = dialect
@@ -46,5 +50,22 @@ public struct MockProviderConfiguration: Sendable {
         self.recentRequestLimit = 64
         self.geminiCRLF = true
         self.vertex = VertexMockSettings()
+    }
+}
+
+/// The one identity the Bedrock mock accepts SigV4 signatures from.
+public struct MockAWSCredentials: Sendable {
+    public var accessKeyID: String
+    public var secretAccessKey: String
+    /// When set, requests must carry it as `x-amz-security-token` (signed).
+    public var sessionToken: String?
+    public var region: String
+
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, region: String = "us-east-1")
+    {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.region = region
     }
 }

@@ -25,6 +25,7 @@ final class MockProviderCore: Sendable {
                 expectedKey: configuration.apiKey, lineEnding: configuration.geminiCRLF ? "\r\n" : "\n")
         case .azure: responder = AzureMockResponder(expectedKey: configuration.apiKey)
         case .vertex: responder = try VertexMockResponder(settings: configuration.vertex)
+        case .bedrock: responder = BedrockMockResponder(expectedKey: configuration.apiKey, aws: configuration.aws)
         }
         let global = MockFaultPlan(try MockFaultSpec(parsing: configuration.faults))
         state = Mutex(State(global: global))

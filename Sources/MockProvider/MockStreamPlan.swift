@@ -1,22 +1,22 @@
 /// The order in which a stream reply goes out, with its faults: which event next, when to pause, when to
 /// stop early. A plain value; `MockHTTPHandler` performs the steps.
-struct MockStreamPlan {
+struct MockStreamPlan<Event: Equatable> {
     enum Step: Equatable {
         /// Write this event; when `pauseAfter` is set, flush and wait that long before the next step.
-        case send(String, pauseAfter: Duration?)
+        case send(Event, pauseAfter: Duration?)
         /// End the stream early in this way (after the events already sent).
         case stop(MockFaultActions.StreamStop)
         /// Every event is out: end the body.
         case finish
     }
 
-    private let events: [String]
+    private let events: [Event]
     private let chunkDelay: Duration?
     private let stop: (kind: MockFaultActions.StreamStop, afterEvents: Int)?
     private(set) var sent = 0
     private var stopped = false
 
-    init(events: [String], faults: MockFaultActions?) {
+    init(events: [Event], faults: MockFaultActions?) {
         self.events = events
         chunkDelay = faults?.chunkDelay
         // A stop past the last event would never be reached: the stream simply completes.

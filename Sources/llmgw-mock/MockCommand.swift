@@ -47,6 +47,20 @@ struct MockCommand: AsyncParsableCommand {
         help: "Vertex: make a service account whose JWTs /token accepts, and write its key file here.")
     var vertexKeyFile: String?
 
+    @Option(name: .customLong("aws-access-key-id"), help: "Bedrock: the access key id SigV4 signatures must use.")
+    var awsAccessKeyID: String?
+
+    @Option(
+        name: .customLong("aws-secret-access-key-env"),
+        help: "Bedrock: the environment variable holding the secret access key signatures are verified with.")
+    var awsSecretAccessKeyEnv = "LLMGW_MOCK_AWS_SECRET_ACCESS_KEY"
+
+    @Option(name: .customLong("aws-session-token"), help: "Bedrock: the session token requests must carry (signed).")
+    var awsSessionToken: String?
+
+    @Option(name: .customLong("aws-region"), help: "Bedrock: the region signatures must be scoped to.")
+    var awsRegion = "us-east-1"
+
     func validate() throws {
         if (socket == nil) == (port == nil) { throw ValidationError("give exactly one of --socket or --port") }
         if MockDialect(rawValue: dialect) == nil { throw ValidationError("unknown dialect '\(dialect)'") }
@@ -60,6 +74,13 @@ struct MockCommand: AsyncParsableCommand {
         configuration.geminiCRLF = !geminiLF
         let serviceAccount = try vertexKeyFile.map { _ in try VertexMockServiceAccount.generate() }
         configuration.vertex.serviceAccount = serviceAccount
+        if let awsAccessKeyID {
+            guard let secret = ProcessInfo.processInfo.environment[awsSecretAccessKeyEnv], !secret.isEmpty else {
+                throw ValidationError("--aws-access-key-id needs the secret in $\(awsSecretAccessKeyEnv)")
+            }
+            configuration.aws = MockAWSCredentials(
+                accessKeyID: awsAccessKeyID, secretAccessKey: secret, sessionToken: awsSessionToken, region: awsRegion)
+        }
         let address: MockListenAddress =
             if let socket { .unix(path: socket) } else { .tcp(host: host, port: port ?? 0) }
         let server: MockProviderServer

@@ -90,12 +90,12 @@ import Testing
             """
         #expect(
             renderedErrors(yaml) == """
-                config.yaml:2: providers.openai.kind: required (one of: openai, anthropic, gemini, azure, vertex, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio)
-                config.yaml:3: providers.claude.kind: unknown value "antropic" (expected one of: openai, anthropic, gemini, azure, vertex, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio)
+                config.yaml:2: providers.openai.kind: required (one of: openai, anthropic, gemini, azure, vertex, bedrock, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio, bedrock-openai)
+                config.yaml:3: providers.claude.kind: unknown value "antropic" (expected one of: openai, anthropic, gemini, azure, vertex, bedrock, groq, mistral, together, deepseek, openrouter, fireworks, xai, perplexity, cerebras, vllm, ollama, llama.cpp, lmstudio, bedrock-openai)
                 config.yaml:4: providers.az.base_url: required (no default for kind azure)
                 config.yaml:4: providers.az.api_version: required (for kind azure, e.g. "2024-10-21")
                 config.yaml:5: providers.bad name: invalid provider name (letters, digits, '_', '.' and '-' only)
-                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts, raw_stream, auto_cache_control, project, location, publisher, credentials_file, metadata_server, access_token, token_url)
+                config.yaml:6: providers.local.colour: unknown key (expected one of: kind, base_url, api_key, api_version, socket, proxy, timeouts, raw_stream, auto_cache_control, project, location, publisher, credentials_file, metadata_server, access_token, token_url, region, aws_access_key_id, aws_secret_access_key, aws_session_token, aws_profile)
                 config.yaml:6: providers.local.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.base_url: expected an http:// or https:// URL with a host
                 config.yaml:7: providers.nohost.api_key: env: needs a variable name

@@ -171,7 +171,8 @@ import Testing
     }
 
     @Test func clientAbortMidStreamIsCounted() async throws {
-        try await withMock(faults: "chunk_delay=100ms") { mock in
+        // Slow enough that a client starved on a loaded machine still closes long before the end.
+        try await withMock(faults: "chunk_delay=400ms") { mock in
             try await blocking {
                 let connection = try RawConnection(server: mock)
                 try connection.send("POST", "/v1/chat/completions", body: chatBody(stream: true))

@@ -8,7 +8,7 @@ import Testing
 
     @Test func withoutFaultsEveryEventThenFinish() {
         var plan = MockStreamPlan(events: Self.events, faults: nil)
-        var steps: [MockStreamPlan.Step] = []
+        var steps: [MockStreamPlan<String>.Step] = []
         for _ in 0..<5 { steps.append(plan.step()) }
         #expect(steps == Self.events.map { .send($0, pauseAfter: nil) } + [.finish])
     }

@@ -33,6 +33,9 @@ public enum AnthropicMessagesRequestDecoder {
         request.system = try system(root["system"])
         request.messages = try messages(root["messages"])
         request.tools = try tools(root["tools"])
+        request.cacheMarks = CanonicalCacheMarks(
+            system: root["system"]?.array?.contains { $0["cache_control"] != nil } ?? false,
+            tools: root["tools"]?.array?.contains { $0["cache_control"] != nil } ?? false)
         if let choice = root["tool_choice"], !choice.isNull {
             let (choice, parallel) = try toolChoice(choice)
             request.toolChoice = choice

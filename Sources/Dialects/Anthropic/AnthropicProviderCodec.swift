@@ -20,7 +20,9 @@ public enum AnthropicProviderCodec {
         defaultMaxTokens: Int = defaultMaxTokens
     ) throws(GatewayError) -> UpstreamRequest {
         var body = try AnthropicMessagesRequestEncoder.encode(request, defaultMaxTokens: defaultMaxTokens)
-        if provider.autoCacheControl { body = AnthropicPromptCache.markingBreakpoints(body) }
+        if provider.autoCacheControl || request.cacheMarks != CanonicalCacheMarks() {
+            body = AnthropicPromptCache.markingBreakpoints(body)
+        }
         var headers: [(name: String, value: String)] = [
             ("content-type", "application/json"),
             ("accept", request.stream ? "text/event-stream" : "application/json"),

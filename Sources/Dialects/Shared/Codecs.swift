@@ -16,6 +16,15 @@ public protocol ProviderCodec {
     static func response(_ body: [UInt8]) throws(CanonicalError) -> CanonicalResponse
     /// The one classification of a provider's error answer.
     static func error(status: Int, body: [UInt8]) -> CanonicalError
+    /// The same with the response headers, for providers that name the error in one (Bedrock's
+    /// `x-amzn-errortype`); by default the body and status alone.
+    static func error(status: Int, headers: [(name: String, value: String)], body: [UInt8]) -> CanonicalError
+}
+
+extension ProviderCodec {
+    public static func error(status: Int, headers: [(name: String, value: String)], body: [UInt8]) -> CanonicalError {
+        error(status: status, body: body)
+    }
 }
 
 /// A client dialect's side of a translated exchange: its request into the canonical model, the
@@ -135,6 +144,7 @@ extension ProviderKind {
         case .gemini: GeminiProviderCodec.self
         // Vertex serves two wire formats: this is Gemini's; `ProviderConfiguration.codec(forModel:)` picks.
         case .vertex: VertexGeminiProviderCodec.self
+        case .bedrock: BedrockProviderCodec.self
         }
     }
 }

@@ -21,6 +21,9 @@ public struct CanonicalRequest: Sendable, Equatable {
     /// An end-user id for the provider's abuse monitoring.
     public var user: String?
     public var metadata: [String: String]
+    /// Prompt-cache breakpoints the client set (Anthropic `cache_control`), for providers that
+    /// cache by marks (Bedrock `cachePoint`).
+    public var cacheMarks = CanonicalCacheMarks()
 
     public init(
         model: String,
@@ -50,6 +53,18 @@ public struct CanonicalRequest: Sendable, Equatable {
         self.thinking = thinking
         self.user = user
         self.metadata = metadata
+    }
+}
+
+/// Where a client asked for prompt-cache breakpoints: after the instructions, after the tools.
+/// Breakpoints inside messages are not carried (the stable prefix is what these two cover).
+public struct CanonicalCacheMarks: Sendable, Equatable {
+    public var system = false
+    public var tools = false
+
+    public init(system: Bool = false, tools: Bool = false) {
+        self.system = system
+        self.tools = tools
     }
 }
 

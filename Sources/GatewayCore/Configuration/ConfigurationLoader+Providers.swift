@@ -29,7 +29,7 @@ extension ConfigurationLoader {
                 "kind", "base_url", "api_key", "api_version", "socket", "proxy", "timeouts", "raw_stream",
                 "auto_cache_control",
             ]
-                + vertexKeys)
+                + vertexKeys + awsKeys)
         let kinds = (ProviderKind.allCases.map(\.rawValue) + ProviderPreset.allCases.map(\.rawValue))
             .joined(separator: ", ")
         reader.require("kind", hint: "one of: \(kinds)")
@@ -51,6 +51,7 @@ extension ConfigurationLoader {
         reader.section("timeouts") { timeouts = self.timeouts($0) }
 
         guard let kind else { return nil }
+        let region = awsRegion(reader, kind: kind, preset: preset, baseURL: baseURL)
         if kind == .vertex {
             return vertexProvider(
                 named: name, reader,
@@ -59,8 +60,15 @@ extension ConfigurationLoader {
                     unixSocket: socket, proxy: proxy, timeouts: timeouts))
         }
         rejectVertexKeys(reader, kind: kind)
-        let url = baseURL ?? preset?.defaultBaseURL ?? defaultBaseURL(kind)
-        if url == nil { reader.require("base_url", hint: "no default for kind \(kind.rawValue)") }
+        let aws = kind == .bedrock ? awsConfiguration(reader, region: region, hasAPIKey: apiKey != nil) : nil
+        let url =
+            baseURL ?? preset?.defaultBaseURL(region: region)
+            ?? (kind == .bedrock ? region.map(AWSProviderConfiguration.runtimeURL(region:)) : defaultBaseURL(kind))
+        if url == nil, kind == .bedrock {
+            reader.require("region", hint: "for kind bedrock, e.g. us-east-1 (or a base_url)")
+        } else if url == nil {
+            reader.require("base_url", hint: "no default for kind \(kind.rawValue)")
+        }
         if kind == .azure { reader.require("api_version", hint: "for kind azure, e.g. \"2024-10-21\"") }
         let rawStream = reader.bool("raw_stream")
         if rawStream != nil && kind != .azure {
@@ -68,15 +76,16 @@ extension ConfigurationLoader {
                 "raw_stream applies to kind azure only (other streams pass through as sent)")
         }
         let autoCacheControl = reader.bool("auto_cache_control")
-        if autoCacheControl != nil && kind != .anthropic {
-            reader.child("auto_cache_control")?.fail("auto_cache_control applies to kind anthropic only")
+        if autoCacheControl != nil && kind != .anthropic && kind != .bedrock {
+            reader.child("auto_cache_control")?.fail("auto_cache_control applies to kinds anthropic and bedrock only")
         }
-        guard let url, kind != .azure || apiVersion != nil else { return nil }
+        guard let url, kind != .azure || apiVersion != nil, kind != .bedrock || aws != nil else { return nil }
         var provider = ProviderConfiguration(
             name: name, kind: kind, baseURL: url, apiKey: apiKey, apiVersion: apiVersion, unixSocket: socket,
             proxy: proxy, timeouts: timeouts)
         provider.rawStream = rawStream ?? false
         provider.autoCacheControl = autoCacheControl ?? false
+        provider.aws = aws
         return provider
     }
 
@@ -99,7 +108,7 @@ extension ConfigurationLoader {
         case .openai: "https://api.openai.com/v1"
         case .anthropic: "https://api.anthropic.com"
         case .gemini: "https://generativelanguage.googleapis.com"
-        case .azure: nil
+        case .azure, .bedrock: nil
         case .vertex: VertexConfiguration.defaultBaseURL(location: VertexConfiguration.defaultLocation, express: false)
         }
     }

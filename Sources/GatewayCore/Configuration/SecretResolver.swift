@@ -25,8 +25,8 @@ public struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible, Cust
 /// surrounding whitespace and the trailing newline are trimmed), or a literal. Errors name the
 /// config path and the variable or file, never the value.
 public struct SecretResolver: Sendable {
-    private let environment: @Sendable (String) -> String?
-    private let readFile: @Sendable (String) -> String?
+    let environment: @Sendable (String) -> String?
+    let readFile: @Sendable (String) -> String?
 
     /// Reads the process environment (as `ProcessInfo.processInfo.environment` would) and the file
     /// system, unless told otherwise.
@@ -77,6 +77,14 @@ public struct SecretResolver: Sendable {
         var keys: [String: ResolvedSecret] = [:]
         var errors: [ConfigurationError] = []
         for provider in configuration.providers {
+            if provider.kind == .bedrock, provider.apiKey == nil, let aws = provider.aws {
+                do {
+                    let credentials = try resolveAWSCredentials(aws, path: "providers.\(provider.name)")
+                    keys.merge(credentials.keyringEntries(provider: provider.name)) { new, _ in new }
+                } catch {
+                    errors.append(error)
+                }
+            }
             guard let reference = provider.apiKey else { continue }
             do {
                 // A Vertex provider's secret may sit under `credentials_file` or `access_token`.

@@ -95,6 +95,15 @@ struct AttemptContext: Sendable {
     ) async throws(AttemptFailure) -> UpstreamResponse {
         var request = request
         request.headers.append(contentsOf: exchange.trace.headers(span: TraceContext.newSpanID()))
+        if let scope = request.awsSigning {
+            // Last, at send time: the signature covers every header and the time.
+            let provider = recorder.target.provider.name
+            guard let credentials = AWSCredentials(provider: provider, keyring: keyring.key(for:)) else {
+                throw .failed(recorder.record(status: nil, error: "no AWS credentials"), .unavailable, timeout: false)
+            }
+            AWSSigV4Signer.sign(
+                &request, credentials: credentials, scope: scope, epochSeconds: clock.nowMillis() / 1000)
+        }
         do throws(UpstreamFailure) {
             let response = try await exchange.waiting { () async throws(UpstreamFailure) in
                 try await transport.send(request)

@@ -65,7 +65,8 @@ struct TranslatedAttempt {
         let response = try await context.send(upstreamRequest, recorder: recorder, exchange: &exchange)
         guard (200..<300).contains(response.status) else {
             let error = Provider.error(
-                status: response.status, body: await context.errorBody(response, exchange: &exchange))
+                status: response.status, headers: response.headers,
+                body: await context.errorBody(response, exchange: &exchange))
             throw context.refusal(
                 label: "HTTP \(response.status) (\(AttemptContext.truncate(context.scrub(error.message))))",
                 failureClass: context.failureClass(error, response: response, credential: credential, target: target),

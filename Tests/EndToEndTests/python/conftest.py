@@ -1,5 +1,6 @@
 """Shared fixture for the official-SDK tests: llmgw over its Unix socket, in front of one strict
-llmgw-mock per provider dialect (openai, anthropic, gemini, azure), each on its own socket.
+llmgw-mock per provider dialect (openai, anthropic, gemini, azure, bedrock), each on its own socket.
+The Bedrock mock verifies SigV4 signatures made with AWS_ACCESS_KEY_ID / AWS_SECRET below.
 
 llmgw and llmgw-mock run as real processes (binaries from LLMGW_BIN_DIR).
 """
@@ -16,7 +17,11 @@ import pytest
 
 PROVIDER_KEY = "sk-llmgw-pytest-DO-NOT-LEAK-42c0ffee"
 BIN_DIR = os.environ.get("LLMGW_BIN_DIR", ".build/debug")
-DIALECTS = ["openai", "anthropic", "gemini", "azure"]
+DIALECTS = ["openai", "anthropic", "gemini", "azure", "bedrock"]
+AWS_ACCESS_KEY_ID = "AKIDPYTESTBEDROCK001"
+AWS_SECRET = "pytest-aws-secret-DO-NOT-LEAK-9b1d"
+AWS_REGION = "us-east-1"
+BEDROCK_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 # Gateway model name -> (provider dialect, upstream model).
 MODELS = {
@@ -26,6 +31,7 @@ MODELS = {
     # Gemini 3 thinks and signs its function calls; a tool round trip needs the signature back.
     "gemini3": ("gemini", "gemini-3-pro-preview"),
     "azure": ("azure", "gpt4o-prod"),
+    "bedrock": ("bedrock", BEDROCK_MODEL),
 }
 CHAT_MODELS = list(MODELS)
 
@@ -93,6 +99,10 @@ class Gateway:
             prompt = usage["input_tokens"] + usage.get("cache_read_input_tokens", 0)
             prompt += usage.get("cache_creation_input_tokens", 0)
             return prompt, usage["output_tokens"]
+        if dialect == "bedrock":
+            usage = answer["usage"]
+            prompt = usage["inputTokens"] + usage.get("cacheReadInputTokens", 0) + usage.get("cacheWriteInputTokens", 0)
+            return prompt, usage["outputTokens"]
         usage = answer["usageMetadata"]
         return usage["promptTokenCount"], usage.get("candidatesTokenCount", 0) + usage.get("thoughtsTokenCount", 0)
 
@@ -103,10 +113,15 @@ def gateway():
     mocks, processes = {}, []
     for dialect in DIALECTS:
         path = os.path.join(workdir, f"{dialect}.sock")
+        arguments = [os.path.join(BIN_DIR, "llmgw-mock"), "--socket", path, "--dialect", dialect]
+        arguments += ["--api-key", PROVIDER_KEY]
+        if dialect == "bedrock":
+            arguments += ["--aws-access-key-id", AWS_ACCESS_KEY_ID, "--aws-region", AWS_REGION]
         process = subprocess.Popen(
-            [os.path.join(BIN_DIR, "llmgw-mock"), "--socket", path, "--dialect", dialect, "--api-key", PROVIDER_KEY],
+            arguments,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            env=dict(os.environ, LLMGW_MOCK_AWS_SECRET_ACCESS_KEY=AWS_SECRET),
         )
         processes.append(process)
         ready = json.loads(process.stdout.readline())
@@ -127,6 +142,7 @@ providers:
   claude-cached: {{ kind: anthropic, base_url: "{mocks['anthropic']['base_url']}", socket: "{mocks['anthropic']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", auto_cache_control: true }}
   gem: {{ kind: gemini, base_url: "{mocks['gemini']['base_url']}", socket: "{mocks['gemini']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY" }}
   az: {{ kind: azure, base_url: "{mocks['azure']['base_url']}", socket: "{mocks['azure']['socket']}", api_key: "env:PYTEST_PROVIDER_KEY", api_version: "2024-10-21" }}
+  aws: {{ kind: bedrock, region: {AWS_REGION}, base_url: "{mocks['bedrock']['base_url']}", socket: "{mocks['bedrock']['socket']}", aws_access_key_id: {AWS_ACCESS_KEY_ID}, aws_secret_access_key: "file:{workdir}/aws-secret" }}
 models:
   - name: smart
     targets: [{{ provider: mock, model: gpt-4o-mini }}]
@@ -152,6 +168,12 @@ models:
       - {{ provider: mock, model: gpt-4o-mini }}
   - name: claude-cut
     targets: [{{ provider: claude, model: "claude-sonnet-4-5#error_event=6" }}]
+  - name: bedrock
+    targets: [{{ provider: aws, model: "{BEDROCK_MODEL}" }}]
+  - name: bedrock-arn
+    targets: [{{ provider: aws, model: "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{BEDROCK_MODEL}" }}]
+  - name: bedrock-throttled
+    targets: [{{ provider: aws, model: "{BEDROCK_MODEL}#status=429" }}, {{ provider: mock, model: gpt-4o-mini }}]
   # The semantic cache (test_semantic_cache.py): the mock's bag-of-words embedding.
   - name: embed-bow
     targets: [{{ provider: mock, model: text-embedding-bow }}]
@@ -167,6 +189,9 @@ cache:
         )
     stdout_path = os.path.join(workdir, "stdout.log")
     stdout = open(stdout_path, "w")
+    # The Bedrock provider's secret is in a file the config names (a second sidecar reads it too).
+    with open(os.path.join(workdir, "aws-secret"), "w") as f:
+        f.write(AWS_SECRET + "\n")
     env = dict(os.environ, PYTEST_PROVIDER_KEY=PROVIDER_KEY)
     process = subprocess.Popen(
         [os.path.join(BIN_DIR, "llmgw"), "serve", "--config", config], stdout=stdout, stderr=subprocess.STDOUT, env=env
@@ -184,4 +209,5 @@ cache:
         with open(stdout_path) as f:
             output = f.read()
         assert PROVIDER_KEY not in output, "provider key leaked into the gateway's output"
+        assert AWS_SECRET not in output, "AWS secret leaked into the gateway's output"
         assert process.returncode == 0, output

@@ -79,7 +79,10 @@ def test_missing_messages_is_bad_request(client):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-then-smart", "claude-cut", "embed-bow", "semantic", "claude-semantic"]
+    assert ids == [
+        "smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-then-smart",
+        "claude-cut", "bedrock", "bedrock-arn", "bedrock-throttled", "embed-bow", "semantic", "claude-semantic",
+    ]
 
 
 def test_models_retrieve(client):

@@ -19,9 +19,9 @@ import openai
 import pytest
 from conftest import _wait_for_socket
 
-RESPONSES_MODELS = ["smart", "azure", "claude", "gemini", "gemini3"]
+RESPONSES_MODELS = ["smart", "azure", "claude", "gemini", "gemini3", "bedrock"]
 PASSTHROUGH_MODELS = ["smart", "azure"]
-TRANSLATED_MODELS = ["claude", "gemini", "gemini3"]
+TRANSLATED_MODELS = ["claude", "gemini", "gemini3", "bedrock"]
 
 WEATHER_TOOL = {
     "type": "function",
