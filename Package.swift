@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "llmgw", targets: ["llmgw"]),
         .executable(name: "llmgw-mock", targets: ["llmgw-mock"]),
         .executable(name: "llmgw-bench-admission", targets: ["llmgw-bench-admission"]),
+        .executable(name: "llmgw-bench-semantic", targets: ["llmgw-bench-semantic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -113,6 +114,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `scripts/bench-semantic`: the semantic cache's lookup latency at 10k and 100k entries.
+        .executableTarget(name: "llmgw-bench-semantic", dependencies: ["GatewayCore", "Store"], swiftSettings: strict),
         // `scripts/bench-admission`: shared check-and-charge per second, straight on the store.
         .executableTarget(
             name: "llmgw-bench-admission",

@@ -289,13 +289,18 @@ public struct CacheConfiguration: Sendable, Equatable {
     public var shared: Bool
     /// Size cap of the cache in the shared state; the oldest entries are evicted past it.
     public var maxBytes: Int
+    /// `cache.semantic`: hits for prompts that mean the same.
+    public var semantic: SemanticCacheConfiguration
 
-    public init(enabled: Bool = false, ttl: Duration = .seconds(3600), shared: Bool = false, maxBytes: Int = 256 << 20)
-    {
+    public init(
+        enabled: Bool = false, ttl: Duration = .seconds(3600), shared: Bool = false, maxBytes: Int = 256 << 20,
+        semantic: SemanticCacheConfiguration = .init()
+    ) {
         self.enabled = enabled
         self.ttl = ttl
         self.shared = shared
         self.maxBytes = maxBytes
+        self.semantic = semantic
     }
 }
 
@@ -367,6 +372,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var name: String
     /// Per-model override of `cache.enabled`.
     public var cache: Bool?
+    /// Per-model override of `cache.semantic.enabled`.
+    public var semanticCache: Bool?
     /// Tried in order (failover comes with its own strategy).
     public var targets: [TargetConfiguration]
     /// Other model names whose targets are tried, in order, after this model's.

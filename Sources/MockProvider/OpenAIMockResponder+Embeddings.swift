@@ -1,12 +1,17 @@
 import Foundation
 import NIOHTTP1
 
-/// `POST /v1/embeddings` (deterministic unit vectors from a hash of each input) and `GET /v1/models`.
+/// `POST /v1/embeddings` and `GET /v1/models`. Embeddings are deterministic unit vectors: for
+/// `text-embedding-bow` (`bagOfWords`) a hashed bag of words, so texts sharing most words are
+/// similar; for every other model one seeded by a hash of the whole text (equal or unrelated).
 extension OpenAIMockResponder {
     static let models = [
         "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o4-mini", "text-embedding-3-small",
-        "text-embedding-3-large",
+        "text-embedding-3-large", "text-embedding-bow",
     ]
+
+    /// The model whose embeddings are a hashed bag of words (`bagOfWords`).
+    static let bagOfWordsModel = "text-embedding-bow"
 
     func embeddings(_ request: MockRequest) -> MockResponderResult {
         let body: [String: Any]
@@ -26,19 +31,22 @@ extension OpenAIMockResponder {
                 )
             )
         }
-        let dimensions = body["dimensions"] as? Int ?? 8
+        let (model, faults) = Self.splitModel(rawModel)
+        let bagOfWords = model == Self.bagOfWordsModel
+        let dimensions = body["dimensions"] as? Int ?? (bagOfWords ? Self.bagOfWordsDimensions : 8)
         guard (1...4096).contains(dimensions) else {
             return .reply(
                 error(status: .badRequest, message: "Invalid value for 'dimensions'.", param: "dimensions")
             )
         }
         let base64 = body["encoding_format"] as? String == "base64"
-        let (model, faults) = Self.splitModel(rawModel)
         var out = #"{"object":"list","data":["#
         var tokens = 0
         for (index, input) in inputs.enumerated() {
             tokens += max(1, MockTokens.count(input))
-            let vector = Self.vector(for: input, dimensions: dimensions)
+            let vector =
+                bagOfWords
+                ? Self.bagOfWords(input, dimensions: dimensions) : Self.vector(for: input, dimensions: dimensions)
             out += index == 0 ? "" : ","
             out += #"{"object":"embedding","index":\#(index),"embedding":"#
             if base64 {
@@ -80,6 +88,37 @@ extension OpenAIMockResponder {
         let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
         if norm > 0 { values = values.map { $0 / norm } }
         return values
+    }
+
+    static let bagOfWordsDimensions = 256
+
+    /// The documented test embedding: the text lower-cased and split into words (runs of letters
+    /// and digits), each word hashed (FNV-1a 64) to one of `dimensions` slots and counted, then
+    /// L2-normalized. The cosine similarity of two texts is then the overlap of their word counts:
+    /// "what is the capital of france" and "what is the capital city of france" score 0.93;
+    /// texts with no word in common score 0 (up to slot collisions). A text without words is the
+    /// unit vector of slot 0.
+    static func bagOfWords(_ text: String, dimensions: Int) -> [Float] {
+        var counts = [Float](repeating: 0, count: dimensions)
+        var word: [UInt8] = []
+        func flush() {
+            guard !word.isEmpty else { return }
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in word { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            counts[Int(hash % UInt64(dimensions))] += 1
+            word.removeAll(keepingCapacity: true)
+        }
+        for scalar in text.lowercased().unicodeScalars {
+            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                word.append(contentsOf: Array(String(scalar).utf8))
+            } else {
+                flush()
+            }
+        }
+        flush()
+        let norm = counts.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0 else { return (0..<dimensions).map { $0 == 0 ? 1 : 0 } }
+        return counts.map { $0 / norm }
     }
 
     func modelList() -> MockReply {

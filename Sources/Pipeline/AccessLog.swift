@@ -45,6 +45,9 @@ public struct AccessRecord: Sendable {
     public var costUSD: Double?
     /// Why the request failed, payload-free (never a key, never a body).
     public var errorMessage: String?
+    /// Set on a request the gateway made for itself (`semantic_cache`: the embedding of a prompt
+    /// for the semantic cache); nil for a client's request.
+    public var `internal`: String?
 
     public init(requestID: String, caller: String, route: String) {
         self.requestID = requestID
@@ -91,6 +94,7 @@ public struct AccessRecord: Sendable {
             json.key("cost_usd")
             if let cost = costUSD { json.double(cost, decimals: 6) } else { json.null() }
             if let errorMessage { json.field("error", errorMessage) }
+            if let `internal` { json.field("internal", `internal`) }
         }
         return json.bytes
     }
@@ -100,10 +104,18 @@ public struct AccessRecord: Sendable {
 public enum CacheStatus: String, Sendable, Equatable {
     /// Answered from the cache.
     case hit
+    /// Answered from the semantic cache: an earlier prompt of the same namespace meant the same.
+    case semanticHit = "semantic_hit"
     /// Looked up (or skipped by `no-cache`) and not found: the answer may be stored.
     case miss
     /// The cache does not apply (off, `no-store`, an endpoint it does not serve).
     case bypass
+
+    /// The `x-llmgw-cache` header's value (`semantic-hit`; the others as logged).
+    public var headerValue: String { self == .semanticHit ? "semantic-hit" : rawValue }
+
+    /// Answered from either cache.
+    public var isHit: Bool { self == .hit || self == .semanticHit }
 }
 
 /// Where finished access records go.

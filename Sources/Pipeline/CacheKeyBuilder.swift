@@ -69,12 +69,15 @@ public enum CacheKeyBuilder {
     /// behaviour (output formats, tools, thinking), so the same body may get another answer.
     public static let varyingHeaders = ["anthropic-version", "anthropic-beta"]
 
+    /// `omitting` leaves further members out (the semantic cache hashes `messages` itself,
+    /// without the embedded text: `SemanticPrompt`).
     public static func key(
-        namespace: String, model: String, endpoint: String, body: [UInt8], headers: [String] = []
+        namespace: String, model: String, endpoint: String, body: [UInt8], headers: [String] = [],
+        omitting: Set<String> = []
     ) -> CacheKey? {
         guard let scan = try? JSONScanner.scanObject(body) else { return nil }
         var latest: [String: Range<Int>] = [:]
-        for member in scan.members { latest[member.name] = member.valueRange }
+        for member in scan.members where !omitting.contains(member.name) { latest[member.name] = member.valueRange }
 
         var hasher = SHA256()
         for text in [formatVersion, namespace, endpoint, model] { hasher.add(Array(text.utf8)) }

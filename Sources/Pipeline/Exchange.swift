@@ -52,7 +52,7 @@ struct Exchange {
         if let provider = record.provider { headers.append(("x-llmgw-provider", provider)) }
         if !record.attempts.isEmpty { headers.append(("x-llmgw-attempts", String(record.attempts.count))) }
         if record.route.hasPrefix("/v1/") && record.route != "/v1/models" {
-            headers.append(("x-llmgw-cache", record.cache.rawValue))
+            headers.append(("x-llmgw-cache", record.cache.headerValue))
         }
         headers.append(contentsOf: extraHeaders)
         headers.append(("x-llmgw-overhead-us", String(overheadMicroseconds)))

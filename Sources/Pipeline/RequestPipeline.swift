@@ -12,7 +12,8 @@ import Synchronization
 ///     3. route      model alias -> ordered candidate targets (before admission: the first target
 ///                   prices the reservation)
 ///     4. admit      rate limits and budgets, checked and charged in one shared-state transaction
-///     5. cache      exact-match lookup; a hit skips 6–7 and still runs 8–9
+///     5. cache      exact-match lookup, then on a miss the semantic lookup (the prompt embedded
+///                   by the embedding model); a hit skips 6–7 and still runs 8–9
 ///     6. attempt    translate to the provider dialect, inject the key, send with libcurl;
 ///                   classify failures; fail over while nothing has reached the client
 ///     7. relay      the answer in the client's dialect (a stream through `StreamRelay`)
@@ -188,6 +189,7 @@ final class ConfiguredPipeline: Sendable {
     let routing: RoutingStage
     let admission: AdmissionStage
     let cache: CacheStage
+    let semanticCache: SemanticCacheStage
     let attempts: AttemptStage
     let settlement: SettlementStage
     let accessLog: AccessLogStage
@@ -217,10 +219,11 @@ final class ConfiguredPipeline: Sendable {
         self.router = router
         self.random = wiring.random
         self.identification = identification
-        self.routing = RoutingStage(router: router, prices: prices, stats: state?.stats, random: wiring.random)
+        let routing = RoutingStage(router: router, prices: prices, stats: state?.stats, random: wiring.random)
+        self.routing = routing
         self.admission = admission
         self.cache = cache
-        self.attempts = AttemptStage(
+        let attempts = AttemptStage(
             context: context,
             admission: admission,
             policy: configuration.retry,
@@ -230,9 +233,21 @@ final class ConfiguredPipeline: Sendable {
             clock: clock,
             random: wiring.random
         )
-        self.settlement = SettlementStage(
+        self.attempts = attempts
+        let settlement = SettlementStage(
             admission: state?.admission, cache: cache, prices: prices, logger: logger, clock: clock)
-        self.accessLog = AccessLogStage(sink: wiring.accessLog, metrics: metrics)
+        self.settlement = settlement
+        let accessLog = AccessLogStage(sink: wiring.accessLog, metrics: metrics)
+        self.accessLog = accessLog
+        self.semanticCache = SemanticCacheStage(
+            configuration: configuration, index: state?.semantic, cache: state?.cache,
+            embedder: configuration.cache.semantic.embeddingModel.map { model in
+                SemanticEmbedder(
+                    model: model, budget: configuration.cache.semantic.budget, routing: routing,
+                    attempts: attempts, settlement: settlement, accessLog: accessLog, random: wiring.random,
+                    chargeCaller: configuration.cache.semantic.chargeCaller)
+            },
+            logger: logger, clock: clock)
         self.countTokens = CountTokensEndpoint(
             identify: identification, router: router, admission: admission, context: context)
         self.responseStore =
@@ -317,6 +332,8 @@ final class ConfiguredPipeline: Sendable {
         var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
         var plan: CachePlan?
+        var semantic: SemanticPlan?
+        var embedding: SemanticVector?
         var answer = Answer(caching: false)
         do throws(GatewayError) {
             // 2. identify
@@ -345,6 +362,20 @@ final class ConfiguredPipeline: Sendable {
                 accessLog.finish(exchange)
                 return
             }
+            semantic = semanticCache.plan(for: request, model: summary.model, caller: identity.caller, exact: plan)
+            if let semantic {
+                let (caller, team, requestID) = (identity.caller, identity.team, exchange.record.requestID)
+                embedding = await exchange.waiting {
+                    await semanticCache.embed(semantic, caller: caller, team: team, requestID: requestID)
+                }
+                if let embedding, let hit = await semanticCache.lookup(semantic, vector: embedding) {
+                    await cache.serve(hit.response, similarity: hit.similarity, exchange: &exchange, writer: writer)
+                    await settlement.settleCacheHit(
+                        &exchange.record, team: identity.team, admission: admitted, usage: hit.response.usage)
+                    accessLog.finish(exchange)
+                    return
+                }
+            }
             // 6. attempt + 7. relay
             var attempt = AttemptRequest(summary: summary, endpoint: endpoint)
             if endpoint == .responses {
@@ -362,6 +393,9 @@ final class ConfiguredPipeline: Sendable {
         // 8. settle
         await settlement.settle(
             &exchange.record, team: identity.team, admission: admitted, answer: answer, plan: plan)
+        if let semantic, let embedding, let plan, answer.capture?.bytes != nil {
+            await semanticCache.store(semantic, vector: embedding, answerKey: plan.key, record: exchange.record)
+        }
         // 9. log
         accessLog.finish(exchange)
     }

@@ -12,6 +12,8 @@ public struct SharedState: Sendable {
     public var stats: (any TargetStatsStore)?
     /// Stored Responses answers (`previous_response_id`, `GET /v1/responses/{id}`); nil keeps none.
     public var responses: (any ResponseCacheBackend)?
+    /// The semantic cache's vectors (`cache.semantic`); nil disables it.
+    public var semantic: (any SemanticIndexBackend)?
     /// What to do with a request when the state cannot be read or written: admit it (`allow`,
     /// the default: an outage of the state file must not become an outage of the gateway) or
     /// refuse it with 503 (`deny`). Authentication always fails closed.
@@ -28,6 +30,7 @@ public struct SharedState: Sendable {
         circuits: (any CircuitStore)? = nil,
         stats: (any TargetStatsStore)? = nil,
         responses: (any ResponseCacheBackend)? = nil,
+        semantic: (any SemanticIndexBackend)? = nil,
         onStoreError: StoreErrorPolicy = .allow
     ) {
         self.keys = keys
@@ -36,6 +39,7 @@ public struct SharedState: Sendable {
         self.circuits = circuits
         self.stats = stats
         self.responses = responses
+        self.semantic = semantic
         self.onStoreError = onStoreError
     }
 }

@@ -31,6 +31,7 @@ public final class SharedStateLayout: Sendable {
 
     public static let volatileDatabases = [
         "cache", "cache_expiry", "limits", "keys", "spend", "health", "meta", "responses", "responses_expiry",
+        "semantic", "semantic_age",
     ]
     public static let durableDatabases = ["keys", "spend", "meta"]
 
@@ -122,9 +123,9 @@ public final class SharedStateLayout: Sendable {
         durableConfiguration.mapSizeBytes = min(mapSizeBytes, 4 << 30)
         let durableEnvironment = try LMDBEnvironment(durableConfiguration)
         let volatileEnvironment = try LMDBEnvironment(volatileConfiguration)
-        // Every sidecar creates them at its first open; only the registry (`meta`) and the
-        // Responses store (newer than the rest) may be missing.
-        let optional: Set<String> = ["meta", "responses", "responses_expiry"]
+        // Every sidecar creates them at its first open; only the registry (`meta`), the
+        // Responses store and the semantic cache (newer than the rest) may be missing.
+        let optional: Set<String> = ["meta", "responses", "responses_expiry", "semantic", "semantic_age"]
         for environment in [volatileEnvironment, durableEnvironment] {
             let path = environment.configuration.path
             for name in environment.configuration.databases

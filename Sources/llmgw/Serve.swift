@@ -89,7 +89,7 @@ struct Serve: AsyncParsableCommand {
             layout: layout, configPath: path, configuration: configuration, socketPath: inheritedSocket?.path,
             logger: logger)
         let sweeper = StateSweeper(
-            layout: layout, cache: state.cache, responses: state.responses,
+            layout: layout, cache: state.cache, responses: state.responses, semantic: state.semantic,
             usageRetention: configuration.state.usageRetention, logger: logger)
         logger.info(
             "starting",

@@ -64,6 +64,7 @@ enum SharedStateFactory {
             responses: LMDBResponseCache(
                 executor: executor,
                 configuration: .init(maxBytes: configuration.responses.maxBytes, namespace: "responses")),
+            semantic: LMDBSemanticIndex(executor: executor),
             onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
         )
         return (state, layout)

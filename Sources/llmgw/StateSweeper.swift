@@ -16,6 +16,8 @@ struct StateSweeper: Service {
     let cache: (any ResponseCacheBackend)?
     /// The store of Responses answers, swept like the cache.
     var responses: (any ResponseCacheBackend)? = nil
+    /// The semantic cache's vectors, swept like the cache.
+    var semantic: (any SemanticIndexBackend)? = nil
     let usageRetention: Duration
     let logger: Logger
     var interval: Duration = .seconds(10)
@@ -54,6 +56,17 @@ struct StateSweeper: Service {
                 }
                 if removed > 0 {
                     logger.debug("expired entries removed", metadata: ["store": "\(name)", "count": "\(removed)"])
+                }
+            }
+            if let semantic {
+                var removed = 0
+                for _ in 0..<20 {
+                    let batch = try await semantic.sweepExpired(nowMillis: now, limit: 500)
+                    removed += batch
+                    if batch < 500 { break }
+                }
+                if removed > 0 {
+                    logger.debug("expired entries removed", metadata: ["store": "semantic", "count": "\(removed)"])
                 }
             }
             let cutoff = BudgetPeriod.day.identifier(atMillis: now.addingSaturating(-usageRetention.saturatingMillis))

@@ -137,7 +137,9 @@ extension ConfigurationLoader {
         var seen: [String: (index: Int, line: Int?)] = [:]
         let count = root.list("models") { index, item in
             item.mapping { model in
-                model.expectOnly(["name", "cache", "targets", "fallbacks", "context_fallback", "strategy"])
+                model.expectOnly([
+                    "name", "cache", "semantic_cache", "targets", "fallbacks", "context_fallback", "strategy",
+                ])
                 model.require("name", "targets")
                 let name = model.string("name")
                 if let name, let first = seen[name] {
@@ -175,6 +177,7 @@ extension ConfigurationLoader {
                         contextFallback: contextFallback
                     )
                     configured.strategy = model.choice("strategy", as: BalancingStrategy.self) ?? .priority
+                    configured.semanticCache = model.bool("semantic_cache")
                     models.append(configured)
                 }
             }

@@ -63,11 +63,12 @@ enum ConfigurationLoader {
             }
             configuration.providers = providers(root)
             root.section("cache") { cache in
-                cache.expectOnly(["enabled", "ttl", "shared", "max_bytes"])
+                cache.expectOnly(["enabled", "ttl", "shared", "max_bytes", "semantic"])
                 configuration.cache.enabled = cache.bool("enabled") ?? configuration.cache.enabled
                 configuration.cache.ttl = cache.duration("ttl") ?? configuration.cache.ttl
                 configuration.cache.shared = cache.bool("shared") ?? configuration.cache.shared
                 configuration.cache.maxBytes = cache.size("max_bytes") ?? configuration.cache.maxBytes
+                cache.section("semantic") { configuration.cache.semantic = semanticCache($0) }
             }
             root.section("responses") { responses in
                 responses.expectOnly(["store", "ttl", "max_bytes"])
@@ -79,6 +80,7 @@ enum ConfigurationLoader {
             configuration.models = models(root, providers: declaredProviderNames(root))
             configuration.callers = callers(
                 root, models: Set(configuration.models.map(\.name)), mode: configuration.auth.mode)
+            validateSemanticCache(root, configuration)
             root.section("log") { configuration.log = log($0) }
             root.section("admin") { section in
                 let admin = admin(section)

@@ -29,6 +29,7 @@ public final class GatewayMetrics: Sendable {
     private let attempts = HandleCache<AttemptKey, Counter>()
     private let overhead: ValueHistogram
     private let cacheHits: Counter
+    private let cacheSemanticHits: Counter
     private let cacheMisses: Counter
     private let cacheBypasses: Counter
     private let rateLimited: [LimitScope: Counter]
@@ -50,6 +51,7 @@ public final class GatewayMetrics: Sendable {
             registry.makeCounter(descriptor: Names.cacheRequests, labels: [("result", result.rawValue)])
         }
         cacheHits = cache(.hit)
+        cacheSemanticHits = cache(.semanticHit)
         cacheMisses = cache(.miss)
         cacheBypasses = cache(.bypass)
         var limited: [LimitScope: Counter] = [:]
@@ -121,7 +123,7 @@ public final class GatewayMetrics: Sendable {
         // The GenAI metrics describe calls to providers: a cache hit or a request refused before
         // any target was tried made none.
         let calledProvider =
-            operation != nil && record.cache != .hit && record.attempts.contains { !$0.skipped }
+            operation != nil && !record.cache.isHit && record.attempts.contains { !$0.skipped }
         let key = RequestKey(
             route: route,
             model: modelSeries?.model ?? "",
@@ -163,6 +165,7 @@ public final class GatewayMetrics: Sendable {
         if cacheConsulted {
             switch record.cache {
             case .hit: cacheHits.increment()
+            case .semanticHit: cacheSemanticHits.increment()
             case .miss: cacheMisses.increment()
             case .bypass: cacheBypasses.increment()
             }

@@ -32,6 +32,7 @@ extension SharedState {
         counted.responses = responses.map {
             CountingResponseCache(base: $0, errors: errors, read: .responseRead, write: .responseWrite)
         }
+        counted.semantic = semantic.map { CountingSemanticIndex(base: $0, errors: errors) }
         return counted
     }
 }
@@ -117,6 +118,33 @@ struct CountingResponseCache: ResponseCacheBackend {
     }
     func usedBytes() async throws -> Int {
         try await errors.run(read) { try await base.usedBytes() }
+    }
+}
+
+/// The semantic cache's vectors, counted as the cache's reads and stores.
+struct CountingSemanticIndex: SemanticIndexBackend {
+    let base: any SemanticIndexBackend
+    let errors: StoreErrorCounter
+
+    func nearest(
+        _ vector: SemanticVector, namespace: CacheKey, threshold: Float, limit: Int, nowMillis: Int64
+    ) async throws -> [SemanticMatch] {
+        try await errors.run(.cacheRead) {
+            try await base.nearest(
+                vector, namespace: namespace, threshold: threshold, limit: limit, nowMillis: nowMillis)
+        }
+    }
+    func insert(_ entry: SemanticEntry, namespace: CacheKey, maxEntries: Int) async throws {
+        try await errors.run(.cacheStore) { try await base.insert(entry, namespace: namespace, maxEntries: maxEntries) }
+    }
+    func remove(namespace: CacheKey, answerKey: CacheKey) async throws -> Bool {
+        try await errors.run(.cacheStore) { try await base.remove(namespace: namespace, answerKey: answerKey) }
+    }
+    func sweepExpired(nowMillis: Int64, limit: Int) async throws -> Int {
+        try await errors.run(.cacheStore) { try await base.sweepExpired(nowMillis: nowMillis, limit: limit) }
+    }
+    func entryCount() async throws -> Int {
+        try await errors.run(.cacheRead) { try await base.entryCount() }
     }
 }
 

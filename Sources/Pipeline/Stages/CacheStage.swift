@@ -46,7 +46,9 @@ struct CacheStage: Sendable {
     func plan(for request: GatewayRequest, model: String, caller: String) -> CachePlan? {
         guard cache != nil else { return nil }
         let modelSetting = configuration.model(named: model)?.cache
-        guard modelSetting ?? configuration.cache.enabled else { return nil }
+        // The semantic cache keeps its answers here: a model that uses it uses this one too.
+        guard modelSetting ?? configuration.cache.enabled || SemanticCacheStage.applies(to: model, in: configuration)
+        else { return nil }
         let directive = request.header("x-llmgw-cache")?.lowercased()
         if directive == "no-store" { return nil }
         var ttl = configuration.cache.ttl
@@ -75,9 +77,13 @@ struct CacheStage: Sendable {
         }
     }
 
-    /// Answers with `hit`: the access record names the provider that once answered it.
-    func serve(_ hit: CachedResponse, exchange: inout Exchange, writer: some ResponseWriter) async {
-        exchange.record.cache = .hit
+    /// Answers with `hit`: the access record names the provider that once answered it. A semantic
+    /// hit (`similarity` given) says so in `x-llmgw-cache` and `x-llmgw-cache-similarity`.
+    func serve(
+        _ hit: CachedResponse, similarity: Float? = nil, exchange: inout Exchange, writer: some ResponseWriter
+    ) async {
+        exchange.record.cache = similarity == nil ? .hit : .semanticHit
+        if let similarity { exchange.extraHeaders.append(("x-llmgw-cache-similarity", Self.format(similarity))) }
         exchange.record.outcome = .cacheHit
         exchange.record.status = 200
         exchange.record.provider = hit.provider
@@ -95,6 +101,12 @@ struct CacheStage: Sendable {
         } catch {
             exchange.record.outcome = .clientClosed
         }
+    }
+
+    /// A similarity with two decimals, rounded down (`0.97`; never `1.00` unless it is 1).
+    static func format(_ similarity: Float) -> String {
+        let hundredths = max(0, min(100, Int((Double(similarity) * 100).rounded(.down))))
+        return hundredths == 100 ? "1.00" : "0." + (hundredths < 10 ? "0" : "") + String(hundredths)
     }
 
     /// Stores a complete, successful answer (never an error or a cut stream).

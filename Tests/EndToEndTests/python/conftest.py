@@ -174,6 +174,17 @@ models:
     targets: [{{ provider: aws, model: "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{BEDROCK_MODEL}" }}]
   - name: bedrock-throttled
     targets: [{{ provider: aws, model: "{BEDROCK_MODEL}#status=429" }}, {{ provider: mock, model: gpt-4o-mini }}]
+  # The semantic cache (test_semantic_cache.py): the mock's bag-of-words embedding.
+  - name: embed-bow
+    targets: [{{ provider: mock, model: text-embedding-bow }}]
+  - name: semantic
+    semantic_cache: true
+    targets: [{{ provider: mock, model: gpt-4o-mini }}]
+  - name: claude-semantic
+    semantic_cache: true
+    targets: [{{ provider: claude, model: claude-sonnet-4-5 }}]
+cache:
+  semantic: {{ embedding_model: embed-bow, threshold: 0.9, budget: 3s }}
 """
         )
     stdout_path = os.path.join(workdir, "stdout.log")

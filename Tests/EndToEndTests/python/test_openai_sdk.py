@@ -81,7 +81,7 @@ def test_models_list(client):
     ids = [model.id for model in client.models.list()]
     assert ids == [
         "smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-then-smart",
-        "claude-cut", "bedrock", "bedrock-arn", "bedrock-throttled",
+        "claude-cut", "bedrock", "bedrock-arn", "bedrock-throttled", "embed-bow", "semantic", "claude-semantic",
     ]
 
 

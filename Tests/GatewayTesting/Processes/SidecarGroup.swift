@@ -13,9 +13,11 @@ public func withSidecars<T>(
     namespaced: Bool = false,
     stateOptions: (Int) -> String = { _ in "" },
     extra: (Int) -> String = { _ in "" },
+    models: String = "",
     _ body: (SidecarGroup) async throws -> T
 ) async throws -> T {
-    let group = try await SidecarGroup(count: count, namespaced: namespaced, stateOptions: stateOptions, extra: extra)
+    let group = try await SidecarGroup(
+        count: count, namespaced: namespaced, stateOptions: stateOptions, extra: extra, models: models)
     return try await withCleanup {
         try await body(group)
     } cleanup: {
@@ -41,11 +43,12 @@ public final class SidecarGroup: Sendable {
     public func configPath(_ index: Int) -> String { directory.path + "/gw\(index).yaml" }
     public func client(_ index: Int) -> HTTPClient { HTTPClient(socketPath: socketPath(index)) }
 
-    /// `extra(index)` is appended to sidecar `index`'s configuration.
+    /// `extra(index)` is appended to sidecar `index`'s configuration, `models` (list items
+    /// indented by two spaces) to its `models:`.
     /// `stateOptions(index)` goes inside its `state:` mapping (", map_size: 2MiB").
     /// Whatever it started is stopped again when it fails part-way.
     init(
-        count: Int, namespaced: Bool, stateOptions: (Int) -> String, extra: (Int) -> String
+        count: Int, namespaced: Bool, stateOptions: (Int) -> String, extra: (Int) -> String, models: String = ""
     ) async throws {
         self.namespaced = namespaced
         self.count = count
@@ -79,7 +82,7 @@ public final class SidecarGroup: Sendable {
                       - name: cached
                         cache: true
                         targets: [{ provider: mock, model: "gpt-4o-mini#delay=20ms" }]
-                    """ + "\n" + extra(index)
+                    """ + "\n" + models + "\n" + extra(index)
                 try yaml.write(toFile: configPath(index), atomically: true, encoding: .utf8)
             }
             for index in 0..<count { try startProcess(index) }
