@@ -143,7 +143,7 @@ import Testing
             providers:
               openai: { kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: x }
             guardrails:
-              - { name: pii, kind: pii, on: both, action: mask, entities: [email, card] }
+              - { name: pii, kind: pii, on: request, action: mask, entities: [email, card] }
               - name: tickets
                 kind: regex
                 action: reject
@@ -154,7 +154,7 @@ import Testing
         let configuration = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
         #expect(configuration.guardrails.map(\.name) == ["pii", "tickets"])
         #expect(configuration.guardrails[0].entities == [.email, .card])
-        #expect(configuration.guardrails[0].on == .both)
+        #expect(configuration.guardrails[0].on == .request)
         #expect(configuration.guardrails[1].patterns == [.init(label: "ticket", regex: "TCK-[0-9]{6}")])
         #expect(configuration.models[0].guardrails == ["pii", "tickets"])
 

@@ -18,6 +18,10 @@ extension ConfigurationLoader {
                 }
                 var guardrail = GuardrailConfiguration(name: name, kind: kind)
                 guardrail.on = entry.choice("on", as: GuardrailConfiguration.Side.self) ?? guardrail.on
+                if guardrail.on != .request {
+                    // Refused rather than silently ignored: the answer side is not enforced yet.
+                    entry.child("on")?.fail("only on: request is enforced in this version (docs/guardrails.md)")
+                }
                 guardrail.action = entry.choice("action", as: GuardrailConfiguration.Action.self) ?? guardrail.action
                 guardrail.failure =
                     entry.choice("failure", as: GuardrailConfiguration.Failure.self) ?? guardrail.failure
