@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "llmgw-mock", targets: ["llmgw-mock"]),
         .executable(name: "llmgw-bench-admission", targets: ["llmgw-bench-admission"]),
         .executable(name: "llmgw-bench-semantic", targets: ["llmgw-bench-semantic"]),
+        .executable(name: "llmgw-bench-guardrails", targets: ["llmgw-bench-guardrails"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -116,6 +117,9 @@ let package = Package(
         ),
         // `scripts/bench-semantic`: the semantic cache's lookup latency at 10k and 100k entries.
         .executableTarget(name: "llmgw-bench-semantic", dependencies: ["GatewayCore", "Store"], swiftSettings: strict),
+        // `scripts/bench-guardrails`: the guardrail stage's cost on a 4 KB prompt and per stream delta.
+        .executableTarget(
+            name: "llmgw-bench-guardrails", dependencies: ["GatewayCore", "Pipeline"], swiftSettings: strict),
         // `scripts/bench-admission`: shared check-and-charge per second, straight on the store.
         .executableTarget(
             name: "llmgw-bench-admission",

@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// The store of Responses answers (`responses:`), for `previous_response_id` and
     /// `GET`/`DELETE /v1/responses/{id}`.
     public var responses: ResponsesConfiguration = .init()
+    /// `guardrails:`: the named checks models may apply (docs/guardrails.md).
+    public var guardrails: [GuardrailConfiguration] = []
 
     public init(
         listen: ListenConfiguration = .init(),
@@ -382,6 +384,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var contextFallback: String?
     /// How the targets are ordered for each request.
     public var strategy: BalancingStrategy = .priority
+    /// The names of the guardrails applied to this model's requests, in order.
+    public var guardrails: [String] = []
 
     public init(
         name: String,

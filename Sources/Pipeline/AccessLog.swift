@@ -45,6 +45,9 @@ public struct AccessRecord: Sendable {
     public var costUSD: Double?
     /// Why the request failed, payload-free (never a key, never a body).
     public var errorMessage: String?
+    /// What the guardrails found, counted per guardrail, entity type and action
+    /// (`pii:email:mask=2`); never a matched value.
+    public var guardrails: String?
     /// Set on a request the gateway made for itself (`semantic_cache`: the embedding of a prompt
     /// for the semantic cache); nil for a client's request.
     public var `internal`: String?
@@ -94,6 +97,7 @@ public struct AccessRecord: Sendable {
             json.key("cost_usd")
             if let cost = costUSD { json.double(cost, decimals: 6) } else { json.null() }
             if let errorMessage { json.field("error", errorMessage) }
+            if let guardrails { json.field("guardrails", guardrails) }
             if let `internal` { json.field("internal", `internal`) }
         }
         return json.bytes

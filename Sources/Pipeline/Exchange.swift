@@ -6,7 +6,8 @@ import GatewayCore
 /// the gateway and time waiting on others. What a stage decides for a later one (an admission
 /// ticket, a cache plan, the answer's price) is that stage's return value, not a field here.
 struct Exchange {
-    let request: GatewayRequest
+    /// The client's request; the guardrail stage may mask spans of its body.
+    var request: GatewayRequest
     /// The dialect the client speaks, which shapes the gateway's own errors.
     let client: ClientDialect
     var record: AccessRecord

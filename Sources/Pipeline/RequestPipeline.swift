@@ -190,6 +190,7 @@ final class ConfiguredPipeline: Sendable {
     let admission: AdmissionStage
     let cache: CacheStage
     let semanticCache: SemanticCacheStage
+    let guardrails: GuardrailStage
     let attempts: AttemptStage
     let settlement: SettlementStage
     let accessLog: AccessLogStage
@@ -223,6 +224,7 @@ final class ConfiguredPipeline: Sendable {
         self.routing = routing
         self.admission = admission
         self.cache = cache
+        self.guardrails = GuardrailStage(configuration: configuration)
         let attempts = AttemptStage(
             context: context,
             admission: admission,
@@ -328,6 +330,7 @@ final class ConfiguredPipeline: Sendable {
         endpoint: RequestInspection.Endpoint,
         writer: some ResponseWriter
     ) async {
+        var request = request
         var exchange = Exchange(request: request, requestID: RequestID.of(request, random: random), random: random)
         var identity = Authenticator.Identity.anonymous
         var admitted = Admission.none
@@ -349,6 +352,17 @@ final class ConfiguredPipeline: Sendable {
             admitted = try await admission.admit(identity, body: request.body, targets: route.candidates)
             exchange.extraHeaders += admitted.headers
             if let refusal = admitted.refusal { throw refusal }
+            // 4b. guardrails: mask, refuse or count what the model's guardrails find
+            let screened = guardrails.screenRequest(request.body, model: summary.model)
+            if !screened.report.isEmpty {
+                exchange.record.guardrails = screened.report.summary
+                accessLog.metrics.recordGuardrails(screened.report)
+            }
+            if let refusal = screened.refusal { throw refusal.error }
+            if screened.body != request.body {
+                request.body = screened.body
+                exchange.request.body = screened.body
+            }
             // 5. cache: a hit skips 6–7
             plan = cache.plan(for: request, model: summary.model, caller: identity.caller)
             exchange.cacheConsulted = true

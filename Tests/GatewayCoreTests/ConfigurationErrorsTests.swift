@@ -14,7 +14,7 @@ import Testing
         (
             "lisen:\n  socket: /x\n",
             "config.yaml:1: lisen: unknown key (expected one of: listen, state, auth, "
-                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses)"
+                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses, guardrails)"
         ),
         ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
         ("listen:\n  tcp: 4000\n", "config.yaml:2: listen.tcp: expected HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)"),
@@ -144,7 +144,7 @@ import Testing
                 config.yaml:13: models[3].targets: required
                 config.yaml:14: models[4].name: required
                 config.yaml:14: models[4].targets[0].model: required
-                config.yaml:15: models[4].speed: unknown key (expected one of: name, cache, semantic_cache, targets, fallbacks, context_fallback, strategy)
+                config.yaml:15: models[4].speed: unknown key (expected one of: name, cache, semantic_cache, targets, fallbacks, context_fallback, strategy, guardrails)
                 """)
     }
 
@@ -202,7 +202,7 @@ import Testing
                 config.yaml:4: listen.socket: duplicate key (first at line 2)
                 config.yaml:6: providers.openai.kind: duplicate key (first at line 6)
                 config.yaml:7: providers.openai: duplicate key (first at line 6)
-                config.yaml:11: models[0].colour: unknown key (expected one of: name, cache, semantic_cache, targets, fallbacks, context_fallback, strategy)
+                config.yaml:11: models[0].colour: unknown key (expected one of: name, cache, semantic_cache, targets, fallbacks, context_fallback, strategy, guardrails)
                 """)
     }
 

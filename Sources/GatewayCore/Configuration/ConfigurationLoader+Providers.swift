@@ -133,12 +133,14 @@ extension ConfigurationLoader {
         if case .sequence(let items)? = root.child("models")?.node {
             for item in items { if let name = item.mapping?["name"]?.string { declared.insert(name) } }
         }
+        let guardrailsDeclared = declaredGuardrailNames(root)
         var models: [ModelConfiguration] = []
         var seen: [String: (index: Int, line: Int?)] = [:]
         let count = root.list("models") { index, item in
             item.mapping { model in
                 model.expectOnly([
                     "name", "cache", "semantic_cache", "targets", "fallbacks", "context_fallback", "strategy",
+                    "guardrails",
                 ])
                 model.require("name", "targets")
                 let name = model.string("name")
@@ -178,6 +180,7 @@ extension ConfigurationLoader {
                     )
                     configured.strategy = model.choice("strategy", as: BalancingStrategy.self) ?? .priority
                     configured.semanticCache = model.bool("semantic_cache")
+                    configured.guardrails = guardrailNames(model, declared: guardrailsDeclared)
                     models.append(configured)
                 }
             }

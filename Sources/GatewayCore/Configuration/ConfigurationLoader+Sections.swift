@@ -3,7 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
-        "metrics", "callers", "admin", "responses",
+        "metrics", "callers", "admin", "responses", "guardrails",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -77,6 +77,7 @@ enum ConfigurationLoader {
                 configuration.responses.maxBytes = responses.size("max_bytes") ?? configuration.responses.maxBytes
             }
             root.section("timeouts") { configuration.timeouts = TimeoutConfiguration().applying(timeouts($0)) }
+            configuration.guardrails = guardrails(root)
             configuration.models = models(root, providers: declaredProviderNames(root))
             configuration.callers = callers(
                 root, models: Set(configuration.models.map(\.name)), mode: configuration.auth.mode)

@@ -27,6 +27,7 @@ public final class GatewayMetrics: Sendable {
     private let requests = HandleCache<RequestKey, RequestSeries>()
     private let tokens = HandleCache<TokenKey, ValueHistogram>()
     private let attempts = HandleCache<AttemptKey, Counter>()
+    private let guardrailMatches = HandleCache<GuardrailReport.Key, Counter>()
     private let overhead: ValueHistogram
     private let cacheHits: Counter
     private let cacheSemanticHits: Counter
@@ -172,6 +173,18 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// `llmgw_guardrail_matches_total`: what the guardrails found in one request.
+    func recordGuardrails(_ report: GuardrailReport) {
+        for (key, count) in report.counts {
+            guardrailMatches.handle(key) { key in
+                self.registry.makeCounter(
+                    descriptor: Names.guardrailMatches,
+                    labels: [("guardrail", key.guardrail), ("entity", key.entity), ("action", key.action)])
+            }
+            .increment(by: Int64(count))
+        }
+    }
+
     /// `gen_ai_client_token_usage`: input (cached included) and output always, cached input and
     /// reasoning when the provider reported some.
     private func recordTokens(_ usage: TokenUsage, operation: String, key: RequestKey) {
@@ -262,6 +275,9 @@ enum Names {
     }
     static var attempts: MetricNameDescriptor {
         descriptor("llmgw_attempts_total", "Attempts at upstream targets, by result.")
+    }
+    static var guardrailMatches: MetricNameDescriptor {
+        descriptor("llmgw_guardrail_matches_total", "Guardrail matches, by guardrail, entity type and action.")
     }
     static var failovers: MetricNameDescriptor {
         descriptor("llmgw_failovers_total", "Moves from one target to another within a request.")

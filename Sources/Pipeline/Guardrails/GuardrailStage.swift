@@ -1,0 +1,181 @@
+import Foundation
+import GatewayCore
+
+/// A compiled `kind: regex` pattern. `NSRegularExpression` is documented as safe to use from
+/// several threads at once.
+final class CompiledPattern: @unchecked Sendable {
+    let label: String
+    let expression: NSRegularExpression
+
+    init?(_ pattern: GuardrailConfiguration.Pattern) {
+        guard let expression = try? NSRegularExpression(pattern: pattern.regex) else { return nil }
+        let cleaned = pattern.label.uppercased().unicodeScalars.map { scalar -> Character in
+            (("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)) ? Character(scalar) : "_"
+        }
+        self.label = cleaned.isEmpty ? "MATCH" : String(cleaned)
+        self.expression = expression
+    }
+
+    func matches(in text: [UInt8]) -> [PIIMatch] {
+        let string = String(decoding: text, as: UTF8.self)
+        let utf16 = string.utf16
+        return expression.matches(in: string, range: NSRange(location: 0, length: utf16.count)).compactMap { result in
+            guard result.range.length > 0,
+                let lower = utf16.index(utf16.startIndex, offsetBy: result.range.location, limitedBy: utf16.endIndex),
+                let upper = utf16.index(lower, offsetBy: result.range.length, limitedBy: utf16.endIndex),
+                let lowerUTF8 = lower.samePosition(in: string.utf8), let upperUTF8 = upper.samePosition(in: string.utf8)
+            else { return nil }
+            let start = string.utf8.distance(from: string.utf8.startIndex, to: lowerUTF8)
+            let end = string.utf8.distance(from: string.utf8.startIndex, to: upperUTF8)
+            return PIIMatch(range: start..<end, label: label, entity: nil)
+        }
+    }
+}
+
+/// One configured guardrail, ready to run.
+struct Guardrail: Sendable {
+    let configuration: GuardrailConfiguration
+    let detector: PIIDetector?
+    let patterns: [CompiledPattern]
+
+    init(_ configuration: GuardrailConfiguration) {
+        self.configuration = configuration
+        self.detector = configuration.kind == .pii ? PIIDetector(entities: configuration.entities) : nil
+        self.patterns = configuration.kind == .regex ? configuration.patterns.compactMap(CompiledPattern.init) : []
+    }
+
+    func matches(in text: [UInt8]) -> [PIIMatch] {
+        if let detector { return detector.matches(in: text) }
+        var found: [PIIMatch] = []
+        for pattern in patterns {
+            for match in pattern.matches(in: text) where !found.contains(where: { $0.range.overlaps(match.range) }) {
+                found.append(match)
+            }
+        }
+        return found.sorted { $0.range.lowerBound < $1.range.lowerBound }
+    }
+}
+
+/// What the guardrails found in one request: matches counted per guardrail, entity type (or
+/// pattern label) and action, for the access log and the metrics. Never holds a matched value.
+public struct GuardrailReport: Sendable, Equatable {
+    public struct Key: Sendable, Hashable, Comparable {
+        public var guardrail: String
+        public var entity: String
+        public var action: String
+
+        public static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.guardrail, lhs.entity, lhs.action) < (rhs.guardrail, rhs.entity, rhs.action)
+        }
+    }
+
+    public var counts: [Key: Int] = [:]
+
+    public var isEmpty: Bool { counts.isEmpty }
+
+    mutating func count(guardrail: String, entity: String, action: String) {
+        counts[Key(guardrail: guardrail, entity: entity, action: action), default: 0] += 1
+    }
+
+    /// `pii:email:mask=2,pii:card:reject=1`: the access-log field.
+    public var summary: String {
+        counts.keys.sorted().map { "\($0.guardrail):\($0.entity):\($0.action)=\(counts[$0]!)" }.joined(separator: ",")
+    }
+}
+
+/// The guardrail stage (docs/guardrails.md): after identification and admission and before the
+/// cache and the attempt, it screens every text a request carries (message text, system prompts,
+/// tool arguments and results) with the guardrails its model names, masking, refusing or only
+/// counting what they find.
+struct GuardrailStage: Sendable {
+    let guardrails: [String: Guardrail]
+    let byModel: [String: [String]]
+
+    init(configuration: GatewayConfiguration) {
+        var guardrails: [String: Guardrail] = [:]
+        for entry in configuration.guardrails { guardrails[entry.name] = Guardrail(entry) }
+        self.guardrails = guardrails
+        var byModel: [String: [String]] = [:]
+        for model in configuration.models where !model.guardrails.isEmpty { byModel[model.name] = model.guardrails }
+        self.byModel = byModel
+    }
+
+    /// The outcome of screening a request body.
+    struct Screened: Sendable {
+        var body: [UInt8]
+        var report = GuardrailReport()
+        /// Placeholder → original value, for restoring them in the answer (reversible masking).
+        var placeholders: [String: String] = [:]
+        /// Set when an `action: reject` guardrail matched: the request is refused.
+        var refusal: GuardrailRefusal?
+    }
+
+    func requestGuardrails(for model: String) -> [Guardrail] {
+        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversRequest }
+    }
+
+    /// Screens `body` with the request-side guardrails of `model`. The first `action: reject`
+    /// guardrail that matches stops the screening with a refusal that names the guardrail and the
+    /// entity types, never a matched value.
+    func screenRequest(_ body: [UInt8], model: String) -> Screened {
+        var screened = Screened(body: body)
+        let applied = requestGuardrails(for: model)
+        guard !applied.isEmpty else { return screened }
+        var numbering: [String: Int] = [:]
+        var assigned: [String: String] = [:]
+        for guardrail in applied {
+            let texts = JSONTextScanner.texts(screened.body)
+            var replacements: [(range: Range<Int>, bytes: [UInt8])] = []
+            var rejected: Set<String> = []
+            for text in texts {
+                for match in guardrail.matches(in: text.decoded) {
+                    let action = guardrail.configuration.action
+                    screened.report.count(
+                        guardrail: guardrail.configuration.name, entity: match.label.lowercased(),
+                        action: action.rawValue)
+                    switch action {
+                    case .log: break
+                    case .reject: rejected.insert(match.label.lowercased())
+                    case .mask:
+                        let value = String(decoding: text.decoded[match.range], as: UTF8.self)
+                        let key = match.label + "\u{0}" + value
+                        let placeholder: String
+                        if let known = assigned[key] {
+                            placeholder = known
+                        } else {
+                            let number = (numbering[match.label] ?? 0) + 1
+                            numbering[match.label] = number
+                            placeholder = "[\(match.label)_\(number)]"
+                            assigned[key] = placeholder
+                            screened.placeholders[placeholder] = value
+                        }
+                        replacements.append((text.bodyRange(match.range), Array(placeholder.utf8)))
+                    }
+                }
+            }
+            if !rejected.isEmpty {
+                screened.refusal = GuardrailRefusal(
+                    guardrail: guardrail.configuration.name, entities: rejected.sorted())
+                return screened
+            }
+            if !replacements.isEmpty { screened.body = JSONTextScanner.rewrite(screened.body, replacements) }
+        }
+        return screened
+    }
+}
+
+/// A request refused by a guardrail.
+struct GuardrailRefusal: Sendable, Equatable {
+    let guardrail: String
+    let entities: [String]
+
+    /// A 400 in the client's dialect with OpenAI `code` `guardrail_violation`; the Anthropic shape
+    /// has no code, so the message starts with it.
+    var error: GatewayError {
+        GatewayError(
+            .badRequest,
+            "guardrail_violation: the request was refused by guardrail \"\(guardrail)\" "
+                + "(found: \(entities.joined(separator: ", ")))"
+        ).withOpenAICode("guardrail_violation")
+    }
+}
