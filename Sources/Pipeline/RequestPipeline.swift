@@ -342,7 +342,7 @@ final class ConfiguredPipeline: Sendable {
             // 2. identify
             identity = try await identification.identify(request)
             exchange.record.caller = identity.caller
-            let summary = try RequestInspection.inspect(request.body, endpoint: endpoint)
+            var summary = try RequestInspection.inspect(request.body, endpoint: endpoint)
             exchange.record.model = summary.model
             exchange.record.stream = summary.stream
             try identification.authorize(model: summary.model, for: identity)
@@ -362,6 +362,8 @@ final class ConfiguredPipeline: Sendable {
             if screened.body != request.body {
                 request.body = screened.body
                 exchange.request.body = screened.body
+                // The summary's member ranges index the body: read them again from the masked one.
+                summary = try RequestInspection.inspect(request.body, endpoint: endpoint)
             }
             // 5. cache: a hit skips 6–7
             plan = cache.plan(for: request, model: summary.model, caller: identity.caller)

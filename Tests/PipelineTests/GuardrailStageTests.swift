@@ -63,6 +63,21 @@ import Testing
         #expect(!Self.line(reply.record).contains(Self.email))
     }
 
+    /// The official SDKs send `model` after `messages`: a mask that changes the body's length before
+    /// `model` must not shift the rewrite of `model` (the summary is read again from the masked body).
+    @Test func aMaskBeforeTheModelMemberKeepsTheBodyValid() async throws {
+        let gateway = Self.harness(
+            action: .mask, answers: ["http://openai": [.json(try WireFixture.bytes("openai/chat_response.json"))]])
+        let reply = await gateway.send(
+            #"{"messages":[{"role":"user","content":"write to a@b.io please"}],"model":"smart","stream":false}"#)
+        #expect(reply.status == 200)
+        let sent = String(decoding: try #require(gateway.transport.requests.first).body, as: UTF8.self)
+        #expect(
+            sent
+                == #"{"messages":[{"role":"user","content":"write to [EMAIL_1] please"}],"model":"gpt-4o-mini","stream":false}"#
+        )
+    }
+
     @Test func aMessagesRequestToAnAnthropicTargetIsMaskedByteForByteOutsideTheMasks() async throws {
         let gateway = Self.harness(
             action: .mask,
