@@ -13,8 +13,16 @@ enum DeployFiles {
         try String(contentsOf: url(relative), encoding: .utf8)
     }
 
-    /// Runs `executable` with `arguments`; its exit status and its stdout and stderr together.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `executable` with `arguments`; its exit status and its stdout and stderr together. The
+    /// wait happens on a thread of its own: blocking the concurrency pool (two threads on a 2-core
+    /// machine) for a slow tool stalled every other test of the process.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await blocking { try runBlocking(executable, arguments) }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

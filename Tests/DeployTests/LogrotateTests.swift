@@ -64,7 +64,7 @@ struct LogrotateTests {
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/logrotate")))
-    func logrotateAcceptsTheFile() throws {
+    func logrotateAcceptsTheFile() async throws {
         // A copy without `su`, whose user need not exist here; `-d` only reads and reports.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-logrotate-\(UUID().uuidString.prefix(8))")
@@ -75,7 +75,7 @@ struct LogrotateTests {
             .replacingOccurrences(of: "llmgw llmgw", with: "root root")
         let config = directory.appendingPathComponent("llmgw.conf")
         try text.write(to: config, atomically: true, encoding: .utf8)
-        let result = try DeployFiles.run(
+        let result = try await DeployFiles.run(
             "/usr/sbin/logrotate", ["-d", "-s", directory.appendingPathComponent("status").path, config.path])
         #expect(result.status == 0, "\(result.output)")
         #expect(!result.output.lowercased().contains("error"), "\(result.output)")

@@ -185,7 +185,7 @@ struct GrafanaDashboardTests {
 
     /// promtool parses every expression (as recording rules, with Grafana's variables replaced
     /// by what Grafana would send).
-    @Test(.enabled(if: hasPromtool)) func promtoolParsesEveryExpression() throws {
+    @Test(.enabled(if: hasPromtool)) func promtoolParsesEveryExpression() async throws {
         let expressions = try expressions(dashboard())
         var rules: [[String: String]] = []
         for (offset, entry) in expressions.enumerated() {
@@ -200,7 +200,7 @@ struct GrafanaDashboardTests {
         defer { try? FileManager.default.removeItem(at: file) }
         try Yams.dump(object: ["groups": [["name": "dashboard", "rules": rules]]]).write(
             to: file, atomically: true, encoding: .utf8)
-        let result = try DeployFiles.run(promtool, ["check", "rules", file.path])
+        let result = try await DeployFiles.run(promtool, ["check", "rules", file.path])
         #expect(result.status == 0, "\(result.output)")
     }
 }
@@ -286,15 +286,15 @@ struct PrometheusAlertsTests {
         }
     }
 
-    @Test(.enabled(if: hasPromtool)) func promtoolChecksTheRules() throws {
-        let result = try DeployFiles.run(promtool, ["check", "rules", DeployFiles.url(Self.path).path])
+    @Test(.enabled(if: hasPromtool)) func promtoolChecksTheRules() async throws {
+        let result = try await DeployFiles.run(promtool, ["check", "rules", DeployFiles.url(Self.path).path])
         #expect(result.status == 0, "\(result.output)")
     }
 
     /// `deploy/prometheus/alerts.test.yaml`: the alerts fire on made-up series, and stay quiet
     /// when all is well.
-    @Test(.enabled(if: hasPromtool)) func promtoolUnitTestsTheAlerts() throws {
-        let result = try DeployFiles.run(
+    @Test(.enabled(if: hasPromtool)) func promtoolUnitTestsTheAlerts() async throws {
+        let result = try await DeployFiles.run(
             promtool, ["test", "rules", DeployFiles.url("deploy/prometheus/alerts.test.yaml").path])
         #expect(result.status == 0, "\(result.output)")
     }

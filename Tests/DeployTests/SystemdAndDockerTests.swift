@@ -50,7 +50,7 @@ struct SystemdUnitTests {
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
-    func systemdAnalyzeVerifiesTheUnits() throws {
+    func systemdAnalyzeVerifiesTheUnits() async throws {
         // A copy whose ExecStart names the binary just built, so the check that it exists passes.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "llmgw-units-\(UUID().uuidString.prefix(8))")
@@ -62,7 +62,7 @@ struct SystemdUnitTests {
                 .replacingOccurrences(of: "/usr/local/bin/llmgw", with: binary)
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let result = try DeployFiles.run(
+        let result = try await DeployFiles.run(
             "/usr/bin/systemd-analyze",
             [
                 "verify", directory.appendingPathComponent("llmgw.socket").path,
@@ -122,9 +122,9 @@ struct DockerfileTests {
     static let inBaseImage: Set<String> = ["libc6", "libstdc++6", "libgcc-s1", "zlib1g"]
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/readelf")))
-    func theRuntimeStageInstallsWhatTheBinaryLinks() throws {
+    func theRuntimeStageInstallsWhatTheBinaryLinks() async throws {
         let binary = try GatewayBinary.url("llmgw").path
-        let dynamic = try DeployFiles.run("/usr/bin/readelf", ["-d", binary])
+        let dynamic = try await DeployFiles.run("/usr/bin/readelf", ["-d", binary])
         #expect(dynamic.status == 0, "\(dynamic.output)")
         // The direct dependencies; what they need in turn comes with their packages.
         let needed = dynamic.output.split(separator: "\n").compactMap { line -> String? in
@@ -136,7 +136,7 @@ struct DockerfileTests {
         #expect(needed.contains("liblmdb.so.0"))
         // Where each resolves on this machine: the Swift runtime's own libraries (a debug build
         // links them dynamically) are in the toolchain, and the image links them statically.
-        let resolved = try DeployFiles.run("/usr/bin/ldd", [binary])
+        let resolved = try await DeployFiles.run("/usr/bin/ldd", [binary])
         #expect(!resolved.output.contains("not found"), "\(resolved.output)")
         let swiftRuntime = Set(
             resolved.output.split(separator: "\n").compactMap { line -> String? in
