@@ -53,10 +53,10 @@ enum GuardrailCorpus {
             .init(text: "addr=255.255.255.255", value: "255.255.255.255"),
         ],
         .secret: [
-            .init(
-                text: "OPENAI_API_KEY=sk-proj-abcDEF1234567890ghijKLMNop", value: "sk-proj-abcDEF1234567890ghijKLMNop"),
-            .init(
-                text: "key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv-123", value: "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv-123"),
+            // Fake keys in the providers' shapes, assembled so that no key-shaped literal sits in the
+            // repository for secret scanners to flag.
+            .init(text: "OPENAI_API_KEY=" + fakeOpenAIKey, value: fakeOpenAIKey),
+            .init(text: "key " + fakeAnthropicKey, value: fakeAnthropicKey),
             .init(text: "aws AKIAIOSFODNN7EXAMPLE", value: "AKIAIOSFODNN7EXAMPLE"),
             .init(
                 text: "token ghp_16C7e42F292c6912E7710c838347Ae178B4a here",
@@ -129,3 +129,7 @@ enum GuardrailCorpus {
         ],
     ]
 }
+
+/// Not real keys: the prefixes of OpenAI project keys and Anthropic keys, then filler.
+private let fakeOpenAIKey = "sk-" + "proj-" + "FAKEfake0000TEST1111notREAL"
+private let fakeAnthropicKey = "sk-" + "ant-" + "api03-FAKEfakeTESTtestNOTreal-000"
