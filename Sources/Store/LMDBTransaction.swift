@@ -60,27 +60,7 @@ public struct LMDBTransaction {
         from start: [UInt8]? = nil,
         _ visit: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool
     ) throws {
-        var cursor: OpaquePointer?
-        try check(mdb_cursor_open(pointer, database.handle, &cursor), "mdb_cursor_open \(database.name)")
-        defer { mdb_cursor_close(cursor) }
-        var key = MDB_val()
-        var data = MDB_val()
-        var code: Int32
-        if let start {
-            code = start.withUnsafeBytes { bytes in
-                key = MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                return mdb_cursor_get(cursor, &key, &data, MDB_SET_RANGE)
-            }
-        } else {
-            code = mdb_cursor_get(cursor, &key, &data, MDB_FIRST)
-        }
-        while code == MDB_SUCCESS {
-            let keyBytes = Array(UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size))
-            let valueBytes = Array(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))
-            guard try visit(keyBytes, valueBytes) else { return }
-            code = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)
-        }
-        if code != MDB_NOTFOUND { try check(code, "mdb_cursor_get \(database.name)") }
+        try forEachInPlace(database, from: start) { key, value in try visit(Array(key), Array(value)) }
     }
 
     /// As `forEach`, but `visit` sees the key and value in place in the map (valid only during
