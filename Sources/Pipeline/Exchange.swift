@@ -15,6 +15,9 @@ struct Exchange {
     let trace: TraceContext
     /// Headers the stages add to every response of this request (rate-limit state).
     var extraHeaders: [(name: String, value: String)] = []
+    /// The answer side of the guardrails (masking, refusal, reversible placeholders); nil when
+    /// the model has none and nothing is to be restored.
+    var answerGuard: AnswerGuard?
     /// The request reached the cache stage, so `record.cache` is a real result for the metrics.
     var cacheConsulted = false
     /// Time spent awaiting the provider (head and body) or a slow client.

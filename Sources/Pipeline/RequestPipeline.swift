@@ -338,6 +338,7 @@ final class ConfiguredPipeline: Sendable {
         var semantic: SemanticPlan?
         var embedding: SemanticVector?
         var answer = Answer(caching: false)
+        var requestGuardrails = GuardrailReport()
         do throws(GatewayError) {
             // 2. identify
             identity = try await identification.identify(request)
@@ -354,11 +355,14 @@ final class ConfiguredPipeline: Sendable {
             if let refusal = admitted.refusal { throw refusal }
             // 4b. guardrails: mask, refuse or count what the model's guardrails find
             let screened = guardrails.screenRequest(request.body, model: summary.model)
+            requestGuardrails = screened.report
             if !screened.report.isEmpty {
                 exchange.record.guardrails = screened.report.summary
                 accessLog.metrics.recordGuardrails(screened.report)
             }
             if let refusal = screened.refusal { throw refusal.error }
+            exchange.answerGuard = guardrails.answerGuard(
+                for: summary.model, endpoint: endpoint, screened: screened, dialect: exchange.client)
             if screened.body != request.body {
                 request.body = screened.body
                 exchange.request.body = screened.body
@@ -375,6 +379,7 @@ final class ConfiguredPipeline: Sendable {
                 // 8. settle + 9. log
                 await settlement.settleCacheHit(
                     &exchange.record, team: identity.team, admission: admitted, usage: hit.usage)
+                noteAnswerGuardrails(&exchange, request: requestGuardrails)
                 accessLog.finish(exchange)
                 return
             }
@@ -388,6 +393,7 @@ final class ConfiguredPipeline: Sendable {
                     await cache.serve(hit.response, similarity: hit.similarity, exchange: &exchange, writer: writer)
                     await settlement.settleCacheHit(
                         &exchange.record, team: identity.team, admission: admitted, usage: hit.response.usage)
+                    noteAnswerGuardrails(&exchange, request: requestGuardrails)
                     accessLog.finish(exchange)
                     return
                 }
@@ -413,7 +419,17 @@ final class ConfiguredPipeline: Sendable {
             await semanticCache.store(semantic, vector: embedding, answerKey: plan.key, record: exchange.record)
         }
         // 9. log
+        noteAnswerGuardrails(&exchange, request: requestGuardrails)
         accessLog.finish(exchange)
+    }
+
+    /// The answer's guardrail counts join the request's in the access line, and go to the metrics.
+    private func noteAnswerGuardrails(_ exchange: inout Exchange, request: GuardrailReport) {
+        guard let report = exchange.answerGuard?.report, !report.isEmpty else { return }
+        var merged = request
+        merged.merge(report)
+        exchange.record.guardrails = merged.summary
+        accessLog.metrics.recordGuardrails(report)
     }
 
     /// Requests answered by the gateway itself (models list, count_tokens, errors for unknown

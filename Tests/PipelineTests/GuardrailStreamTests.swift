@@ -11,9 +11,17 @@ import Testing
     static let masked =
         "Sure. Write to [EMAIL_1] and charge [CARD_1] today; the receipt goes to [EMAIL_1] too."
 
-    static func masker() -> StreamingTextMasker {
-        StreamingTextMasker(guardrail: Guardrail(GuardrailConfiguration(name: "pii-out", kind: .pii)))
+    /// A masker with its own placeholder book and report.
+    struct Masker {
+        var masker = StreamingTextMasker(guardrails: [Guardrail(GuardrailConfiguration(name: "pii-out", kind: .pii))])
+        var book = PlaceholderBook()
+        var report = GuardrailReport()
+
+        mutating func feed(_ piece: [UInt8]) -> [UInt8] { masker.feed(piece, book: &book, report: &report) }
+        mutating func finish() -> [UInt8] { masker.finish(book: &book, report: &report) }
     }
+
+    static func masker() -> Masker { Masker() }
 
     @Test func anEntitySplitInTwoAtEveryBytePositionIsNeverReleased() {
         let bytes = Array(Self.text.utf8)

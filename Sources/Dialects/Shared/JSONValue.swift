@@ -95,6 +95,15 @@ public struct JSONObject: Sendable, Equatable {
     public subscript(key: String) -> JSONValue? {
         members.last { $0.key == key }?.value
     }
+
+    /// Sets member `key` (the last one when it is repeated), appending it when it is missing.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        if let index = members.lastIndex(where: { $0.key == key }) {
+            members[index].value = value
+        } else {
+            members.append(Member(key: key, value: value))
+        }
+    }
 }
 
 extension JSONWriter {

@@ -7,7 +7,7 @@ extension ConfigurationLoader {
         var seen = Set<String>()
         _ = root.list("guardrails") { _, item in
             item.mapping { entry in
-                entry.expectOnly(["name", "kind", "on", "action", "failure", "entities", "patterns"])
+                entry.expectOnly(["name", "kind", "on", "action", "failure", "entities", "patterns", "restore"])
                 entry.require("name", "kind")
                 guard let name = entry.string("name"),
                     let kind = entry.choice("kind", as: GuardrailConfiguration.Kind.self)
@@ -18,11 +18,14 @@ extension ConfigurationLoader {
                 }
                 var guardrail = GuardrailConfiguration(name: name, kind: kind)
                 guardrail.on = entry.choice("on", as: GuardrailConfiguration.Side.self) ?? guardrail.on
-                if guardrail.on != .request {
-                    // Refused rather than silently ignored: the answer side is not enforced yet.
-                    entry.child("on")?.fail("only on: request is enforced in this version (docs/guardrails.md)")
-                }
                 guardrail.action = entry.choice("action", as: GuardrailConfiguration.Action.self) ?? guardrail.action
+                if let restore = entry.bool("restore") {
+                    if restore && (guardrail.action != .mask || !guardrail.on.coversRequest) {
+                        entry.child("restore")?.fail(
+                            "restore: true needs action: mask on the request (on: request or both)")
+                    }
+                    guardrail.restore = restore
+                }
                 guardrail.failure =
                     entry.choice("failure", as: GuardrailConfiguration.Failure.self) ?? guardrail.failure
                 if entry.child("entities") != nil {

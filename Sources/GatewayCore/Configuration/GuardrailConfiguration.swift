@@ -49,6 +49,9 @@ public struct GuardrailConfiguration: Sendable, Equatable {
     public var failure: Failure = .closed
     /// `kind: pii`: the entity types looked for (all by default).
     public var entities: [Entity] = Entity.allCases
+    /// `action: mask` on requests: the answer gets the masked values back in place of their
+    /// placeholders, for this request only (reversible masking); the provider never sees them.
+    public var restore = false
     /// `kind: regex`: the patterns, each with the label of its placeholder.
     public var patterns: [Pattern] = []
 

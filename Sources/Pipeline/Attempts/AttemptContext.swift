@@ -240,6 +240,7 @@ struct AttemptContext: Sendable {
         usage: TokenUsage?,
         estimateMissingUsage: Bool = true,
         attempt: AttemptRecord,
+        keeper: ResponseKeeper? = nil,
         exchange: inout Exchange,
         answer: inout Answer,
         writer: some ResponseWriter
@@ -251,9 +252,28 @@ struct AttemptContext: Sendable {
             ?? (status == 200 && estimateMissingUsage
                 ? AdmissionEstimate.tokens(body: exchange.request.body).usage(outputTokens: body.count / 4) : nil)
         if answer.served?.pricesByRespondingModel == true { answer.served?.respondingModel = Self.modelNamed(in: body) }
+        // The answer's guardrails: the cache and the store keep the masked answer, the client
+        // reads it restored; a refused answer reaches neither.
+        var screened = AnswerGuard.Output(stored: body, client: body)
+        if (200..<300).contains(status), var guarding = exchange.answerGuard {
+            screened = guarding.screenBody(body)
+            exchange.answerGuard = guarding
+            if let refusal = guarding.refusal {
+                answer.capture = nil
+                let error = refusal.error
+                exchange.record.outcome = error.outcome
+                exchange.record.errorMessage = error.message
+                await exchange.writeComplete(
+                    status: error.status, headers: RequestPipeline.jsonHeaders,
+                    body: exchange.client.errorBody(error), to: writer)
+                return
+            }
+        }
+        await keeper?.keep(screened.stored, provider: exchange.record.provider ?? "")
         answer.capture?.contentType = contentType
-        answer.capture?.append(body)
-        await exchange.writeComplete(status: status, headers: [("content-type", contentType)], body: body, to: writer)
+        answer.capture?.append(screened.stored)
+        await exchange.writeComplete(
+            status: status, headers: [("content-type", contentType)], body: screened.client, to: writer)
     }
 
     /// Removes any provider key from text that came from a provider.

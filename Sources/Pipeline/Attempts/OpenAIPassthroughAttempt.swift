@@ -92,7 +92,6 @@ struct OpenAIPassthroughAttempt {
         var usage = RequestInspection.usage(inResponse: answerBody)
         if request.endpoint == .responses {
             usage = RequestInspection.responsesUsage(inResponse: answerBody)
-            await request.keeper?.keep(answerBody, provider: target.provider.name)
         }
         await context.deliver(
             answerBody,
@@ -100,6 +99,7 @@ struct OpenAIPassthroughAttempt {
             contentType: response.header("content-type") ?? "application/json",
             usage: usage,
             attempt: recorder.record(status: response.status, error: nil),
+            keeper: request.keeper,
             exchange: &exchange,
             answer: &answer,
             writer: writer

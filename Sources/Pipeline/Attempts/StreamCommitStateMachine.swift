@@ -19,6 +19,9 @@ struct StreamCommitStateMachine {
         case clientClosed(reason: String?)
         /// The provider's answer is complete; `providerError` when its own in-band error ended it.
         case complete(providerError: Bool)
+        /// A guardrail refused the answer: before any output the request is answered with the
+        /// refusal, once committed the stream is cut with it (the text before the match was sent).
+        case refused(GuardrailRefusal)
     }
 
     private(set) var isCommitted = false

@@ -23,6 +23,8 @@ struct StreamRelay {
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         var stream = Pump(translator: translator, response: response, recorder: recorder, keeper: keeper)
+        // An attempt that fails over leaves the answer guard as it found it (nothing was sent).
+        let guardAtStart = exchange.answerGuard
         answer.capture?.contentType = Pump<Translator>.contentType
         let registration = context.streams.register(response.body)
         defer { context.streams.unregister(registration) }
@@ -34,6 +36,7 @@ struct StreamRelay {
         switch ending {
         case .failOver(let reason, let failureClass, let timeout):
             response.body.cancel()
+            exchange.answerGuard = guardAtStart
             throw .failed(recorder.record(status: response.status, error: reason), failureClass, timeout: timeout)
         case .cut(let reason):
             response.body.cancel()
@@ -54,6 +57,21 @@ struct StreamRelay {
                 exchange.record.attempts.append(recorder.record(status: response.status, error: reason))
                 exchange.record.status = 499
             }
+        case .refused(let refusal):
+            response.body.cancel()
+            answer.capture = nil
+            let error = refusal.error
+            guard stream.machine.isCommitted else {
+                exchange.record.attempts.append(recorder.record(status: response.status, error: nil))
+                exchange.record.errorMessage = error.message
+                throw .refused(
+                    ProviderRefusal(
+                        status: error.status, contentType: "application/json", body: exchange.client.errorBody(error),
+                        contextLength: false))
+            }
+            await cut(
+                stream.translator.cutEvent(error, dialect: exchange.client), reason: error.message, exchange: &exchange,
+                writer: writer)
         case .complete(let providerError):
             if providerError { exchange.record.outcome = .streamCut }
             do {
@@ -102,9 +120,15 @@ struct StreamRelay {
 
         /// A Responses answer is stored before its terminal event leaves, so that a follow-up sent
         /// the moment the client has it finds its chain (on any sidecar).
-        private mutating func keepFinalResponse() async {
-            guard let keeper, let final = translator.finalResponse else { return }
+        private mutating func keepFinalResponse(_ exchange: inout Exchange) async {
+            guard let keeper, var final = translator.finalResponse else { return }
             self.keeper = nil
+            if var guarding = exchange.answerGuard {
+                final = guarding.stored(final)
+                exchange.answerGuard = guarding
+                // A refused answer is not kept.
+                guard guarding.refusal == nil else { return }
+            }
             await keeper.keep(final, provider: recorder.target.provider.name)
         }
 
@@ -122,7 +146,7 @@ struct StreamRelay {
                 }
                 guard let chunk else { break }
                 let output = translator.push(chunk)
-                await keepFinalResponse()
+                await keepFinalResponse(&exchange)
                 if translator.oversizedEvent {
                     return machine.oversizedEvent(limit: SSEFramer.defaultMaximumEventBytes)
                 }
@@ -137,12 +161,13 @@ struct StreamRelay {
                 guard await send(scrubbed, exchange: &exchange, answer: &answer, writer: writer) else {
                     return .clientClosed(reason: nil)
                 }
+                if let refusal = exchange.answerGuard?.refusal { return .refused(refusal) }
             }
             if let ending = machine.upstreamClosed(sawDone: translator.sawDone, cutting: context.streams.isCutting) {
                 return ending
             }
             let tail = translator.finish()
-            await keepFinalResponse()
+            await keepFinalResponse(&exchange)
             if let ending = machine.drained(sawDone: translator.sawDone) { return ending }
             // A complete answer: release a preamble still held (an empty completion), then the
             // translator's closing chunks.
@@ -153,6 +178,18 @@ struct StreamRelay {
                     return .clientClosed(reason: nil)
                 }
             }
+            // Text the answer guard still holds (a stream that ended without closing its texts).
+            if var guarding = exchange.answerGuard {
+                let rest = guarding.finishStream()
+                exchange.answerGuard = guarding
+                if !rest.client.isEmpty {
+                    answer.capture?.append(rest.stored)
+                    guard await write(rest.client, exchange: &exchange, writer: writer) else {
+                        return .clientClosed(reason: nil)
+                    }
+                }
+            }
+            if let refusal = exchange.answerGuard?.refusal { return .refused(refusal) }
             return machine.closed(sawDone: translator.sawDone, sawError: translator.sawError)
         }
 
@@ -160,7 +197,21 @@ struct StreamRelay {
         private mutating func send(
             _ bytes: [UInt8], exchange: inout Exchange, answer: inout Answer, writer: some ResponseWriter
         ) async -> Bool {
-            answer.capture?.append(bytes)
+            guard var guarding = exchange.answerGuard else {
+                answer.capture?.append(bytes)
+                return await write(bytes, exchange: &exchange, writer: writer)
+            }
+            // The answer guard: the cache keeps the masked events, the client reads them restored;
+            // text it holds back goes out with a later event.
+            let screened = guarding.screenStream(bytes)
+            exchange.answerGuard = guarding
+            answer.capture?.append(screened.stored)
+            return screened.client.isEmpty ? true : await write(screened.client, exchange: &exchange, writer: writer)
+        }
+
+        private mutating func write(_ bytes: [UInt8], exchange: inout Exchange, writer: some ResponseWriter) async
+            -> Bool
+        {
             do {
                 if machine.willSend() { try await commit(exchange: &exchange, writer: writer) }
                 try await exchange.waiting { try await writer.writeBodyPart(bytes) }

@@ -102,13 +102,13 @@ struct TranslatedAttempt {
                 timeout: false)
         }
         let encoded = Client.encode(translated, for: client)
-        await request.keeper?.keep(encoded, provider: target.provider.name)
         await context.deliver(
             encoded,
             status: 200,
             contentType: "application/json",
             usage: translated.usage,
             attempt: recorder.record(status: response.status, error: nil),
+            keeper: request.keeper,
             exchange: &exchange,
             answer: &answer,
             writer: writer

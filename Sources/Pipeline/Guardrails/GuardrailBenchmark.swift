@@ -17,9 +17,10 @@ public enum GuardrailBenchmark {
 
     /// Runs `pieces` through the stream masker of `guardrail`; returns the bytes released.
     public static func maskStream(_ pieces: [[UInt8]], guardrail: GuardrailConfiguration) -> Int {
-        var masker = StreamingTextMasker(guardrail: Guardrail(guardrail))
+        var masker = StreamingTextMasker(guardrails: [Guardrail(guardrail)])
+        var (book, report) = (PlaceholderBook(), GuardrailReport())
         var released = 0
-        for piece in pieces { released += masker.feed(piece).count }
-        return released + masker.finish().count
+        for piece in pieces { released += masker.feed(piece, book: &book, report: &report).count }
+        return released + masker.finish(book: &book, report: &report).count
     }
 }

@@ -1,3 +1,4 @@
+import Dialects
 import Foundation
 import GatewayCore
 
@@ -77,6 +78,10 @@ public struct GuardrailReport: Sendable, Equatable {
         counts[Key(guardrail: guardrail, entity: entity, action: action), default: 0] += 1
     }
 
+    mutating func merge(_ other: GuardrailReport) {
+        counts.merge(other.counts, uniquingKeysWith: +)
+    }
+
     /// `pii:email:mask=2,pii:card:reject=1`: the access-log field.
     public var summary: String {
         counts.keys.sorted().map { "\($0.guardrail):\($0.entity):\($0.action)=\(counts[$0]!)" }.joined(separator: ",")
@@ -104,14 +109,19 @@ struct GuardrailStage: Sendable {
     struct Screened: Sendable {
         var body: [UInt8]
         var report = GuardrailReport()
-        /// Placeholder → original value, for restoring them in the answer (reversible masking).
-        var placeholders: [String: String] = [:]
+        /// The request's placeholders; the answer continues its numbering and restores the
+        /// `restore: true` ones (reversible masking).
+        var book = PlaceholderBook()
         /// Set when an `action: reject` guardrail matched: the request is refused.
         var refusal: GuardrailRefusal?
     }
 
     func requestGuardrails(for model: String) -> [Guardrail] {
         (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversRequest }
+    }
+
+    func responseGuardrails(for model: String) -> [Guardrail] {
+        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversResponse }
     }
 
     /// Screens `body` with the request-side guardrails of `model`. The first `action: reject`
@@ -121,8 +131,6 @@ struct GuardrailStage: Sendable {
         var screened = Screened(body: body)
         let applied = requestGuardrails(for: model)
         guard !applied.isEmpty else { return screened }
-        var numbering: [String: Int] = [:]
-        var assigned: [String: String] = [:]
         for guardrail in applied {
             let texts = JSONTextScanner.texts(screened.body)
             var replacements: [(range: Range<Int>, bytes: [UInt8])] = []
@@ -138,44 +146,53 @@ struct GuardrailStage: Sendable {
                     case .reject: rejected.insert(match.label.lowercased())
                     case .mask:
                         let value = String(decoding: text.decoded[match.range], as: UTF8.self)
-                        let key = match.label + "\u{0}" + value
-                        let placeholder: String
-                        if let known = assigned[key] {
-                            placeholder = known
-                        } else {
-                            let number = (numbering[match.label] ?? 0) + 1
-                            numbering[match.label] = number
-                            placeholder = "[\(match.label)_\(number)]"
-                            assigned[key] = placeholder
-                            screened.placeholders[placeholder] = value
-                        }
+                        let placeholder = screened.book.placeholder(
+                            label: match.label, value: value, restorable: guardrail.configuration.restore)
                         replacements.append((text.bodyRange(match.range), Array(placeholder.utf8)))
                     }
                 }
             }
             if !rejected.isEmpty {
                 screened.refusal = GuardrailRefusal(
-                    guardrail: guardrail.configuration.name, entities: rejected.sorted())
+                    guardrail: guardrail.configuration.name, entities: rejected.sorted(), side: .request)
                 return screened
             }
             if !replacements.isEmpty { screened.body = JSONTextScanner.rewrite(screened.body, replacements) }
         }
         return screened
     }
+
+    /// The answer side for a screened request: its model's response-side guardrails and the
+    /// placeholders to restore; nil when there is nothing to do on the answer (embeddings have no
+    /// text to screen).
+    func answerGuard(
+        for model: String, endpoint: RequestInspection.Endpoint, screened: Screened, dialect: ClientDialect
+    ) -> AnswerGuard? {
+        guard endpoint != .embeddings else { return nil }
+        let applied = responseGuardrails(for: model)
+        guard !applied.isEmpty || !screened.book.restorable.isEmpty else { return nil }
+        return AnswerGuard(guardrails: applied, book: screened.book, dialect: dialect)
+    }
 }
 
-/// A request refused by a guardrail.
+/// A request, or its answer, refused by a guardrail.
 struct GuardrailRefusal: Sendable, Equatable {
+    enum Side: String, Sendable {
+        case request, response
+    }
+
     let guardrail: String
     let entities: [String]
+    var side: Side = .request
 
     /// A 400 in the client's dialect with OpenAI `code` `guardrail_violation`; the Anthropic shape
-    /// has no code, so the message starts with it.
+    /// has no code, so the message starts with it. An answer refused is a 400 too (never a 5xx
+    /// that an SDK would retry, paying for the same answer again).
     var error: GatewayError {
         GatewayError(
             .badRequest,
-            "guardrail_violation: the request was refused by guardrail \"\(guardrail)\" "
-                + "(found: \(entities.joined(separator: ", ")))"
+            "guardrail_violation: the \(side == .request ? "request" : "answer") was refused by guardrail "
+                + "\"\(guardrail)\" (found: \(entities.joined(separator: ", ")))"
         ).withOpenAICode("guardrail_violation")
     }
 }

@@ -9,6 +9,8 @@ enum JSONTextScanner {
         "model", "role", "type", "id", "tool_call_id", "tool_use_id", "call_id", "name", "stop_reason",
         "finish_reason", "previous_response_id", "url", "data", "media_type", "signature", "encrypted_content",
         "object", "format", "detail", "service_tier", "reasoning_effort", "tool_choice",
+        // Signed by the provider: a masked thinking text fails the signature on the next turn.
+        "thinking",
     ]
 
     /// One string value: its decoded UTF-8 bytes and, for each of them, where in the body the
@@ -19,6 +21,8 @@ enum JSONTextScanner {
         var ends: [Int]
         /// The body range of the literal between its quotes.
         var literal: Range<Int>
+        /// The key of the member the string is (or is in an array of), nil at the top level.
+        var key: String?
 
         /// The body range of decoded bytes `range`.
         func bodyRange(_ range: Range<Int>) -> Range<Int> {
@@ -37,7 +41,7 @@ enum JSONTextScanner {
                 index += 1
                 continue
             }
-            guard let text = readString(body, quote: index) else { break }
+            guard var text = readString(body, quote: index) else { break }
             index = text.literal.upperBound + 1
             var next = index
             while next < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[next]) { next += 1 }
@@ -47,6 +51,7 @@ enum JSONTextScanner {
             } else if let key = lastKey, structuralKeys.contains(key) {
                 continue
             } else if !text.decoded.isEmpty {
+                text.key = lastKey
                 texts.append(text)
             }
         }

@@ -88,15 +88,33 @@ struct CacheStage: Sendable {
         exchange.record.status = 200
         exchange.record.provider = hit.provider
         exchange.record.upstreamModel = hit.upstreamModel
+        // A cached answer holds the placeholders: the answer guard restores this request's values
+        // (and applies the model's answer guardrails as they are now).
+        var body = hit.body
+        if var guarding = exchange.answerGuard {
+            var screened = hit.streamed ? guarding.screenStream(hit.body) : guarding.screenBody(hit.body)
+            if hit.streamed { screened.client += guarding.finishStream().client }
+            exchange.answerGuard = guarding
+            if let refusal = guarding.refusal {
+                let error = refusal.error
+                exchange.record.outcome = error.outcome
+                exchange.record.errorMessage = error.message
+                await exchange.writeComplete(
+                    status: error.status, headers: RequestPipeline.jsonHeaders,
+                    body: exchange.client.errorBody(error), to: writer)
+                return
+            }
+            body = screened.client
+        }
         exchange.markFirstByte()
         let headers = exchange.responseHeaders([("content-type", hit.contentType)])
         do {
             if hit.streamed {
                 try await writer.writeHead(status: 200, headers: headers + [("cache-control", "no-cache")])
-                try await writer.writeBodyPart(hit.body)
+                try await writer.writeBodyPart(body)
                 try await writer.end()
             } else {
-                try await writer.writeComplete(status: 200, headers: headers, body: hit.body)
+                try await writer.writeComplete(status: 200, headers: headers, body: body)
             }
         } catch {
             exchange.record.outcome = .clientClosed
