@@ -104,4 +104,7 @@ public final class InMemoryResponseCache: ResponseCacheBackend {
 
     /// Number of entries, expired ones included.
     public var entryCount: Int { state.withLock { $0.entries.count } }
+
+    /// Every stored answer's body (what a test checks the cache never holds).
+    public var storedBodies: [[UInt8]] { state.withLock { $0.entries.values.map(\.body) } }
 }
