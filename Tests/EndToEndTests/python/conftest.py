@@ -183,6 +183,27 @@ models:
   - name: claude-semantic
     semantic_cache: true
     targets: [{{ provider: claude, model: claude-sonnet-4-5 }}]
+  # Guardrails (test_guardrails.py): masked on the way in and restored on the way out; answers
+  # masked or refused (the mock echoes what it was sent).
+  - name: smart-private
+    guardrails: [pii-restore]
+    targets: [{{ provider: mock, model: gpt-4o-mini }}]
+  - name: claude-private
+    guardrails: [pii-restore]
+    targets: [{{ provider: claude, model: claude-sonnet-4-5 }}]
+  - name: gemini-pii-out
+    guardrails: [pii-out]
+    targets: [{{ provider: gem, model: gemini-2.5-flash }}]
+  - name: smart-pii-out
+    guardrails: [pii-out]
+    targets: [{{ provider: mock, model: gpt-4o-mini }}]
+  - name: smart-no-cards-out
+    guardrails: [no-cards-out]
+    targets: [{{ provider: mock, model: gpt-4o-mini }}]
+guardrails:
+  - {{ name: pii-restore, kind: pii, on: request, action: mask, restore: true }}
+  - {{ name: pii-out, kind: pii, on: response, action: mask }}
+  - {{ name: no-cards-out, kind: pii, on: response, action: reject, entities: [card] }}
 cache:
   semantic: {{ embedding_model: embed-bow, threshold: 0.9, budget: 3s }}
 """
