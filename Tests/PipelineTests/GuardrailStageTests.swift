@@ -186,4 +186,31 @@ import Testing
             #expect(text.contains("unknown entity type \"cards\""))
         }
     }
+
+    @Test func answerSidesAndReversibleMaskingAreConfigured() throws {
+        let yaml = """
+            providers:
+              openai: { kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: x }
+            guardrails:
+              - { name: private, kind: pii, on: both, action: mask, restore: true }
+              - { name: out, kind: pii, on: response, action: reject, entities: [card] }
+            models:
+              - { name: smart, guardrails: [private, out], targets: [{ provider: openai, model: gpt-4o }] }
+            """
+        let configuration = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
+        #expect(configuration.guardrails.map(\.on) == [.both, .response])
+        #expect(configuration.guardrails.map(\.restore) == [true, false])
+
+        for broken in [
+            yaml.replacingOccurrences(of: "action: mask, restore", with: "action: log, restore"),
+            yaml.replacingOccurrences(of: "on: both, action: mask", with: "on: response, action: mask"),
+        ] {
+            do {
+                _ = try GatewayConfiguration.parse(yaml: broken, source: "config.yaml")
+                Issue.record("accepted: \(broken)")
+            } catch {
+                #expect("\(error)".contains("guardrails[0].restore: restore: true needs action: mask on the request"))
+            }
+        }
+    }
 }

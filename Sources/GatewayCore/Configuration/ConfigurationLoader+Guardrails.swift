@@ -7,7 +7,9 @@ extension ConfigurationLoader {
         var seen = Set<String>()
         _ = root.list("guardrails") { _, item in
             item.mapping { entry in
-                entry.expectOnly(["name", "kind", "on", "action", "failure", "entities", "patterns", "restore"])
+                entry.expectOnly([
+                    "name", "kind", "on", "action", "failure", "entities", "patterns", "restore", "schema",
+                ])
                 entry.require("name", "kind")
                 guard let name = entry.string("name"),
                     let kind = entry.choice("kind", as: GuardrailConfiguration.Kind.self)
@@ -17,6 +19,7 @@ extension ConfigurationLoader {
                     return
                 }
                 var guardrail = GuardrailConfiguration(name: name, kind: kind)
+                if kind == .jsonSchema { (guardrail.on, guardrail.action) = (.response, .reject) }
                 guardrail.on = entry.choice("on", as: GuardrailConfiguration.Side.self) ?? guardrail.on
                 guardrail.action = entry.choice("action", as: GuardrailConfiguration.Action.self) ?? guardrail.action
                 if let restore = entry.bool("restore") {
@@ -60,6 +63,19 @@ extension ConfigurationLoader {
                     }
                 } else if entry.child("patterns") != nil {
                     entry.child("patterns")?.fail("only a kind: regex guardrail takes patterns")
+                }
+                if kind == .jsonSchema {
+                    entry.require("schema")
+                    if let schema = entry.child("schema") { guardrail.schema = jsonSchema(schema) }
+                    if guardrail.on != .response {
+                        entry.fail("a kind: json_schema guardrail checks answers: it takes on: response")
+                    }
+                    if guardrail.action == .mask {
+                        entry.fail(
+                            "a kind: json_schema guardrail takes action: reject or log (there is nothing to mask)")
+                    }
+                } else if entry.child("schema") != nil {
+                    entry.child("schema")?.fail("only a kind: json_schema guardrail takes a schema")
                 }
                 guardrails.append(guardrail)
             }

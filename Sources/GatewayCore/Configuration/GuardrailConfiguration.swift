@@ -6,6 +6,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
         case pii
         /// Operator-supplied regular expressions (`patterns:`).
         case regex
+        /// The answer's text must be JSON matching `schema:`.
+        case jsonSchema = "json_schema"
     }
 
     /// Which side of the exchange the guardrail looks at.
@@ -52,6 +54,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
     /// `action: mask` on requests: the answer gets the masked values back in place of their
     /// placeholders, for this request only (reversible masking); the provider never sees them.
     public var restore = false
+    /// `kind: json_schema`: the schema, as JSON text.
+    public var schema: [UInt8]?
     /// `kind: regex`: the patterns, each with the label of its placeholder.
     public var patterns: [Pattern] = []
 

@@ -19,7 +19,7 @@ struct AnswerGuard: Sendable {
     private var stream: AnswerStreamGuard?
 
     init(guardrails: [Guardrail], book: PlaceholderBook, dialect: ClientDialect) {
-        core = Core(guardrails: guardrails, book: book)
+        core = Core(guardrails: guardrails, book: book, dialect: dialect)
         stream = nil
         self.dialect = dialect
     }
@@ -33,7 +33,33 @@ struct AnswerGuard: Sendable {
 
     /// A whole JSON answer.
     mutating func screenBody(_ body: [UInt8]) -> Output {
-        core.screenJSON(body, counting: true)
+        let output = core.screenJSON(body, counting: true)
+        if core.refusal == nil && !core.schemas.isEmpty {
+            for text in Self.answerTexts(output.client, dialect: dialect) { core.checkSchemas(text) }
+        }
+        return output
+    }
+
+    /// The texts of a whole answer a json_schema guardrail checks: each choice's message content
+    /// (or completion text), a message's text blocks joined, a response's output text joined.
+    static func answerTexts(_ body: [UInt8], dialect: ClientDialect) -> [String] {
+        guard let answer = JSONScanner.parseObject(body) else { return [] }
+        switch dialect {
+        case .openAI:
+            return (answer["choices"]?.array ?? []).compactMap {
+                $0["message"]?["content"]?.string ?? $0["text"]?.string
+            }
+        case .anthropic:
+            let texts = (answer["content"]?.array ?? []).filter { $0["type"]?.string == "text" }.compactMap {
+                $0["text"]?.string
+            }
+            return texts.isEmpty ? [] : [texts.joined()]
+        case .responses:
+            let parts = (answer["output"]?.array ?? []).filter { $0["type"]?.string == "message" }
+                .flatMap { $0["content"]?.array ?? [] }
+            let texts = parts.filter { $0["type"]?.string == "output_text" }.compactMap { $0["text"]?.string }
+            return texts.isEmpty ? [] : [texts.joined()]
+        }
     }
 
     /// The stored version of a JSON answer the client gets otherwise (the final Responses object
@@ -60,7 +86,9 @@ struct AnswerGuard: Sendable {
 
     /// The guardrails, placeholders and counts one answer is screened with.
     struct Core: Sendable {
+        /// The guardrails that find spans (pii, regex), and those that check whole texts.
         let guardrails: [Guardrail]
+        let schemas: [Guardrail]
         var book: PlaceholderBook
         var report = GuardrailReport()
         var refusal: GuardrailRefusal?
@@ -68,11 +96,31 @@ struct AnswerGuard: Sendable {
         let restorer: PlaceholderRestorer
         let jsonRestorer: PlaceholderRestorer
 
-        init(guardrails: [Guardrail], book: PlaceholderBook) {
-            self.guardrails = guardrails
+        init(guardrails: [Guardrail], book: PlaceholderBook, dialect: ClientDialect) {
+            self.guardrails = guardrails.filter(\.findsSpans)
+            self.schemas = guardrails.filter { !$0.findsSpans }
             self.book = book
             restorer = PlaceholderRestorer(book.restorable, escapingForJSON: false)
             jsonRestorer = PlaceholderRestorer(book.restorable, escapingForJSON: true)
+        }
+
+        /// Checks one whole answer text with the json_schema guardrails.
+        mutating func checkSchemas(_ text: String) {
+            for guardrail in schemas {
+                let configuration = guardrail.configuration
+                let violation: String?
+                if let value = JSONSchemaValidator.json(inAnswer: text) {
+                    violation = guardrail.schema.map { $0.violation(value) } ?? "$: the schema did not load"
+                } else {
+                    violation = "$: not JSON"
+                }
+                guard let violation else { continue }
+                report.count(guardrail: configuration.name, entity: "schema", action: configuration.action.rawValue)
+                if configuration.action == .reject && refusal == nil {
+                    refusal = GuardrailRefusal(
+                        guardrail: configuration.name, entities: ["schema"], side: .response, detail: violation)
+                }
+            }
         }
 
         /// Keys whose string value is itself JSON text.
@@ -113,12 +161,15 @@ struct AnswerTextChannel: Sendable {
     /// Where the text goes in the client's events (the field, or the template of a delta event).
     let field: String
     let isJSON: Bool
+    /// The answer's text so far, as the client reads it, when json_schema guardrails check it.
+    private var checked: String?
 
-    init(core: AnswerGuard.Core, field: String, isJSON: Bool) {
+    init(core: AnswerGuard.Core, field: String, isJSON: Bool, isAnswerText: Bool) {
         masker = StreamingTextMasker(guardrails: core.guardrails)
         restorer = isJSON ? core.jsonRestorer : core.restorer
         self.field = field
         self.isJSON = isJSON
+        self.checked = isAnswerText && !core.schemas.isEmpty ? "" : nil
     }
 
     mutating func feed(_ text: String, core: inout AnswerGuard.Core) -> (stored: String, client: String) {
@@ -126,15 +177,16 @@ struct AnswerTextChannel: Sendable {
             core.guardrails.isEmpty
             ? Array(text.utf8) : masker.feed(Array(text.utf8), book: &core.book, report: &core.report)
         if let refused = masker.refusal { core.refusal = core.refusal ?? refused }
-        return (String(decoding: masked, as: UTF8.self), String(decoding: restorer.feed(masked), as: UTF8.self))
+        let client = String(decoding: restorer.feed(masked), as: UTF8.self)
+        checked? += client
+        return (String(decoding: masked, as: UTF8.self), client)
     }
 
     mutating func finish(core: inout AnswerGuard.Core) -> (stored: String, client: String) {
         let masked = masker.finish(book: &core.book, report: &core.report)
         if let refused = masker.refusal { core.refusal = core.refusal ?? refused }
-        return (
-            String(decoding: masked, as: UTF8.self),
-            String(decoding: restorer.feed(masked) + restorer.finish(), as: UTF8.self)
-        )
+        let client = String(decoding: restorer.feed(masked) + restorer.finish(), as: UTF8.self)
+        if let checked, core.refusal == nil { core.checkSchemas(checked + client) }
+        return (String(decoding: masked, as: UTF8.self), client)
     }
 }

@@ -79,7 +79,8 @@ struct AnswerStreamGuard: Sendable {
     {
         if let known = channels[key] { return known }
         order.append(key)
-        return AnswerTextChannel(core: core, field: field, isJSON: isJSON)
+        let isAnswerText = ["content", "text", "response.output_text.delta"].contains(field)
+        return AnswerTextChannel(core: core, field: field, isJSON: isJSON, isAnswerText: isAnswerText)
     }
 
     private mutating func feed(

@@ -38,12 +38,18 @@ struct Guardrail: Sendable {
     let configuration: GuardrailConfiguration
     let detector: PIIDetector?
     let patterns: [CompiledPattern]
+    /// `kind: json_schema`: the schema the answer's text must match.
+    let schema: JSONSchemaValidator?
 
     init(_ configuration: GuardrailConfiguration) {
         self.configuration = configuration
         self.detector = configuration.kind == .pii ? PIIDetector(entities: configuration.entities) : nil
         self.patterns = configuration.kind == .regex ? configuration.patterns.compactMap(CompiledPattern.init) : []
+        self.schema = configuration.kind == .jsonSchema ? configuration.schema.flatMap(JSONSchemaValidator.init) : nil
     }
+
+    /// Finds spans (pii, regex); a json_schema guardrail checks whole answers instead.
+    var findsSpans: Bool { configuration.kind != .jsonSchema }
 
     func matches(in text: [UInt8]) -> [PIIMatch] {
         if let detector { return detector.matches(in: text) }
@@ -117,7 +123,9 @@ struct GuardrailStage: Sendable {
     }
 
     func requestGuardrails(for model: String) -> [Guardrail] {
-        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversRequest }
+        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
+            $0.configuration.on.coversRequest && $0.findsSpans
+        }
     }
 
     func responseGuardrails(for model: String) -> [Guardrail] {
@@ -184,6 +192,8 @@ struct GuardrailRefusal: Sendable, Equatable {
     let guardrail: String
     let entities: [String]
     var side: Side = .request
+    /// What a json_schema guardrail found wrong (a path and what the schema wanted, no value).
+    var detail: String?
 
     /// A 400 in the client's dialect with OpenAI `code` `guardrail_violation`; the Anthropic shape
     /// has no code, so the message starts with it. An answer refused is a 400 too (never a 5xx
@@ -192,7 +202,7 @@ struct GuardrailRefusal: Sendable, Equatable {
         GatewayError(
             .badRequest,
             "guardrail_violation: the \(side == .request ? "request" : "answer") was refused by guardrail "
-                + "\"\(guardrail)\" (found: \(entities.joined(separator: ", ")))"
+                + "\"\(guardrail)\" (found: \(entities.joined(separator: ", "))\(detail.map { ": " + $0 } ?? ""))"
         ).withOpenAICode("guardrail_violation")
     }
 }
