@@ -7,7 +7,7 @@ extension ConfigurationLoader {
         var seen = Set<String>()
         _ = root.list("guardrails") { _, item in
             item.mapping { entry in
-                entry.expectOnly(["name", "kind", "on", "action", "failure", "entities", "patterns"])
+                entry.expectOnly(["name", "kind", "on", "action", "failure", "entities", "patterns"] + classifierKeys)
                 entry.require("name", "kind")
                 guard let name = entry.string("name"),
                     let kind = entry.choice("kind", as: GuardrailConfiguration.Kind.self)
@@ -25,6 +25,7 @@ extension ConfigurationLoader {
                 guardrail.action = entry.choice("action", as: GuardrailConfiguration.Action.self) ?? guardrail.action
                 guardrail.failure =
                     entry.choice("failure", as: GuardrailConfiguration.Failure.self) ?? guardrail.failure
+                classifier(entry, into: &guardrail)
                 if entry.child("entities") != nil {
                     if kind != .pii { entry.child("entities")?.fail("only a kind: pii guardrail takes entities") }
                     var entities: [GuardrailConfiguration.Entity] = []

@@ -6,6 +6,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
         case pii
         /// Operator-supplied regular expressions (`patterns:`).
         case regex
+        /// A verdict from one of llmgw's own models (`ClassifierConfiguration`).
+        case classifier
     }
 
     /// Which side of the exchange the guardrail looks at.
@@ -51,6 +53,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
     public var entities: [Entity] = Entity.allCases
     /// `kind: regex`: the patterns, each with the label of its placeholder.
     public var patterns: [Pattern] = []
+    /// `kind: classifier`: the model asked and how.
+    public var classifier = ClassifierConfiguration()
 
     public struct Pattern: Sendable, Equatable {
         public var label: String

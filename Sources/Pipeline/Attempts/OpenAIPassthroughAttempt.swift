@@ -1,7 +1,7 @@
 import Dialects
 import GatewayCore
 
-/// An OpenAI-dialect request (Chat Completions, embeddings, Responses) to an OpenAI-compatible or
+/// An OpenAI-dialect request (Chat Completions, embeddings, moderations, Responses) to an OpenAI-compatible or
 /// Azure target: the body passes through with only the model rewritten, the answer comes back
 /// byte for byte. A Responses request continuing a chain llmgw stored carries the chain's items
 /// in `input` instead (`previous_response_id` set to null), so any target can continue it.
@@ -27,6 +27,7 @@ struct OpenAIPassthroughAttempt {
             case .chatCompletions: "/chat/completions"
             case .responses: "/responses"
             case .completions: "/completions"
+            case .moderations: "/moderations"
             default: "/embeddings"
             }
         let apiKey = context.keyring.key(for: target.provider.name)

@@ -111,7 +111,10 @@ struct GuardrailStage: Sendable {
     }
 
     func requestGuardrails(for model: String) -> [Guardrail] {
-        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversRequest }
+        // `kind: classifier` guardrails run after these, asynchronously (`ClassifierStage`).
+        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
+            $0.configuration.on.coversRequest && $0.configuration.kind != .classifier
+        }
     }
 
     /// Screens `body` with the request-side guardrails of `model`. The first `action: reject`
