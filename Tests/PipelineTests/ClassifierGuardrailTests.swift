@@ -277,6 +277,24 @@ import Testing
         #expect(try #require(gateway.transport.requests.first).url == "\(Self.classifierURL)/v1/moderations")
         let streamed = await gateway.send(#"{"model":"guard","input":"hello","stream":true}"#, to: "/v1/moderations")
         #expect(streamed.status == 400)
+
+        // Azure has no moderation endpoint, and translated providers none either: refused, nothing sent.
+        var others = configuration
+        others.providers += [
+            ProviderConfiguration(name: "az", kind: .azure, baseURL: "http://az", apiVersion: "2024-10-21"),
+            ProviderConfiguration(name: "claude", kind: .anthropic, baseURL: "http://claude"),
+        ]
+        others.models += [
+            ModelConfiguration(name: "azure-mod", targets: [.init(provider: "az", model: "d")]),
+            ModelConfiguration(name: "claude-mod", targets: [.init(provider: "claude", model: "c")]),
+        ]
+        let refusing = Self.harness(others)
+        for model in ["azure-mod", "claude-mod"] {
+            let reply = await refusing.send(#"{"model":"\#(model)","input":"hello"}"#, to: "/v1/moderations")
+            #expect(reply.status == 400)
+            #expect(reply.body.contains("only by OpenAI-compatible targets"))
+        }
+        #expect(refusing.transport.requests.isEmpty)
     }
 
     @Test func verdictsAreReadStrictly() {

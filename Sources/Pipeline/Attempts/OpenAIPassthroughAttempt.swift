@@ -16,6 +16,17 @@ struct OpenAIPassthroughAttempt {
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         let summary = request.summary
+        if request.endpoint == .moderations && target.provider.kind == .azure {
+            // Azure OpenAI has no moderation endpoint (its content filter is part of each answer).
+            let error = GatewayError(
+                .badRequest,
+                "Moderations (/v1/moderations) are served only by OpenAI-compatible targets, not by Azure "
+                    + "(\(target.label)).")
+            throw .refused(
+                ProviderRefusal(
+                    status: error.status, contentType: "application/json", body: exchange.client.errorBody(error),
+                    contextLength: false))
+        }
         let recorder = AttemptRecorder(target: target)
         var body = RequestInspection.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)

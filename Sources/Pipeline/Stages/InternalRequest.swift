@@ -63,9 +63,9 @@ struct InternalRequest: Sendable {
         return writer.body
     }
 
-    /// The value of `work`, waited for at most `budget`: past it nil, and `work`'s task is
-    /// cancelled (an internal request in it aborts its upstream transfer). `work` is never awaited
-    /// beyond the budget.
+    /// The value of `work`, waited for at most `budget`: past it (or when the calling task is
+    /// cancelled) nil, and `work`'s task is cancelled (an internal request in it aborts its
+    /// upstream transfer). `work` is never awaited beyond the budget.
     static func within<Value: Sendable>(
         _ budget: Duration, _ work: @escaping @Sendable () async -> Value?
     ) async -> Value? {
@@ -85,14 +85,19 @@ struct InternalRequest: Sendable {
             try? await Task.sleep(for: budget)
             finish(nil)
         }
-        let value = await withCheckedContinuation { continuation in
-            // Decided before the continuation was stored: nothing resumes it but us.
-            let decided = state.withLock { state -> Value?? in
-                if state.finished { return .some(state.value) }
-                state.continuation = continuation
-                return nil
+        // The client's request going away ends the wait too (and so cancels the work).
+        let value = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Decided before the continuation was stored: nothing resumes it but us.
+                let decided = state.withLock { state -> Value?? in
+                    if state.finished { return .some(state.value) }
+                    state.continuation = continuation
+                    return nil
+                }
+                if let decided { continuation.resume(returning: decided) }
             }
-            if let decided { continuation.resume(returning: decided) }
+        } onCancel: {
+            finish(nil)
         }
         timer.cancel()
         task.cancel()
