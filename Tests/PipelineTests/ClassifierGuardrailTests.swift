@@ -1,5 +1,6 @@
 import GatewayCore
 import GatewayTesting
+import Synchronization
 import Testing
 
 @testable import Pipeline
@@ -418,5 +419,34 @@ import Testing
                 .replacingOccurrences(
                     of: "provider: openai, model: llama-guard-3-8b", with: "provider: claude, model: x"))
         #expect(moderation.contains("api: moderation needs OpenAI-compatible targets"))
+    }
+
+    @Test func anInternalRequestBudgetKeepsAFastValueAndCancelsASlowWork() async throws {
+        for _ in 0..<200 {
+            #expect(await InternalRequest.within(.seconds(5)) { 42 } == 42)
+        }
+        let cancelled = Mutex(false)
+        let started = ContinuousClock.now
+        let slow: Int? = await InternalRequest.within(.milliseconds(50)) {
+            try? await Task.sleep(for: .seconds(10))
+            cancelled.withLock { $0 = Task.isCancelled }
+            return 1
+        }
+        #expect(slow == nil)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        for _ in 0..<100 where !cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(cancelled.withLock { $0 })
+
+        // The caller going away ends the wait at once.
+        let waiter = Task {
+            await InternalRequest.within(.seconds(10)) { () async -> Int? in
+                try? await Task.sleep(for: .seconds(10))
+                return 1
+            }
+        }
+        let cancelledAt = ContinuousClock.now
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
     }
 }
