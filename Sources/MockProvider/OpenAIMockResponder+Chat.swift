@@ -48,12 +48,19 @@ extension OpenAIMockResponder {
             )
         }
         let (model, faults) = Self.splitModel(rawModel)
-        let answer = OpenAIMockChatAnswer(
+        var answer = OpenAIMockChatAnswer(
             messages: messages,
             tools: body["tools"] as? [[String: Any]] ?? [],
             toolChoice: body["tool_choice"],
             maxTokens: (body["max_completion_tokens"] ?? body["max_tokens"]) as? Int
         )
+        if model == Self.guardModel {
+            // A Llama Guard style classifier: the verdict on the conversation (+Moderations).
+            let verdict = Self.guardVerdict(messages)
+            answer.output = .text(pieces: [verdict])
+            answer.finishReason = "stop"
+            answer.completionTokens = MockTokens.count(verdict)
+        }
         let completion = RenderedCompletion(
             id: ids.make(prefix: "chatcmpl-", length: 29, alphabet: .alphanumeric),
             created: Int(Date().timeIntervalSince1970),

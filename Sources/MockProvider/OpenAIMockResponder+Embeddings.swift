@@ -7,7 +7,8 @@ import NIOHTTP1
 extension OpenAIMockResponder {
     static let models = [
         "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o4-mini", "text-embedding-3-small",
-        "text-embedding-3-large", "text-embedding-bow",
+        "text-embedding-3-large", "text-embedding-bow", "llama-guard-mock", "omni-moderation-latest",
+        "text-moderation-latest",
     ]
 
     /// The model whose embeddings are a hashed bag of words (`bagOfWords`).

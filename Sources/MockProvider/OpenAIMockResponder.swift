@@ -4,7 +4,7 @@ import NIOHTTP1
 import Synchronization
 
 /// The OpenAI dialect: `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/embeddings`,
-/// `GET /v1/models[/{id}]`,
+/// `POST /v1/moderations`, `GET /v1/models[/{id}]`,
 /// rendered as in `docs/wire/openai.md` (compact JSON, the real API's error bodies and headers).
 struct OpenAIMockResponder: MockDialectResponder {
     /// The only key accepted when set.
@@ -52,6 +52,7 @@ struct OpenAIMockResponder: MockDialectResponder {
         case (.POST, "/v1/embeddings"): return embeddings(request)
         case (.POST, "/v1/responses"): return responses(request)
         case (.POST, "/v1/completions"): return completion(request)
+        case (.POST, "/v1/moderations"): return moderations(request)
         case (.GET, "/v1/models"): return .answer(modelList(), model: nil, faultSuffix: nil)
         case (.GET, _) where path.hasPrefix("/v1/models/"):
             return model(id: String(path.dropFirst("/v1/models/".count)))

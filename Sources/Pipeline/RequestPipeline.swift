@@ -191,6 +191,7 @@ final class ConfiguredPipeline: Sendable {
     let cache: CacheStage
     let semanticCache: SemanticCacheStage
     let guardrails: GuardrailStage
+    let classifiers: ClassifierStage
     let attempts: AttemptStage
     let settlement: SettlementStage
     let accessLog: AccessLogStage
@@ -241,6 +242,12 @@ final class ConfiguredPipeline: Sendable {
         self.settlement = settlement
         let accessLog = AccessLogStage(sink: wiring.accessLog, metrics: metrics)
         self.accessLog = accessLog
+        self.classifiers = ClassifierStage(
+            configuration: configuration,
+            request: InternalRequest(
+                routing: routing, attempts: attempts, settlement: settlement, accessLog: accessLog,
+                random: wiring.random),
+            clock: clock)
         self.semanticCache = SemanticCacheStage(
             configuration: configuration, index: state?.semantic, cache: state?.cache,
             embedder: configuration.cache.semantic.embeddingModel.map { model in
@@ -272,6 +279,8 @@ final class ConfiguredPipeline: Sendable {
             await handleProxied(request, endpoint: .embeddings, writer: writer)
         case ("POST", "/v1/completions"):
             await handleProxied(request, endpoint: .completions, writer: writer)
+        case ("POST", "/v1/moderations"):
+            await handleProxied(request, endpoint: .moderations, writer: writer)
         case ("POST", "/v1/messages"):
             await handleProxied(request, endpoint: .messages, writer: writer)
         case ("POST", "/v1/responses"):
@@ -309,7 +318,7 @@ final class ConfiguredPipeline: Sendable {
                 return .none
             }
         case (_, "/v1/chat/completions"), (_, "/v1/embeddings"), (_, "/v1/models"), (_, "/v1/messages"),
-            (_, "/v1/messages/count_tokens"), (_, "/v1/responses"), (_, "/v1/completions"):
+            (_, "/v1/messages/count_tokens"), (_, "/v1/responses"), (_, "/v1/completions"), (_, "/v1/moderations"):
             await handleSimple(request, writer: writer) { _, _, _ throws(GatewayError) in
                 throw GatewayError(.methodNotAllowed, "Method \(request.method) is not allowed on \(request.path).")
             }
@@ -354,13 +363,24 @@ final class ConfiguredPipeline: Sendable {
             exchange.extraHeaders += admitted.headers
             if let refusal = admitted.refusal { throw refusal }
             // 4b. guardrails: mask, refuse or count what the model's guardrails find
-            let screened = guardrails.screenRequest(request.body, model: summary.model)
+            var screened = guardrails.screenRequest(request.body, model: summary.model)
+            var classified = ClassifierStage.Outcome()
+            if screened.refusal == nil, classifiers.applies(to: summary.model) {
+                // kind: classifier, after the others (it sees the masked text)
+                let (body, model, caller, team) = (screened.body, summary.model, identity.caller, identity.team)
+                let requestID = exchange.record.requestID
+                classified = await exchange.waiting {
+                    await classifiers.screen(body, model: model, caller: caller, team: team, requestID: requestID)
+                }
+                screened.report.merge(classified.report)
+            }
             requestGuardrails = screened.report
             if !screened.report.isEmpty {
                 exchange.record.guardrails = screened.report.summary
                 accessLog.metrics.recordGuardrails(screened.report)
             }
             if let refusal = screened.refusal { throw refusal.error }
+            if let refusal = classified.refusal { throw refusal }
             exchange.answerGuard = guardrails.answerGuard(
                 for: summary.model, endpoint: endpoint, screened: screened, dialect: exchange.client)
             if screened.body != request.body {

@@ -17,6 +17,19 @@ import Testing
                 + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses, guardrails)"
         ),
         ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
+        (
+            "guardrails:\n  - { name: g, kind: pii, colour: red }\n",
+            "config.yaml:2: guardrails[0].colour: unknown key (expected one of: name, kind, on, action, failure, "
+                + "entities, patterns, restore, schema, model, api, timeout, categories, cache_ttl)"
+        ),
+        (
+            "guardrails:\n  - { name: g, kind: llm }\n",
+            "config.yaml:2: guardrails[0].kind: unknown value \"llm\" (expected one of: pii, regex, json_schema, classifier)"
+        ),
+        (
+            "guardrails:\n  - { name: g, kind: classifier, model: smart, api: vibes }\n",
+            "config.yaml:2: guardrails[0].api: unknown value \"vibes\" (expected one of: chat, moderation)"
+        ),
         ("listen:\n  tcp: 4000\n", "config.yaml:2: listen.tcp: expected HOST:PORT (e.g. 127.0.0.1:4000 or [::1]:4000)"),
         (
             "listen:\n  tcp: [1, 2]\n",

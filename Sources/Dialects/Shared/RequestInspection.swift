@@ -28,12 +28,14 @@ public enum RequestInspection {
         case responses
         /// OpenAI's legacy text completions, `POST /v1/completions` (passthrough only).
         case completions
+        /// OpenAI moderation, `POST /v1/moderations` (passthrough to OpenAI-compatible targets only).
+        case moderations
 
         /// The field besides `model` that the endpoint requires.
         var requiredField: String {
             switch self {
             case .chatCompletions, .messages, .countTokens: "messages"
-            case .embeddings, .responses: "input"
+            case .embeddings, .responses, .moderations: "input"
             case .completions: "prompt"
             }
         }
@@ -74,7 +76,7 @@ public enum RequestInspection {
             else {
                 throw GatewayError(.badRequest, "'prompt' must be a string or an array", param: "prompt")
             }
-        } else if endpoint != .embeddings {
+        } else if endpoint != .embeddings && endpoint != .moderations {
             guard requiredMember.kind == .array, requiredMember.valueRange.count > 2,
                 (try? JSONScanner.validate(body, in: requiredMember.valueRange)) != nil,
                 !isEmptyArray(body, requiredMember.valueRange)
@@ -99,7 +101,7 @@ public enum RequestInspection {
                 throw GatewayError(.badRequest, "'stream' must be a boolean", param: "stream")
             }
             stream = body[streamMember.valueRange.lowerBound] == UInt8(ascii: "t")
-            if stream && (endpoint == .embeddings || endpoint == .countTokens) {
+            if stream && (endpoint == .embeddings || endpoint == .countTokens || endpoint == .moderations) {
                 throw GatewayError(.badRequest, "'stream' is not supported on this endpoint", param: "stream")
             }
         }

@@ -7,9 +7,9 @@ extension ConfigurationLoader {
         var seen = Set<String>()
         _ = root.list("guardrails") { _, item in
             item.mapping { entry in
-                entry.expectOnly([
-                    "name", "kind", "on", "action", "failure", "entities", "patterns", "restore", "schema",
-                ])
+                entry.expectOnly(
+                    ["name", "kind", "on", "action", "failure", "entities", "patterns", "restore", "schema"]
+                        + classifierKeys)
                 entry.require("name", "kind")
                 guard let name = entry.string("name"),
                     let kind = entry.choice("kind", as: GuardrailConfiguration.Kind.self)
@@ -31,6 +31,7 @@ extension ConfigurationLoader {
                 }
                 guardrail.failure =
                     entry.choice("failure", as: GuardrailConfiguration.Failure.self) ?? guardrail.failure
+                classifier(entry, into: &guardrail)
                 if entry.child("entities") != nil {
                     if kind != .pii { entry.child("entities")?.fail("only a kind: pii guardrail takes entities") }
                     var entities: [GuardrailConfiguration.Entity] = []

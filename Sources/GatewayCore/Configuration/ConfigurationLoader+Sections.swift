@@ -82,6 +82,7 @@ enum ConfigurationLoader {
             configuration.callers = callers(
                 root, models: Set(configuration.models.map(\.name)), mode: configuration.auth.mode)
             validateSemanticCache(root, configuration)
+            validateClassifierGuardrails(root, configuration)
             root.section("log") { configuration.log = log($0) }
             root.section("admin") { section in
                 let admin = admin(section)

@@ -8,6 +8,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
         case regex
         /// The answer's text must be JSON matching `schema:`.
         case jsonSchema = "json_schema"
+        /// A verdict from one of llmgw's own models (`ClassifierConfiguration`).
+        case classifier
     }
 
     /// Which side of the exchange the guardrail looks at.
@@ -58,6 +60,8 @@ public struct GuardrailConfiguration: Sendable, Equatable {
     public var schema: [UInt8]?
     /// `kind: regex`: the patterns, each with the label of its placeholder.
     public var patterns: [Pattern] = []
+    /// `kind: classifier`: the model asked and how.
+    public var classifier = ClassifierConfiguration()
 
     public struct Pattern: Sendable, Equatable {
         public var label: String

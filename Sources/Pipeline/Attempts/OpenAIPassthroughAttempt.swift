@@ -1,7 +1,7 @@
 import Dialects
 import GatewayCore
 
-/// An OpenAI-dialect request (Chat Completions, embeddings, Responses) to an OpenAI-compatible or
+/// An OpenAI-dialect request (Chat Completions, embeddings, moderations, Responses) to an OpenAI-compatible or
 /// Azure target: the body passes through with only the model rewritten, the answer comes back
 /// byte for byte. A Responses request continuing a chain llmgw stored carries the chain's items
 /// in `input` instead (`previous_response_id` set to null), so any target can continue it.
@@ -16,6 +16,17 @@ struct OpenAIPassthroughAttempt {
         writer: some ResponseWriter
     ) async throws(AttemptFailure) {
         let summary = request.summary
+        if request.endpoint == .moderations && target.provider.kind == .azure {
+            // Azure OpenAI has no moderation endpoint (its content filter is part of each answer).
+            let error = GatewayError(
+                .badRequest,
+                "Moderations (/v1/moderations) are served only by OpenAI-compatible targets, not by Azure "
+                    + "(\(target.label)).")
+            throw .refused(
+                ProviderRefusal(
+                    status: error.status, contentType: "application/json", body: exchange.client.errorBody(error),
+                    contextLength: false))
+        }
         let recorder = AttemptRecorder(target: target)
         var body = RequestInspection.rewrite(
             exchange.request.body, summary: summary, upstreamModel: target.upstreamModel)
@@ -27,6 +38,7 @@ struct OpenAIPassthroughAttempt {
             case .chatCompletions: "/chat/completions"
             case .responses: "/responses"
             case .completions: "/completions"
+            case .moderations: "/moderations"
             default: "/embeddings"
             }
         let apiKey = context.keyring.key(for: target.provider.name)

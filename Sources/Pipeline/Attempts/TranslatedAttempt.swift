@@ -29,6 +29,13 @@ struct TranslatedAttempt {
                 GatewayError(.badRequest, "Embeddings are not available from \(Provider.name) (\(target.label)).")
             )
         }
+        guard request.endpoint != .moderations else {
+            throw refuse(
+                GatewayError(
+                    .badRequest,
+                    "Moderations (/v1/moderations) are served only by OpenAI-compatible targets, not by "
+                        + "\(Provider.name) (\(target.label))."))
+        }
         guard request.endpoint != .completions else {
             throw refuse(
                 GatewayError(

@@ -49,7 +49,7 @@ struct Guardrail: Sendable {
     }
 
     /// Finds spans (pii, regex); a json_schema guardrail checks whole answers instead.
-    var findsSpans: Bool { configuration.kind != .jsonSchema }
+    var findsSpans: Bool { configuration.kind == .pii || configuration.kind == .regex }
 
     func matches(in text: [UInt8]) -> [PIIMatch] {
         if let detector { return detector.matches(in: text) }
@@ -123,13 +123,16 @@ struct GuardrailStage: Sendable {
     }
 
     func requestGuardrails(for model: String) -> [Guardrail] {
+        // `kind: classifier` guardrails run after these, asynchronously (`ClassifierStage`).
         (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
             $0.configuration.on.coversRequest && $0.findsSpans
         }
     }
 
     func responseGuardrails(for model: String) -> [Guardrail] {
-        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter { $0.configuration.on.coversResponse }
+        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
+            $0.configuration.on.coversResponse && $0.configuration.kind != .classifier
+        }
     }
 
     /// Screens `body` with the request-side guardrails of `model`. The first `action: reject`

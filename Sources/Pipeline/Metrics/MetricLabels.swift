@@ -10,6 +10,7 @@ enum MetricLabels {
         case "/v1/chat/completions": "/v1/chat/completions"
         case "/v1/embeddings": "/v1/embeddings"
         case "/v1/completions": "/v1/completions"
+        case "/v1/moderations": "/v1/moderations"
         case "/v1/messages": "/v1/messages"
         case "/v1/messages/count_tokens": "/v1/messages/count_tokens"
         case "/v1/models": "/v1/models"
