@@ -121,7 +121,7 @@ import Testing
         let reply = await gateway.send(request)
         #expect(reply.status == 200)
         #expect(!reply.body.contains("4111"))
-        #expect(reply.body.contains("then the card "))
+        #expect(reply.body.contains("then the card"))
         #expect(reply.body.contains("guardrail_violation"))
         #expect(!reply.body.contains("[DONE]"))
         #expect(reply.record.outcome == .streamCut)

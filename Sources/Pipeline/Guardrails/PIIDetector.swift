@@ -60,6 +60,42 @@ struct PIIDetector: Sendable {
     /// A byte that may belong to a word: a match must not start or end inside one.
     static func isWord(_ byte: UInt8) -> Bool { isAlnum(byte) || byte == UInt8(ascii: "_") }
 
+    /// Whether `byte` may be part of a match of `entity`: every byte of every match is. The stream
+    /// masker holds back only the tail of a text that could still grow into a match.
+    static func mayBelong(_ byte: UInt8, to entity: GuardrailConfiguration.Entity) -> Bool {
+        switch entity {
+        case .email: isLocal(byte) || byte == UInt8(ascii: "@")
+        case .phone:
+            isDigit(byte) || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")")
+        case .card, .ssn: isDigit(byte) || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-")
+        case .iban: isUpper(byte) || isDigit(byte) || byte == UInt8(ascii: " ")
+        case .ip: isHex(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+        case .secret: isTokenByte(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "=")
+        }
+    }
+
+    /// Where the tail of `text` that could still become (or hold) a match begins, no earlier than
+    /// `floor`: the longest suffix one entity's bytes could make, and the `Bearer ` before a token.
+    func tailStart(_ text: [UInt8], floor: Int) -> Int {
+        var start = text.count
+        for entity in entities {
+            var index = text.count
+            while index > floor, Self.mayBelong(text[index - 1], to: entity) { index -= 1 }
+            start = min(start, index)
+        }
+        // A token is a secret after `Bearer `: that context is held with it (and with the space
+        // a token has yet to follow).
+        let bearer = Array("Bearer ".utf8)
+        if entities.contains(.secret) {
+            for index in stride(from: start, through: max(floor, start - bearer.count), by: -1)
+            where index + bearer.count <= text.count && Array(text[index..<(index + bearer.count)]) == bearer {
+                return index
+            }
+        }
+        return start
+    }
+
     static func before(_ text: [UInt8], _ index: Int) -> UInt8? { index > 0 ? text[index - 1] : nil }
     static func at(_ text: [UInt8], _ index: Int) -> UInt8? { index < text.count ? text[index] : nil }
 

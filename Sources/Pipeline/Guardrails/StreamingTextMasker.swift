@@ -40,7 +40,8 @@ enum GuardrailMatching {
 
 /// Masks a text that arrives in pieces (the deltas of a streamed answer) without letting an entity
 /// split across pieces through: it holds back at most `holdBack` bytes of the text seen so far,
-/// and never cuts inside a match. An entity of up to `holdBack` bytes is therefore always seen
+/// (less: only a tail that could still become an entity, see `heldFrom`), and never cuts inside
+/// a match. An entity of up to `holdBack` bytes is therefore always seen
 /// whole before any of it is released; a longer one may be released in part (docs/guardrails.md,
 /// "Streams"). A match of an `action: reject` guardrail releases the text before it and nothing
 /// after: `refusal` is set and the caller ends the answer.
@@ -63,7 +64,21 @@ struct StreamingTextMasker: Sendable {
     mutating func feed(_ piece: [UInt8], book: inout PlaceholderBook, report: inout GuardrailReport) -> [UInt8] {
         guard refusal == nil else { return [] }
         pending += piece
-        return release(upTo: pending.count - Self.holdBack, book: &book, report: &report)
+        return release(upTo: heldFrom(), book: &book, report: &report)
+    }
+
+    /// Where the held tail begins: never more than `holdBack` bytes from the end, and with only
+    /// built-in detectors, just the tail that could still grow into an entity (the word being
+    /// written, a run of digits and separators): prose flows with about one token held back.
+    /// Operator patterns can match anything, so they hold the whole `holdBack`.
+    private func heldFrom() -> Int {
+        let floor = max(0, pending.count - Self.holdBack)
+        var start = pending.count
+        for guardrail in guardrails {
+            guard let detector = guardrail.detector else { return floor }
+            start = min(start, detector.tailStart(pending, floor: floor))
+        }
+        return start
     }
 
     /// The end of the text: everything still held, masked.
