@@ -490,6 +490,8 @@ public struct CallerConfiguration: Sendable, Equatable {
     public var team: String?
     /// `models:`: the aliases this caller may use; nil means all.
     public var allowedModels: [String]?
+    /// `guardrails:`: applied to this caller's requests and answers after its model's own.
+    public var guardrails: [String] = []
 
     public init(
         name: String, uid: UInt32? = nil, gid: UInt32? = nil, limits: LimitSettings = .init(), team: String? = nil,

@@ -363,14 +363,16 @@ final class ConfiguredPipeline: Sendable {
             exchange.extraHeaders += admitted.headers
             if let refusal = admitted.refusal { throw refusal }
             // 4b. guardrails: mask, refuse or count what the model's guardrails find
-            var screened = guardrails.screenRequest(request.body, model: summary.model)
+            var screened = guardrails.screenRequest(request.body, model: summary.model, caller: identity.guardrails)
             var classified = ClassifierStage.Outcome()
-            if screened.refusal == nil, classifiers.applies(to: summary.model) {
+            if screened.refusal == nil, classifiers.applies(to: summary.model, callerGuardrails: identity.guardrails) {
                 // kind: classifier, after the others (it sees the masked text)
                 let (body, model, caller, team) = (screened.body, summary.model, identity.caller, identity.team)
-                let requestID = exchange.record.requestID
+                let (requestID, callerGuardrails) = (exchange.record.requestID, identity.guardrails)
                 classified = await exchange.waiting {
-                    await classifiers.screen(body, model: model, caller: caller, team: team, requestID: requestID)
+                    await classifiers.screen(
+                        body, model: model, callerGuardrails: callerGuardrails, caller: caller, team: team,
+                        requestID: requestID)
                 }
                 screened.report.merge(classified.report)
             }
@@ -382,7 +384,8 @@ final class ConfiguredPipeline: Sendable {
             if let refusal = screened.refusal { throw refusal.error }
             if let refusal = classified.refusal { throw refusal }
             exchange.answerGuard = guardrails.answerGuard(
-                for: summary.model, endpoint: endpoint, screened: screened, dialect: exchange.client)
+                for: summary.model, caller: identity.guardrails, endpoint: endpoint, screened: screened,
+                dialect: exchange.client)
             if screened.body != request.body {
                 request.body = screened.body
                 exchange.request.body = screened.body

@@ -213,4 +213,45 @@ import Testing
             }
         }
     }
+
+    @Test func aCallersGuardrailsApplyToItsRequestsOnly() async throws {
+        var configuration = Paths.configuration
+        configuration.guardrails = [GuardrailConfiguration(name: "pii-in", kind: .pii)]
+        configuration.auth.mode = .peer
+        var billing = CallerConfiguration(name: "billing", uid: 1001)
+        billing.guardrails = ["pii-in"]
+        configuration.callers = [billing, CallerConfiguration(name: "batch", uid: 1002)]
+        let answer = ScriptedAnswer.json(try WireFixture.bytes("openai/chat_response.json"))
+        let gateway = PipelineHarness(
+            configuration, keyring: ProviderKeyring(Paths.keys),
+            transport: ScriptedTransport(["http://openai": [answer, answer]]), stores: [.keysAndAdmission])
+        let request = #"{"model":"smart","messages":[{"role":"user","content":"mail \#(Self.email)"}]}"#
+        let masked = await gateway.send(request, peer: PeerCredentials(pid: 1, uid: 1001, gid: 100))
+        #expect(masked.status == 200)
+        #expect(masked.record.guardrails == "pii-in:email:mask=1")
+        let plain = await gateway.send(request, peer: PeerCredentials(pid: 1, uid: 1002, gid: 100))
+        #expect(plain.status == 200 && plain.record.guardrails == nil)
+        let sent = gateway.transport.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(sent.count == 2 && !sent[0].contains(Self.email) && sent[1].contains(Self.email))
+    }
+
+    @Test func aCallerNamesOnlyDeclaredGuardrails() {
+        let yaml = """
+            auth: { mode: peer }
+            providers:
+              openai: { kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: x }
+            guardrails:
+              - { name: pii, kind: pii }
+            callers:
+              - { name: billing, uid: 1001, guardrails: [pii, nope] }
+            models:
+              - { name: smart, targets: [{ provider: openai, model: gpt-4o }] }
+            """
+        do {
+            _ = try GatewayConfiguration.parse(yaml: yaml, source: "config.yaml")
+            Issue.record("accepted an unknown guardrail")
+        } catch {
+            #expect("\(error)".contains("callers[0].guardrails[1]: unknown guardrail \"nope\""), "\(error)")
+        }
+    }
 }

@@ -11,7 +11,7 @@ extension ConfigurationLoader {
             item.mapping { entry in
                 entry.expectOnly([
                     "name", "uid", "user", "gid", "group", "rpm", "tpm", "budget_usd", "budget_period", "team",
-                    "models",
+                    "models", "guardrails",
                 ])
                 entry.require("name")
                 let name = entry.string("name")
@@ -50,10 +50,11 @@ extension ConfigurationLoader {
                 }
                 if entry.has("models"), allowed == nil { allowed = [] }
                 if let name {
-                    callers.append(
-                        CallerConfiguration(
-                            name: name, uid: uid, gid: gid, limits: limits, team: entry.string("team"),
-                            allowedModels: allowed))
+                    var caller = CallerConfiguration(
+                        name: name, uid: uid, gid: gid, limits: limits, team: entry.string("team"),
+                        allowedModels: allowed)
+                    caller.guardrails = guardrailNames(entry, declared: declaredGuardrailNames(root))
+                    callers.append(caller)
                 }
             }
         }

@@ -263,7 +263,7 @@ struct ClassifierGuardrail: Sendable {
 /// (`InternalRequest`, `"internal":"guardrail"`, request id `<client's id>-guard`).
 struct ClassifierStage: Sendable {
     let classifiers: [String: ClassifierGuardrail]
-    let byModel: [String: [String]]
+    let assignment: GuardrailAssignment
     let request: InternalRequest
     let clock: any WallClock
 
@@ -273,17 +273,15 @@ struct ClassifierStage: Sendable {
             classifiers[entry.name] = ClassifierGuardrail(entry)
         }
         self.classifiers = classifiers
-        var byModel: [String: [String]] = [:]
-        for model in configuration.models {
-            let names = model.guardrails.filter { classifiers[$0] != nil }
-            if !names.isEmpty { byModel[model.name] = names }
-        }
-        self.byModel = byModel
+        self.assignment = GuardrailAssignment(configuration, runs: Set(classifiers.keys))
         self.request = request
         self.clock = clock
     }
 
-    func applies(to model: String) -> Bool { byModel[model] != nil }
+    /// `callerGuardrails`: the guardrails of the request's `callers:` entry.
+    func applies(to model: String, callerGuardrails: [String]) -> Bool {
+        assignment.applies(model: model, caller: callerGuardrails)
+    }
 
     /// What the classifiers decided: the counts, and the refusal when one refused.
     struct Outcome: Sendable {
@@ -294,10 +292,11 @@ struct ClassifierStage: Sendable {
     /// Screens `body` (already masked by the other guardrails) with the classifiers of `model`.
     /// The first that refuses stops the screening.
     func screen(
-        _ body: [UInt8], model: String, caller: String, team: String?, requestID: String
+        _ body: [UInt8], model: String, callerGuardrails: [String] = [], caller: String, team: String?,
+        requestID: String
     ) async -> Outcome {
         var outcome = Outcome()
-        let names = byModel[model] ?? []
+        let names = assignment.names(model: model, caller: callerGuardrails)
         guard !names.isEmpty else { return outcome }
         let text = ClassifierPrompt.screenedText(body)
         guard !text.isEmpty else { return outcome }

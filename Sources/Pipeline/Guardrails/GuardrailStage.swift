@@ -100,15 +100,13 @@ public struct GuardrailReport: Sendable, Equatable {
 /// counting what they find.
 struct GuardrailStage: Sendable {
     let guardrails: [String: Guardrail]
-    let byModel: [String: [String]]
+    let assignment: GuardrailAssignment
 
     init(configuration: GatewayConfiguration) {
         var guardrails: [String: Guardrail] = [:]
         for entry in configuration.guardrails { guardrails[entry.name] = Guardrail(entry) }
         self.guardrails = guardrails
-        var byModel: [String: [String]] = [:]
-        for model in configuration.models where !model.guardrails.isEmpty { byModel[model.name] = model.guardrails }
-        self.byModel = byModel
+        self.assignment = GuardrailAssignment(configuration, runs: Set(guardrails.keys))
     }
 
     /// The outcome of screening a request body.
@@ -122,15 +120,15 @@ struct GuardrailStage: Sendable {
         var refusal: GuardrailRefusal?
     }
 
-    func requestGuardrails(for model: String) -> [Guardrail] {
+    func requestGuardrails(for model: String, caller: [String]) -> [Guardrail] {
         // `kind: classifier` guardrails run after these, asynchronously (`ClassifierStage`).
-        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
+        assignment.names(model: model, caller: caller).compactMap { guardrails[$0] }.filter {
             $0.configuration.on.coversRequest && $0.findsSpans
         }
     }
 
-    func responseGuardrails(for model: String) -> [Guardrail] {
-        (byModel[model] ?? []).compactMap { guardrails[$0] }.filter {
+    func responseGuardrails(for model: String, caller: [String]) -> [Guardrail] {
+        assignment.names(model: model, caller: caller).compactMap { guardrails[$0] }.filter {
             $0.configuration.on.coversResponse && $0.configuration.kind != .classifier
         }
     }
@@ -138,9 +136,9 @@ struct GuardrailStage: Sendable {
     /// Screens `body` with the request-side guardrails of `model`. The first `action: reject`
     /// guardrail that matches stops the screening with a refusal that names the guardrail and the
     /// entity types, never a matched value.
-    func screenRequest(_ body: [UInt8], model: String) -> Screened {
+    func screenRequest(_ body: [UInt8], model: String, caller: [String] = []) -> Screened {
         var screened = Screened(body: body)
-        let applied = requestGuardrails(for: model)
+        let applied = requestGuardrails(for: model, caller: caller)
         guard !applied.isEmpty else { return screened }
         for guardrail in applied {
             let texts = JSONTextScanner.texts(screened.body)
@@ -177,12 +175,41 @@ struct GuardrailStage: Sendable {
     /// placeholders to restore; nil when there is nothing to do on the answer (embeddings have no
     /// text to screen).
     func answerGuard(
-        for model: String, endpoint: RequestInspection.Endpoint, screened: Screened, dialect: ClientDialect
+        for model: String, caller: [String], endpoint: RequestInspection.Endpoint, screened: Screened,
+        dialect: ClientDialect
     ) -> AnswerGuard? {
         guard endpoint != .embeddings else { return nil }
-        let applied = responseGuardrails(for: model)
+        let applied = responseGuardrails(for: model, caller: caller)
         guard !applied.isEmpty || !screened.book.restorable.isEmpty else { return nil }
         return AnswerGuard(guardrails: applied, book: screened.book, dialect: dialect)
+    }
+}
+
+/// Which guardrails a request gets: its model's, then its caller's (a `callers:` entry's
+/// `guardrails:`), each once, of those a stage runs.
+struct GuardrailAssignment: Sendable {
+    let byModel: [String: [String]]
+    let runs: Set<String>
+
+    init(_ configuration: GatewayConfiguration, runs: Set<String>) {
+        var byModel: [String: [String]] = [:]
+        for model in configuration.models {
+            let names = model.guardrails.filter(runs.contains)
+            if !names.isEmpty { byModel[model.name] = names }
+        }
+        self.byModel = byModel
+        self.runs = runs
+    }
+
+    func names(model: String, caller: [String]) -> [String] {
+        guard !caller.isEmpty else { return byModel[model] ?? [] }
+        var names = byModel[model] ?? []
+        for name in caller where runs.contains(name) && !names.contains(name) { names.append(name) }
+        return names
+    }
+
+    func applies(model: String, caller: [String]) -> Bool {
+        byModel[model] != nil || caller.contains(where: runs.contains)
     }
 }
 

@@ -24,6 +24,8 @@ struct Authenticator: Sendable {
         var team: String?
         /// The model aliases it may use; nil means all.
         var allowedModels: [String]?
+        /// A `callers:` entry's guardrails, applied after the model's.
+        var guardrails: [String] = []
         /// How refusals name it: "API key" or "caller".
         var noun: String
 
@@ -48,6 +50,7 @@ struct Authenticator: Sendable {
                 declared.limits.isEmpty ? nil : AdmissionScope(id: "caller:\(declared.name)", limits: declared.limits)
             team = declared.team
             allowedModels = declared.allowedModels
+            guardrails = declared.guardrails
             noun = "caller"
         }
 
