@@ -36,6 +36,22 @@ public struct AdmissionTicket: Sendable, Equatable {
     public var remainingTokens: Int?
     public var limitRequests: Int?
     public var limitTokens: Int?
+    /// Charged to this host's store while the fleet's (`shared:`) was unreachable: it settles there.
+    public var chargedLocally = false
+
+    public init(
+        scopes: [AdmissionScope], reservedTokens: Int, reservedMicroUSD: Int64, admittedAtMillis: Int64,
+        remainingRequests: Int? = nil, remainingTokens: Int? = nil, limitRequests: Int? = nil, limitTokens: Int? = nil
+    ) {
+        self.scopes = scopes
+        self.reservedTokens = reservedTokens
+        self.reservedMicroUSD = reservedMicroUSD
+        self.admittedAtMillis = admittedAtMillis
+        self.remainingRequests = remainingRequests
+        self.remainingTokens = remainingTokens
+        self.limitRequests = limitRequests
+        self.limitTokens = limitTokens
+    }
 }
 
 public enum AdmissionDecision: Sendable, Equatable {
