@@ -173,7 +173,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayTesting"], swiftSettings: strict),
         .testTarget(
             name: "MockProviderTests",
             dependencies: [

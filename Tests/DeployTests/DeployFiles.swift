@@ -23,7 +23,7 @@ enum DeployFiles {
     private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> (
         status: Int32, output: String
     ) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = Pipe()

@@ -22,7 +22,7 @@ final class GatewayHarness: @unchecked Sendable {
     let azure: MockProviderServer
     /// A fourth provider speaking Gemini's generateContent API.
     let gemini: MockProviderServer
-    let process: Process
+    let process: ChildProcess
     let stdoutPath: URL
     let stderrPath: URL
     var client: HTTPClient { HTTPClient(socketPath: socketPath) }
@@ -37,7 +37,7 @@ final class GatewayHarness: @unchecked Sendable {
         anthropic: MockProviderServer,
         azure: MockProviderServer,
         gemini: MockProviderServer,
-        process: Process,
+        process: ChildProcess,
         stdoutPath: URL,
         stderrPath: URL
     ) {
@@ -150,7 +150,7 @@ final class GatewayHarness: @unchecked Sendable {
             "llmgw-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var mocks: [MockProviderServer] = []
-        var process: Process?
+        var process: ChildProcess?
         do {
             for dialect in [MockDialect.openai, .anthropic, .azure, .gemini] {
                 mocks.append(
@@ -177,7 +177,7 @@ final class GatewayHarness: @unchecked Sendable {
             let stderrPath = directory.appendingPathComponent("stderr.log")
             _ = FileManager.default.createFile(atPath: stdoutPath.path, contents: nil)
             _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
-            let started = Process()
+            let started = ChildProcess()
             started.executableURL = try GatewayBinary.url("llmgw")
             started.arguments = ["serve", "--config", configPath.path]
             var environment = ProcessInfo.processInfo.environment
@@ -290,7 +290,7 @@ func runLLMGW(_ arguments: [String], environment: [String: String]? = nil) async
 func runLLMGWNow(_ arguments: [String], environment: [String: String]? = nil) throws -> (
     status: Int32, stdout: String, stderr: String
 ) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try GatewayBinary.url("llmgw")
     process.arguments = arguments
     if let environment { process.environment = environment }

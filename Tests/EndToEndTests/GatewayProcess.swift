@@ -12,7 +12,7 @@ final class GatewayProcess: @unchecked Sendable {
     let socketPath: String
     let configPath: String
     let environment: [String: String]
-    private let process = Process()
+    private let process = ChildProcess()
     private let stdoutPath: URL
     private let stderrPath: URL
 
@@ -84,7 +84,7 @@ final class GatewayProcess: @unchecked Sendable {
     func stderr() -> String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
 
     private func runStateDump() throws -> String {
-        let dump = Process()
+        let dump = ChildProcess()
         dump.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
         dump.arguments = ["-a", "-p", statePath]
         let output = Pipe()

@@ -140,7 +140,7 @@ import Testing
         let file = path + ".dump"
         try dump.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_load")
         process.arguments = ["-s", "fill", "-f", file, path]
         try process.run()

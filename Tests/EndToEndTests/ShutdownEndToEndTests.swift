@@ -147,7 +147,7 @@ import Testing
 
 /// A gateway process started by a test besides the harness's own.
 struct StartedGateway: @unchecked Sendable {  // Process is thread-safe for what the tests use
-    let process: Process
+    let process: ChildProcess
     let outputPath: String
 
     func output() -> String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
@@ -156,7 +156,7 @@ struct StartedGateway: @unchecked Sendable {  // Process is thread-safe for what
 func startGateway(configPath: String) throws -> StartedGateway {
     let outputPath = configPath + ".\(UUID().uuidString.prefix(6)).out"
     _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try GatewayBinary.url("llmgw")
     process.arguments = ["serve", "--config", configPath]
     var environment = ProcessInfo.processInfo.environment
@@ -174,7 +174,7 @@ func stopGateway(_ gateway: StartedGateway) {
     if gateway.process.isRunning { kill(gateway.process.processIdentifier, SIGTERM) }
 }
 
-func waitUntilAnswering(_ socketPath: String, process: Process) async throws {
+func waitUntilAnswering(_ socketPath: String, process: ChildProcess) async throws {
     try await GatewayBinary.waitUntilListening(
         socketPath, attempts: 400, interval: .milliseconds(25), isRunning: { process.isRunning })
 }

@@ -24,7 +24,7 @@ import Testing
         list(document, name).compactMap { $0["pid"] as? Int }
     }
 
-    private func waitForExit(_ process: Process) async {
+    private func waitForExit(_ process: ChildProcess) async {
         for _ in 0..<400 where process.isRunning { try? await Task.sleep(for: .milliseconds(25)) }
     }
 

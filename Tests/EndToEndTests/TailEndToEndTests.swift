@@ -24,7 +24,7 @@ import Testing
 
     /// Runs `llmgw tail ARGUMENTS` to its end, with `input` on stdin; its stdout.
     private func tail(_ arguments: [String], input: String = "") async throws -> (status: Int32, output: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try GatewayBinary.url("llmgw")
         process.arguments = ["tail"] + arguments
         let stdin = Pipe()
@@ -89,7 +89,7 @@ import Testing
         try (Self.access("old") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let outputPath = directory.appendingPathComponent("tail.out").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try GatewayBinary.url("llmgw")
         process.arguments = ["tail", "--no-color", "-n", "0", path]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))

@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: ["anthropic", "gemini", "azure", "vertex"])
     func servesEachDialect(dialect: String) async throws {
         let socketPath = FileManager.default.temporaryDirectory.path + "/mockcli-\(UUID().uuidString.prefix(8)).sock"
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try MockCommandTests.executable()
         process.arguments = ["--socket", socketPath, "--dialect", dialect, "--gemini-lf"]
         let output = Pipe()

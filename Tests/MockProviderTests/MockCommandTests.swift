@@ -25,7 +25,7 @@ import Testing
 
     @Test func printsTheReadyLineServesAndExitsCleanlyOnSIGTERM() async throws {
         let socketPath = FileManager.default.temporaryDirectory.path + "/mockcli-\(UUID().uuidString.prefix(8)).sock"
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try Self.executable()
         process.arguments = ["--socket", socketPath, "--api-key", "sk-cli", "--faults", "delay=1ms"]
         let output = Pipe()
@@ -39,7 +39,7 @@ import Testing
         #expect(ready["socket"] as? String == socketPath)
 
         let reply = try await blocking { () -> Int in
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             process.arguments = [
                 "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socketPath,
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func rejectsABadFaultSpec() async throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try Self.executable()
         process.arguments = ["--port", "0", "--faults", "status=abc"]
         let errors = Pipe()

@@ -19,19 +19,19 @@ import Testing
         func check() throws { if down.withLock({ $0 }) { throw Unreachable() } }
         func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision {
             try check()
-            return try await inner.admit(request)
+            return try inner.admit(request)
         }
         func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
             try check()
-            try await inner.settle(ticket, charge: charge)
+            try inner.settle(ticket, charge: charge)
         }
         func usage(fromDay: String?) async throws -> [UsageLine] {
             try check()
-            return try await inner.usage(fromDay: fromDay)
+            return try inner.usage(fromDay: fromDay)
         }
         func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
             try check()
-            try await inner.reconcile(ticket, actualTokens: actualTokens, nowMillis: nowMillis)
+            try inner.reconcile(ticket, actualTokens: actualTokens, nowMillis: nowMillis)
         }
     }
 
@@ -65,15 +65,15 @@ import Testing
         #expect(admitted == 5)
         #expect(store.isDegraded && store.fallbackCount == 10)
         // A local ticket settles locally, not on the fleet.
-        let ticket = try #require(Self.admitted(try await local.admit(Self.request(2_000_000))))
+        let ticket = try #require(Self.admitted(try local.admit(Self.request(2_000_000))))
         var localTicket = ticket
         localTicket.chargedLocally = true
         try await store.settle(localTicket, charge: Self.charge())
-        #expect(try await local.usage(fromDay: nil).count == 1)
+        #expect(try local.usage(fromDay: nil).count == 1)
         fleet.down.withLock { $0 = false }
         #expect(Self.admitted(try await store.admit(Self.request()))?.chargedLocally == false)
         #expect(!store.isDegraded)
-        #expect(try await fleet.inner.usage(fromDay: nil).isEmpty)
+        #expect(try fleet.inner.usage(fromDay: nil).isEmpty)
     }
 
     @Test func denyRefusesWhileTheFleetIsDown() async throws {
@@ -99,7 +99,7 @@ import Testing
         fleet.down.withLock { $0 = false }
         _ = try await store.admit(Self.request())
         #expect(store.pendingCount == 0)
-        let lines = try await fleet.inner.usage(fromDay: nil)
+        let lines = try fleet.inner.usage(fromDay: nil)
         #expect(lines.count == 1 && lines.first?.requests == 2 && lines.first?.microUSD == 1_000_000)
     }
 

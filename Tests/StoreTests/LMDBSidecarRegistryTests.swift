@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Testing
 
 @testable import Store
@@ -36,8 +37,8 @@ import Testing
     }
 
     /// A process that is running but has never opened the environment (`kill(pid, 0)` succeeds).
-    private static func bystander() throws -> Process {
-        let process = Process()
+    private static func bystander() throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sleep")
         process.arguments = ["30"]
         try process.run()
@@ -46,7 +47,7 @@ import Testing
 
     /// The PID of a process that has exited.
     private static func deadPID() throws -> Int32 {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/true")
         try process.run()
         process.waitUntilExit()

@@ -34,10 +34,10 @@ public final class SidecarGroup: Sendable {
     public let namespaced: Bool
     /// How many sidecars the group started with.
     public let count: Int
-    private let started = Mutex<(sidecars: [Process], outputs: [URL], helpers: [Process])>(([], [], []))
+    private let started = Mutex<(sidecars: [ChildProcess], outputs: [URL], helpers: [ChildProcess])>(([], [], []))
 
     /// The sidecar processes in the order started (a restart of sidecar 0 is appended).
-    public var processes: [Process] { started.withLock { $0.sidecars } }
+    public var processes: [ChildProcess] { started.withLock { $0.sidecars } }
     public var statePath: String { directory.path + "/state" }
     public func socketPath(_ index: Int) -> String { directory.path + "/gw\(index).sock" }
     public func configPath(_ index: Int) -> String { directory.path + "/gw\(index).yaml" }
@@ -112,7 +112,7 @@ public final class SidecarGroup: Sendable {
     }
 
     /// Runs `llmgw ARGS` in the background with its stdout in `output`; `stop` ends it too.
-    public func launch(_ arguments: [String], output: URL) throws -> Process {
+    public func launch(_ arguments: [String], output: URL) throws -> ChildProcess {
         let process = try command(arguments)
         process.standardOutput = try FileHandle(forWritingTo: output)
         try process.run()
@@ -124,8 +124,8 @@ public final class SidecarGroup: Sendable {
     /// PID namespace with its own /proc, as every container runtime gives a pod (libdispatch
     /// reads `/proc/<tid>/stat` of its threads). `--kill-child`: killing the unshare process
     /// kills the whole namespace, as deleting a pod does.
-    func command(_ arguments: [String]) throws -> Process {
-        let process = Process()
+    func command(_ arguments: [String]) throws -> ChildProcess {
+        let process = ChildProcess()
         let executable = try GatewayBinary.url("llmgw")
         if namespaced {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
@@ -177,7 +177,7 @@ public final class SidecarGroup: Sendable {
 
     /// SIGTERM to a sidecar. Under `unshare --fork` the signal goes to unshare's child (the
     /// pod's PID 1): unshare itself ignores SIGTERM while it waits.
-    public func terminate(_ process: Process) {
+    public func terminate(_ process: ChildProcess) {
         let pid = process.processIdentifier
         guard namespaced else {
             kill(pid, SIGTERM)
@@ -212,7 +212,7 @@ public func pause(seconds: Double) async {
 }
 
 /// Waits (off the cooperative pool) until a killed process has exited.
-func reap(_ process: Process) async {
+func reap(_ process: ChildProcess) async {
     guard process.isRunning else { return }
     try? await blocking { process.waitUntilExit() }
 }
@@ -248,7 +248,7 @@ public func burst(_ group: SidecarGroup, key: String, sockets: [Int]) async -> [
 
 /// Every database of the environment as `mdb_dump -a` prints it (printable form).
 public func mdbDump(_ path: String) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
     process.arguments = ["-a", "-p", path]
     let output = Pipe()
