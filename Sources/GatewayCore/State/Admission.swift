@@ -36,6 +36,22 @@ public struct AdmissionTicket: Sendable, Equatable {
     public var remainingTokens: Int?
     public var limitRequests: Int?
     public var limitTokens: Int?
+
+    /// For stores that charge outside `AdmissionLedger` (the Redis script) and build the ticket
+    /// from what it answered.
+    public init(
+        scopes: [AdmissionScope], reservedTokens: Int, reservedMicroUSD: Int64, admittedAtMillis: Int64,
+        remainingRequests: Int? = nil, remainingTokens: Int? = nil, limitRequests: Int? = nil, limitTokens: Int? = nil
+    ) {
+        self.scopes = scopes
+        self.reservedTokens = reservedTokens
+        self.reservedMicroUSD = reservedMicroUSD
+        self.admittedAtMillis = admittedAtMillis
+        self.remainingRequests = remainingRequests
+        self.remainingTokens = remainingTokens
+        self.limitRequests = limitRequests
+        self.limitTokens = limitTokens
+    }
 }
 
 public enum AdmissionDecision: Sendable, Equatable {
