@@ -50,7 +50,8 @@ final class RedisConnection {
         for (command, reply) in zip(login, replies) {
             guard case .error(let message) = reply else { continue }
             close()
-            let what = command[0] == "AUTH" ? "refused the credentials" : "refused database \(endpoint.database)"
+            let user = endpoint.username.map { " of user \($0)" } ?? ""
+            let what = command[0] == "AUTH" ? "refused the credentials\(user)" : "refused database \(endpoint.database)"
             throw RedisError(.authentication, "\(endpoint) \(what): \(redacted(message))")
         }
     }

@@ -138,7 +138,11 @@ final class RedisWorkers: @unchecked Sendable {
     private func serve(_ index: Int, _ connection: RedisConnection) {
         Self.blockSIGPIPE()
         while let call = next(index) {
-            guard !call.isResumed, RedisClock.now() < call.deadline else { continue }
+            guard !call.isResumed else { continue }  // the watchdog already told it
+            guard RedisClock.now() < call.deadline else {
+                call.resume(.failure(Self.timedOut))
+                continue
+            }
             call.resume(run(call, on: connection))
         }
         connection.close()
@@ -176,7 +180,7 @@ final class RedisWorkers: @unchecked Sendable {
             // One timeout for every call and a FIFO queue: deadlines are in order.
             var index = head
             while index < queue.count, queue[index].deadline <= now {
-                expired.append(queue[index])
+                if !queue[index].isResumed { expired.append(queue[index]) }
                 index += 1
             }
             condition.unlock()
@@ -185,6 +189,8 @@ final class RedisWorkers: @unchecked Sendable {
             }
         }
     }
+
+    private static let timedOut = RedisError(.timeout, "the shared Redis did not answer in time")
 
     /// A write to a connection the server closed raises SIGPIPE in the writing thread; blocked
     /// here, the write fails with EPIPE instead of killing the process.
