@@ -33,6 +33,18 @@ public final class RedisAdmissionStore: AdmissionStore {
         self.clock = clock
     }
 
+    /// For the gateway's start: the server answers with these credentials (`RedisClient.check`),
+    /// and the user may run the scripts (they are loaded now, so the first request does not).
+    public func check() async throws(RedisError) {
+        try await client.check()
+        let scripts = [RedisAdmissionScripts.admit, RedisAdmissionScripts.finish]
+        let replies = try await client.pipeline(scripts.map { ["SCRIPT", "LOAD", $0.source] })
+        for (script, reply) in zip(scripts, replies) where reply.text != script.sha1 {
+            let why = if case .error(let message) = reply { message } else { "\(reply)" }
+            throw RedisError(.server, "\(client.endpoint) cannot load the admission scripts: \(why)")
+        }
+    }
+
     public func admit(_ request: AdmissionRequest) async throws -> AdmissionDecision {
         let reserved = max(0, Int64(saturating: (request.estimatedCostUSD * 1_000_000).rounded(.up)))
         var arguments = [prefix, clockArgument(request.nowMillis), String(reserved), String(request.scopes.count)]

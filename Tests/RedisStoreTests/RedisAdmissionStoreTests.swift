@@ -34,6 +34,7 @@ struct RedisAdmissionStoreTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func decisionsMatchTheLedger(seed: UInt64) async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.shutdown() }
         let redis = RedisAdmissionStore(client: client, prefix: "llmgw:", clock: .callerForTesting)
@@ -83,9 +84,11 @@ struct RedisAdmissionStoreTests {
     /// concurrent requests, on the server's clock.
     @Test func twoHostsAdmitExactlyTheLimit() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let hosts = (0..<2).map { _ in RedisClient(endpoint: server.endpoint) }
         defer { hosts.forEach { $0.shutdown() } }
         let stores = hosts.map { RedisAdmissionStore(client: $0) }
+        for store in stores { try await store.check() }
         let limit = 25
         let scope = AdmissionScope(id: "key:shared", limits: LimitSettings(requestsPerMinute: limit))
         let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -100,11 +103,23 @@ struct RedisAdmissionStoreTests {
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(admitted == limit)
+
+        // The ticket carries the server's instant, not the request's `nowMillis` (0 here).
+        let request = AdmissionRequest(
+            scopes: [AdmissionScope(id: "key:other", limits: LimitSettings(requestsPerMinute: 1))], estimatedTokens: 1,
+            estimatedCostUSD: 0, nowMillis: 0)
+        guard case .admitted(let ticket) = try await stores[0].admit(request) else {
+            Issue.record("a fresh key must be admitted")
+            return
+        }
+        let wallMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(abs(ticket.admittedAtMillis - wallMillis) < 60_000)
     }
 
     /// A team budget spent through one host is refused on both.
     @Test func aSpentTeamBudgetIsRefusedEverywhere() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let hosts = (0..<2).map { _ in RedisClient(endpoint: server.endpoint) }
         defer { hosts.forEach { $0.shutdown() } }
         let stores = hosts.map { RedisAdmissionStore(client: $0) }
@@ -138,6 +153,7 @@ struct RedisAdmissionStoreTests {
     /// Every key the store writes carries a TTL.
     @Test func everyKeyExpires() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.shutdown() }
         let store = RedisAdmissionStore(client: client, prefix: "fleet:")

@@ -6,6 +6,7 @@ import Testing
 struct RedisClientTests {
     @Test func commandsPipelinesAndReplies() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.shutdown() }
         try await client.check()
@@ -24,6 +25,7 @@ struct RedisClientTests {
 
     @Test func scriptsLoadOnNOSCRIPT() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.shutdown() }
         let script = RedisScript("return tonumber(ARGV[1]) + 1")
@@ -36,6 +38,7 @@ struct RedisClientTests {
     @Test func requirepassLogsInAndWrongPasswordsFailClearly() async throws {
         let secret = "pw-\(UUID().uuidString)"
         let server = try RedisServerProcess(["--requirepass", secret])
+        defer { server.stop() }
         var endpoint = server.endpoint
         endpoint.password = secret
         let good = RedisClient(endpoint: endpoint)
@@ -55,11 +58,20 @@ struct RedisClientTests {
         let noAuth = await #expect(throws: RedisError.self) { try await none.check() }
         #expect(noAuth?.code == .authentication)
         #expect(noAuth?.description.contains("requires a password") == true)
+
+        // Nor in the errors of a server that went away.
+        server.stop()
+        endpoint.password = secret
+        for client in [good, RedisClient(endpoint: endpoint)] {
+            let gone = await #expect(throws: RedisError.self) { try await client.command(["PING"]) }
+            #expect(gone.map { !$0.description.contains(secret) && !"\($0)".contains(secret) } ?? false)
+        }
     }
 
     @Test func aclUserLogsInAndWrongCredentialsFailClearly() async throws {
         let admin = "admin-\(UUID().uuidString)"
         let server = try RedisServerProcess(["--requirepass", admin])
+        defer { server.stop() }
         var endpoint = server.endpoint
         endpoint.password = admin
         let root = RedisClient(endpoint: endpoint)
@@ -84,6 +96,16 @@ struct RedisClientTests {
         #expect(refused?.description.contains("alice") == true)
         #expect(refused.map { !$0.description.contains(secret) } ?? false)
 
+        // A user that may not run scripts fails the store's start check, not its first request.
+        #expect(
+            try await root.command(["ACL", "SETUSER", "bob", "on", ">bobpw", "~llmgw:*", "+@all", "-@scripting"])
+                == .status("OK"))
+        let bob = RedisClient(endpoint: RedisEndpoint(address: endpoint.address, username: "bob", password: "bobpw"))
+        defer { bob.shutdown() }
+        try await bob.check()
+        let noScripts = await #expect(throws: RedisError.self) { try await RedisAdmissionStore(client: bob).check() }
+        #expect(noScripts?.description.contains("cannot load the admission scripts") == true)
+
         endpoint.username = "nobody"
         let unknown = RedisClient(endpoint: endpoint)
         defer { unknown.shutdown() }
@@ -93,6 +115,7 @@ struct RedisClientTests {
 
     @Test func killedServerFailsFastAndTheClientReconnectsAfterARestart() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let timeout = Duration.milliseconds(300)
         let client = RedisClient(
             endpoint: server.endpoint,
@@ -122,6 +145,7 @@ struct RedisClientTests {
 
     @Test func aSlowServerIsBoundedByTheTimeout() async throws {
         let server = try RedisServerProcess()
+        defer { server.stop() }
         let timeout = Duration.milliseconds(300)
         let client = RedisClient(endpoint: server.endpoint, configuration: .init(connections: 2, timeout: timeout))
         let sleeper = RedisClient(endpoint: server.endpoint, configuration: .init(timeout: .seconds(5)))

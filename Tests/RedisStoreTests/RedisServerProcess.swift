@@ -7,7 +7,8 @@ import Testing
 #endif
 
 /// A `redis-server` of the test's own on a Unix socket in a temporary directory (no TCP port, no
-/// persistence), stopped by PID.
+/// persistence), stopped by PID: each test calls `stop()` in a `defer` (an object's lifetime may end
+/// at its last use, and `deinit` is only the backstop).
 final class RedisServerProcess: @unchecked Sendable {
     static let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
