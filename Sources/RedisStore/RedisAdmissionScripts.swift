@@ -8,6 +8,9 @@
 enum RedisAdmissionScripts {
     /// Shared helpers: the clock, GCRA, rounding, period identifiers, TTLs.
     private static let prelude = """
+        -- Redis < 5 replicates scripts verbatim and refuses writes after TIME without this; from
+        -- Redis 5 on (and in Valkey) effects replication is the default and this is a no-op.
+        if redis.replicate_commands then redis.replicate_commands() end
         local prefix = ARGV[1]
         local now
         if ARGV[2] ~= '' then

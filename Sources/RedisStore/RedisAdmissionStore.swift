@@ -98,30 +98,33 @@ public final class RedisAdmissionStore: AdmissionStore {
         if case .error(let message) = reply { throw RedisError(.server, "settlement script: \(message)") }
     }
 
-    /// Usage lines from a SCAN of `usage/…` and one pipelined HMGET of what it found.
+    /// Usage lines from a SCAN of `usage/…`, with one pipelined HMGET per page of keys (so each
+    /// call stays small against the timeout).
     public func usage(fromDay: String?) async throws -> [UsageLine] {
         let pattern = Self.globEscaped(prefix) + "usage/*"
-        var keys: [String] = []
+        let fields = ["requests", "prompt", "completion", "micro_usd"]
+        var lines: [UsageLine] = []
         var cursor = "0"
         repeat {
-            let reply = try await client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])
+            let reply = try await client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "500"])
             guard let parts = reply.array, parts.count == 2, let next = parts[0].text, let found = parts[1].array else {
                 throw RedisError(.protocolViolation, "unexpected SCAN reply")
             }
             cursor = next
-            keys += found.compactMap(\.text)
+            let keys = found.compactMap(\.text)
+            let replies = try await client.pipeline(keys.map { ["HMGET", $0] + fields })
+            for (key, reply) in zip(keys, replies) {
+                guard let values = reply.array?.map({ $0.integer ?? 0 }),
+                    let line = UsageLine(key: String(key.dropFirst(prefix.count)), values: values),
+                    fromDay.map({ line.day >= $0 }) ?? true
+                else { continue }
+                lines.append(line)
+            }
         } while cursor != "0"
-        let fields = ["requests", "prompt", "completion", "micro_usd"]
-        let replies = try await client.pipeline(keys.map { ["HMGET", $0] + fields })
-        var lines: [UsageLine] = []
-        for (key, reply) in zip(keys, replies) {
-            guard let values = reply.array?.map({ $0.integer ?? 0 }),
-                let line = UsageLine(key: String(key.dropFirst(prefix.count)), values: values),
-                fromDay.map({ line.day >= $0 }) ?? true
-            else { continue }
-            lines.append(line)
-        }
-        return lines.sorted { $0.key < $1.key }
+        // SCAN may return a key twice; the last reading wins.
+        var unique: [String: UsageLine] = [:]
+        for line in lines { unique[line.key] = line }
+        return unique.values.sorted { $0.key < $1.key }
     }
 
     private func clockArgument(_ nowMillis: Int64) -> String {

@@ -89,7 +89,7 @@ struct RedisAdmissionStoreTests {
         defer { hosts.forEach { $0.shutdown() } }
         let stores = hosts.map { RedisAdmissionStore(client: $0) }
         for store in stores { try await store.check() }
-        let limit = 25
+        let limit = 50
         let scope = AdmissionScope(id: "key:shared", limits: LimitSettings(requestsPerMinute: limit))
         let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<(4 * limit) {
@@ -148,6 +148,11 @@ struct RedisAdmissionStoreTests {
         let usage = try await stores[0].usage(fromDay: nil)
         #expect(usage.map(\.requests).reduce(0, +) == 4)
         #expect(usage.map(\.microUSD).reduce(0, +) == 12_000)
+        // The usage day is the server's (today), not the charges' `nowMillis` (1970).
+        let today = BudgetPeriod.day.identifier(atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        #expect(usage.map(\.day) == [today, today])
+        #expect(try await stores[1].usage(fromDay: today).count == 2)
+        #expect(try await stores[1].usage(fromDay: "9999-01-01").isEmpty)
     }
 
     /// Every key the store writes carries a TTL.
