@@ -23,6 +23,27 @@ struct RedisClientTests {
         #expect(message.hasPrefix("ERR"))
     }
 
+    @Test func talksTCPOnLoopbackAndFailsFastWhereNothingListens() async throws {
+        let port = Int.random(in: 20_000...60_000)
+        let server = try RedisServerProcess(["--port", String(port), "--bind", "127.0.0.1"])
+        defer { server.stop() }
+        let endpoint = try RedisEndpoint(url: "redis://127.0.0.1:\(port)/2")
+        let client = RedisClient(endpoint: endpoint)
+        defer { client.shutdown() }
+        try await client.check()
+        #expect(try await client.command(["SET", "k", "on-db-2"]) == .status("OK"))
+        let local = RedisClient(endpoint: RedisEndpoint(address: .unix(path: server.socket), database: 2))
+        defer { local.shutdown() }
+        #expect(try await local.command(["GET", "k"]).text == "on-db-2")
+
+        server.stop()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let refused = await #expect(throws: RedisError.self) { try await client.check() }
+        #expect(refused?.code == .unavailable)
+        #expect(clock.now - started < .milliseconds(250))
+    }
+
     @Test func scriptsLoadOnNOSCRIPT() async throws {
         let server = try RedisServerProcess()
         defer { server.stop() }
