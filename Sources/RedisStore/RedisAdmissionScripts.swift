@@ -70,7 +70,7 @@ enum RedisAdmissionScripts {
 
             -- The stored TAT, brought back to at most one period ahead of now (a repair).
             local function stored(key)
-              local tat = tonumber(redis.call('GET', key) or '0')
+              local tat = (tonumber(redis.call('GET', key) or '0') or 0)
               local horizon = now + PERIOD
               if tat > horizon then
                 repairs[#repairs + 1] = key
@@ -118,7 +118,7 @@ enum RedisAdmissionScripts {
               end
               if period ~= '' then
                 local key = prefix .. 'budget/' .. id .. '/' .. period_id(period, now)
-                local spent = tonumber(redis.call('GET', key) or '0')
+                local spent = (tonumber(redis.call('GET', key) or '0') or 0)
                 -- Admit while anything is left; the reservation itself may overshoot slightly.
                 if spent >= limit then return refuse({3, i, spent}) end
                 writes[#writes + 1] = {key, spent + reserved, budget_ttl(period)}
@@ -141,17 +141,17 @@ enum RedisAdmissionScripts {
               local op = ARGV[i]
               if op == 'T' then
                 local key, limit, delta = prefix .. 'tpm/' .. ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-                local tat = redis.call('GET', key)
+                local tat = tonumber(redis.call('GET', key) or '')  -- none (or damaged): nothing to correct
                 if tat then
                   local horizon = now + PERIOD
-                  local moved = math.min(tonumber(tat), horizon) + round(delta * (PERIOD / limit))
+                  local moved = math.min(tat, horizon) + round(delta * (PERIOD / limit))
                   if delta < 0 then moved = math.max(moved, now) else moved = math.min(moved, horizon) end
                   store(key, moved, LIMIT_TTL)
                 end
                 i = i + 4
               elseif op == 'B' then
                 local key, delta, ttl = prefix .. ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-                local spent = tonumber(redis.call('GET', key) or '0')
+                local spent = (tonumber(redis.call('GET', key) or '0') or 0)
                 store(key, math.max(0, spent + delta), ttl)
                 i = i + 4
               elseif op == 'U' then
