@@ -26,6 +26,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var responses: ResponsesConfiguration = .init()
     /// `guardrails:`: the named checks models may apply (docs/guardrails.md).
     public var guardrails: [GuardrailConfiguration] = []
+    /// `shared:`: limits, budgets and spend across hosts through Redis; nil keeps them per host.
+    public var shared: SharedConfiguration?
 
     public init(
         listen: ListenConfiguration = .init(),

@@ -63,6 +63,15 @@ struct Exchange {
         return headers
     }
 
+    /// Answers with `error` in the client's shape and notes it for the log.
+    mutating func respond(with error: GatewayError, to writer: some ResponseWriter) async {
+        record.outcome = error.outcome
+        record.errorMessage = error.message
+        var headers = RequestPipeline.jsonHeaders
+        if let retryAfter = error.retryAfterSeconds { headers.append(("retry-after", String(retryAfter))) }
+        await writeComplete(status: error.status, headers: headers, body: client.errorBody(error), to: writer)
+    }
+
     /// Sends a whole response; a client that went away is noted as `client_closed`.
     mutating func writeComplete(
         status: Int, headers: [(name: String, value: String)], body: [UInt8], to writer: some ResponseWriter

@@ -160,6 +160,9 @@ public final class RequestPipeline: Sendable {
             figures.circuits = zip(targets, states).map { ($0, $1.phase(nowMillis: now, policy: policy)) }
         }
         if let cache = wiring.state?.cache { figures.cacheBytes = try? await cache.usedBytes() }
+        if let fleet = wiring.state?.admission as? FleetAdmissionStore {
+            figures.fleet = (!fleet.isDegraded, fleet.fallbackCount, fleet.pendingCount)
+        }
         return figures
     }
 

@@ -14,7 +14,7 @@ import Testing
         (
             "lisen:\n  socket: /x\n",
             "config.yaml:1: lisen: unknown key (expected one of: listen, state, auth, "
-                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses, guardrails)"
+                + "providers, cache, timeouts, models, log, limits, retry, circuit, metrics, callers, admin, responses, guardrails, shared)"
         ),
         ("metrics:\n  enable: true\n", "config.yaml:2: metrics.enable: unknown key (expected one of: enabled)"),
         (

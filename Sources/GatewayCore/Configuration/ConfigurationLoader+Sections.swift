@@ -3,7 +3,7 @@
 enum ConfigurationLoader {
     static let sections = [
         "listen", "state", "auth", "providers", "cache", "timeouts", "models", "log", "limits", "retry", "circuit",
-        "metrics", "callers", "admin", "responses", "guardrails",
+        "metrics", "callers", "admin", "responses", "guardrails", "shared",
     ]
 
     static func configuration(_ root: ConfigReader) -> GatewayConfiguration {
@@ -94,6 +94,7 @@ enum ConfigurationLoader {
                 }
                 configuration.admin = admin
             }
+            root.section("shared") { configuration.shared = shared($0) }
             root.section("metrics") { metrics in
                 metrics.expectOnly(["enabled"])
                 configuration.metrics.enabled = metrics.bool("enabled")

@@ -1,6 +1,6 @@
 /// What a reload (SIGHUP, `llmgw reload`) does with a newly loaded configuration: the parts a
 /// running process can change take effect for the next request; the parts bound at start — the
-/// listener, the shared state, the log, the metrics registry, the cache's size cap and what a
+/// listener, the shared state (LMDB and `shared:`), the log, the metrics registry, the cache's size cap and what a
 /// store error means — keep their running values and are named in `restartRequired`.
 public struct ReloadPlan: Sendable, Equatable {
     /// The configuration to serve: `loaded`, with every restart-only setting taken from `running`.
@@ -33,6 +33,7 @@ public struct ReloadPlan: Sendable, Equatable {
         keep("cache.max_bytes", \.cache.maxBytes)
         keep("responses.max_bytes", \.responses.maxBytes)
         keep("limits.on_store_error", \.limits.onStoreError)
+        keep("shared", \.shared)
         self.effective = effective
         self.restartRequired = restartRequired
 

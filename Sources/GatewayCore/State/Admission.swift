@@ -36,9 +36,9 @@ public struct AdmissionTicket: Sendable, Equatable {
     public var remainingTokens: Int?
     public var limitRequests: Int?
     public var limitTokens: Int?
+    /// Charged to this host's store while the fleet's (`shared:`) was unreachable: it settles there.
+    public var chargedLocally = false
 
-    /// For stores that charge outside `AdmissionLedger` (the Redis script) and build the ticket
-    /// from what it answered.
     public init(
         scopes: [AdmissionScope], reservedTokens: Int, reservedMicroUSD: Int64, admittedAtMillis: Int64,
         remainingRequests: Int? = nil, remainingTokens: Int? = nil, limitRequests: Int? = nil, limitTokens: Int? = nil

@@ -260,12 +260,7 @@ struct AttemptContext: Sendable {
             exchange.answerGuard = guarding
             if let refusal = guarding.refusal {
                 answer.capture = nil
-                let error = refusal.error
-                exchange.record.outcome = error.outcome
-                exchange.record.errorMessage = error.message
-                await exchange.writeComplete(
-                    status: error.status, headers: RequestPipeline.jsonHeaders,
-                    body: exchange.client.errorBody(error), to: writer)
+                await exchange.respond(with: refusal.error, to: writer)
                 return
             }
         }

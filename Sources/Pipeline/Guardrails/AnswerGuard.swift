@@ -70,7 +70,7 @@ struct AnswerGuard: Sendable {
 
     /// The next bytes of a streamed answer (SSE in the client's dialect, split anywhere).
     mutating func screenStream(_ bytes: [UInt8]) -> Output {
-        var stream = self.stream ?? AnswerStreamGuard(dialect: dialect)
+        var stream = self.stream ?? AnswerStreamGuard(dialect: dialect, restores: !core.restorer.isEmpty)
         let output = stream.push(bytes, core: &core)
         self.stream = stream
         return output

@@ -31,8 +31,12 @@ struct AnswerStreamGuard: Sendable {
     /// Responses: events added so far, which later `sequence_number`s move up by.
     private var sequenceOffset = 0
 
-    init(dialect: ClientDialect) {
+    /// Placeholders are restored: the client's events differ from the stored ones.
+    let restores: Bool
+
+    init(dialect: ClientDialect, restores: Bool) {
         self.dialect = dialect
+        self.restores = restores
     }
 
     mutating func push(_ bytes: [UInt8], core: inout AnswerGuard.Core) -> AnswerGuard.Output {
@@ -64,6 +68,21 @@ struct AnswerStreamGuard: Sendable {
         case .openAI: chatChunk(object, event: event, core: &core, into: &output)
         case .anthropic: messagesEvent(object, event: event, core: &core, into: &output)
         case .responses: responsesEvent(object, event: event, core: &core, into: &output)
+        }
+    }
+
+    /// Writes an event in its two versions; without placeholders to restore they are the same,
+    /// and it is encoded once.
+    private func emit(
+        _ name: String?, _ stored: JSONObject, _ client: JSONObject, into output: inout AnswerGuard.Output
+    ) {
+        var bytes: [UInt8] = []
+        Self.write(name, stored, into: &bytes)
+        output.stored += bytes
+        if restores {
+            Self.write(name, client, into: &output.client)
+        } else {
+            output.client += bytes
         }
     }
 
@@ -127,12 +146,11 @@ struct AnswerStreamGuard: Sendable {
         switch dialect {
         case .openAI:
             for rest in rests {
-                var head = chunkHead ?? JSONObject()
+                var (storedChunk, clientChunk) = (chunkHead ?? JSONObject(), chunkHead ?? JSONObject())
                 let (stored, client) = Self.chatRestChoice(rest)
-                head.set("choices", .array([.object(stored)]))
-                Self.write(nil, head, into: &output.stored)
-                head.set("choices", .array([.object(client)]))
-                Self.write(nil, head, into: &output.client)
+                storedChunk.set("choices", .array([.object(stored)]))
+                clientChunk.set("choices", .array([.object(client)]))
+                emit(nil, storedChunk, clientChunk, into: &output)
             }
         case .anthropic:
             for rest in rests { messagesRest(rest, into: &output) }
@@ -231,12 +249,10 @@ struct AnswerStreamGuard: Sendable {
             output.client += event.raw
             return
         }
-        var stored = object
+        var (stored, client) = (object, object)
         stored.set("choices", .array(storedChoices))
-        Self.write(event.name, stored, into: &output.stored)
-        var client = object
         client.set("choices", .array(clientChoices))
-        Self.write(event.name, client, into: &output.client)
+        emit(event.name, stored, client, into: &output)
     }
 
     private static func settingArguments(_ call: JSONObject, _ arguments: String) -> JSONValue {
@@ -318,8 +334,7 @@ struct AnswerStreamGuard: Sendable {
             var (stored, client) = (object, object)
             stored.set("delta", .object(storedDelta))
             client.set("delta", .object(clientDelta))
-            Self.write(event.name, stored, into: &output.stored)
-            Self.write(event.name, client, into: &output.client)
+            emit(event.name, stored, client, into: &output)
             return
         case "content_block_stop":
             if let rest = finishChannel("b\(index)", core: &core) { messagesRest(rest, into: &output) }
@@ -351,8 +366,7 @@ struct AnswerStreamGuard: Sendable {
                         ]))),
             ])
         }
-        Self.write("content_block_delta", event(rest.stored), into: &output.stored)
-        Self.write("content_block_delta", event(rest.client), into: &output.client)
+        emit("content_block_delta", event(rest.stored), event(rest.client), into: &output)
     }
 
     // MARK: - Responses
@@ -400,8 +414,7 @@ struct AnswerStreamGuard: Sendable {
             }
             stored.set("delta", .string(result.stored))
             client.set("delta", .string(result.client))
-            Self.write(event.name, stored, into: &output.stored)
-            Self.write(event.name, client, into: &output.client)
+            emit(event.name, stored, client, into: &output)
             return
         }
         if Self.responsesDones.contains(type), let rest = finishChannel(Self.responsesKey(type, object), core: &core) {
@@ -432,10 +445,10 @@ struct AnswerStreamGuard: Sendable {
         event.set("sequence_number", .number(String(number)))
         sequenceOffset += 1
         lastSequence = number
+        var client = event
         event.set("delta", .string(rest.stored))
-        Self.write(rest.channel.field, event, into: &output.stored)
-        event.set("delta", .string(rest.client))
-        Self.write(rest.channel.field, event, into: &output.client)
+        client.set("delta", .string(rest.client))
+        emit(rest.channel.field, event, client, into: &output)
     }
 
     private static func writeData(_ name: String?, _ data: [UInt8], into bytes: inout [UInt8]) {

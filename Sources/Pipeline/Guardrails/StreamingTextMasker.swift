@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// The placeholders of one request: the same value gets the same placeholder wherever it appears
 /// (request, answer, every stream channel), the next value of a type the next number. Those made
 /// by a `restore: true` guardrail are remembered with their value, to be put back in the answer.
@@ -209,27 +211,15 @@ struct PlaceholderRestorer: Sendable {
     }
 }
 
-/// JSON string content (between the quotes) for a value.
+/// JSON string content (between the quotes) for a value, escaped as `JSONWriter` escapes it.
 enum JSONStringContent {
     static func escaped(_ value: String) -> [UInt8] {
-        escaped(Array(value.utf8))
+        var json = JSONWriter()
+        json.string(value)
+        return Array(json.bytes.dropFirst().dropLast())
     }
 
     static func escaped(_ bytes: [UInt8]) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count + 2)
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): output += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): output += [0x5C, 0x5C]
-            case 0x0A: output += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: output += [0x5C, UInt8(ascii: "r")]
-            case 0x09: output += [0x5C, UInt8(ascii: "t")]
-            case 0..<0x20: output += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: output.append(byte)
-            }
-        }
-        return output
+        escaped(String(decoding: bytes, as: UTF8.self))
     }
 }

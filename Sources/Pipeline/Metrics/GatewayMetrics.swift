@@ -235,6 +235,20 @@ public final class GatewayMetrics: Sendable {
                 help: "Bytes the shared response cache holds against cache.max_bytes.")
             text.sample("llmgw_cache_bytes", Double(cacheBytes))
         }
+        if let fleet = shared.fleet {
+            text.family(
+                "llmgw_shared_state_up", type: "gauge",
+                help: "1 while the fleet's shared store (shared.redis) answers, 0 while on_error applies.")
+            text.sample("llmgw_shared_state_up", fleet.up ? 1 : 0)
+            text.family(
+                "llmgw_shared_state_fallbacks_total", type: "counter",
+                help: "Admission and settlement calls decided by shared.on_error, the fleet's store failing.")
+            text.sample("llmgw_shared_state_fallbacks_total", Double(fleet.fallbacks))
+            text.family(
+                "llmgw_shared_state_pending_charges", type: "gauge",
+                help: "Charges admitted under on_error: allow, waiting for the fleet's store.")
+            text.sample("llmgw_shared_state_pending_charges", Double(fleet.pending))
+        }
         text.family("llmgw_inflight_requests", type: "gauge", help: "Requests being served now.")
         text.sample("llmgw_inflight_requests", Double(inFlight.load(ordering: .relaxed)))
         text.family("llmgw_active_streams", type: "gauge", help: "Streams being relayed to clients now.")
@@ -427,4 +441,6 @@ struct SharedStateFigures: Sendable {
     /// Each configured target (`provider/model`) with its circuit's phase, in config order.
     var circuits: [(target: String, phase: CircuitState.Phase)]?
     var cacheBytes: Int?
+    /// `shared:`: the fleet's store answering, admissions decided without it, charges waiting.
+    var fleet: (up: Bool, fallbacks: Int, pending: Int)?
 }

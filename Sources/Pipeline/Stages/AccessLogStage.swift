@@ -8,12 +8,7 @@ struct AccessLogStage: Sendable {
 
     /// Answers with `error` in the client's shape and notes it for the log.
     func respond(with error: GatewayError, exchange: inout Exchange, writer: some ResponseWriter) async {
-        exchange.record.outcome = error.outcome
-        exchange.record.errorMessage = error.message
-        var headers = RequestPipeline.jsonHeaders
-        if let retryAfter = error.retryAfterSeconds { headers.append(("retry-after", String(retryAfter))) }
-        await exchange.writeComplete(
-            status: error.status, headers: headers, body: exchange.client.errorBody(error), to: writer)
+        await exchange.respond(with: error, to: writer)
     }
 
     /// Writes the access-log line and counts the request in the metrics.

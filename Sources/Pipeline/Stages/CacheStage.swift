@@ -96,12 +96,7 @@ struct CacheStage: Sendable {
             if hit.streamed { screened.client += guarding.finishStream().client }
             exchange.answerGuard = guarding
             if let refusal = guarding.refusal {
-                let error = refusal.error
-                exchange.record.outcome = error.outcome
-                exchange.record.errorMessage = error.message
-                await exchange.writeComplete(
-                    status: error.status, headers: RequestPipeline.jsonHeaders,
-                    body: exchange.client.errorBody(error), to: writer)
+                await exchange.respond(with: refusal.error, to: writer)
                 return
             }
             body = screened.client
