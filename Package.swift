@@ -183,7 +183,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
-        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "GatewayCore"], swiftSettings: strict),
+        .testTarget(
+            name: "RedisStoreTests",
+            dependencies: [
+                "RedisStore", "GatewayCore",
+                // FleetAdmissionStore over a real Redis: on_error when the server is killed.
+                "Pipeline", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MockProviderTests",
             dependencies: [
