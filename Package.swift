@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // C leaves: only Upstream imports CCurl, only Store imports CLMDB.
+        // C leaves: only Upstream imports CCurl, only Store imports CLMDB, only RedisStore imports CHiredis.
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -34,6 +34,9 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // hiredis 0.14 on Debian 12: no TLS (see shim.h). Only RedisStore imports it. No pkgConfig:
+        // hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // The core: canonical model, errors, configuration, ports. No NIO, no C.
         .target(
@@ -82,6 +85,12 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: ["GatewayCore", "CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // Limits, budgets and usage shared across hosts in Redis/Valkey (`shared.redis`).
+        .target(
+            name: "RedisStore",
+            dependencies: ["GatewayCore", "CHiredis", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
@@ -174,6 +183,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "RedisStoreTests",
+            dependencies: [
+                "RedisStore", "GatewayCore",
+                // FleetAdmissionStore over a real Redis: on_error when the server is killed.
+                "Pipeline", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MockProviderTests",
             dependencies: [
