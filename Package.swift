@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "llmgw",
             dependencies: [
-                "GatewayCore", "Pipeline", "Server", "Upstream", "Store",
+                "GatewayCore", "Pipeline", "Server", "Upstream", "Store", "RedisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "RedisStoreTests",
             dependencies: [
-                "RedisStore", "GatewayCore",
+                "RedisStore", "GatewayCore", "GatewayTesting",
                 // FleetAdmissionStore over a real Redis: on_error when the server is killed.
                 "Pipeline", .product(name: "Logging", package: "swift-log"),
             ],

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         let state: SharedState
         let layout: SharedStateLayout
         do {
-            (state, layout) = try await SharedStateFactory.open(configuration)
+            (state, layout) = try await SharedStateFactory.open(configuration, logger: logger)
         } catch {
             logger.error(
                 "cannot open the shared state", metadata: ["path": "\(configuration.state.path)", "error": "\(error)"])

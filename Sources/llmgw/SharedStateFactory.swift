@@ -1,5 +1,7 @@
 import GatewayCore
+import Logging
 import Pipeline
+import RedisStore
 import Store
 
 #if canImport(Glibc)
@@ -48,16 +50,24 @@ enum SharedStateFactory {
         }
     }
 
-    static func open(_ configuration: GatewayConfiguration) async throws -> (SharedState, SharedStateLayout) {
+    static func open(_ configuration: GatewayConfiguration, logger: Logger) async throws -> (
+        SharedState, SharedStateLayout
+    ) {
         let layout = try layout(configuration)
         let executor = layout.volatile
         let cache = LMDBResponseCache(
             executor: executor,
             configuration: .init(maxBytes: configuration.cache.maxBytes)
         )
+        var admission: any AdmissionStore = LMDBAdmissionStore(executor: executor)
+        var onStoreError: SharedState.StoreErrorPolicy = configuration.limits.onStoreError == .deny ? .deny : .allow
+        if let shared = configuration.shared {
+            admission = try await fleetAdmission(shared, local: admission, logger: logger)
+            if shared.onError == .deny { onStoreError = .deny }
+        }
         let state = SharedState(
             keys: LMDBKeyStore(executor: layout.durable),
-            admission: LMDBAdmissionStore(executor: executor),
+            admission: admission,
             cache: cache,
             circuits: LMDBCircuitStore(executor: executor),
             stats: try await LMDBTargetStatsStore(executor: executor),
@@ -65,9 +75,43 @@ enum SharedStateFactory {
                 executor: executor,
                 configuration: .init(maxBytes: configuration.responses.maxBytes, namespace: "responses")),
             semantic: LMDBSemanticIndex(executor: executor),
-            onStoreError: configuration.limits.onStoreError == .deny ? .deny : .allow
+            onStoreError: onStoreError
         )
         return (state, layout)
+    }
+
+    /// `shared:`: limits, budgets and spend on the fleet's Redis, `local` underneath for
+    /// `on_error` (docs/design.md, "Two tiers"). Credentials that the server refuses, or a user
+    /// that may not run the scripts, stop the start with the server's reason; a server that is
+    /// down at start is not fatal: `on_error` applies until it answers.
+    static func fleetAdmission(_ shared: SharedConfiguration, local: any AdmissionStore, logger: Logger) async throws
+        -> FleetAdmissionStore
+    {
+        let resolver = SecretResolver()
+        let username = try shared.username.map { try resolver.resolve($0, path: "shared.username").revealed }
+        let password = try shared.password.map { try resolver.resolve($0, path: "shared.password").revealed }
+        let endpoint = try RedisEndpoint(url: shared.redis, username: username, password: password)
+        let client = RedisClient(
+            endpoint: endpoint, configuration: .init(connections: shared.pool, timeout: shared.timeout))
+        let store = RedisAdmissionStore(client: client, prefix: shared.prefix)
+        let failure: RedisError?
+        do {
+            try await store.check()
+            failure = nil
+        } catch {
+            failure = error
+        }
+        if let failure {
+            // Refused credentials or scripts stop the start; a server that is down does not.
+            guard failure.code == .unavailable || failure.code == .timeout else { throw failure }
+            logger.error(
+                "shared state unreachable at start: admission falls back until it answers",
+                metadata: ["redis": "\(endpoint)", "on_error": "\(shared.onError)", "error": "\(failure)"])
+        } else {
+            logger.info("shared state on Redis", metadata: ["redis": "\(endpoint)", "on_error": "\(shared.onError)"])
+        }
+        return FleetAdmissionStore(
+            fleet: store, local: local, onError: shared.onError, localShare: shared.localShare, logger: logger)
     }
 
     /// State files readable beyond the owner, for a warning at start (other local users could

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import RedisStore
 import Testing
 
@@ -18,7 +19,7 @@ final class RedisServerProcess: @unchecked Sendable {
     let directory: String
     let socket: String
     private let arguments: [String]
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(_ extraArguments: [String] = []) throws {
         directory =
@@ -42,7 +43,7 @@ final class RedisServerProcess: @unchecked Sendable {
     var endpoint: RedisEndpoint { RedisEndpoint(address: .unix(path: socket)) }
 
     func start() throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: Self.executable!)
         process.arguments = arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")

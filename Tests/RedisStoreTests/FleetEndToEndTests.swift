@@ -1,0 +1,81 @@
+import Foundation
+import GatewayTesting
+import Testing
+
+/// The fleet tier end to end: two "hosts" (two state directories, two `llmgw serve` sidecars
+/// each) in front of one mock, sharing one Redis through `shared:`.
+@Suite(.enabled(if: RedisServerProcess.isInstalled, RedisServerProcess.notInstalled), .serialized)
+struct FleetEndToEndTests {
+    static let limit = 10
+    static let models = """
+          - name: fleet
+            targets: [{ provider: mock, model: gpt-4o-mini, rpm: \(limit) }]
+        """
+
+    /// Sends `count` requests at once, spread over both hosts' sidecars; returns the statuses.
+    static func burst(_ hosts: [(SidecarGroup, String)], count: Int) async -> [Int] {
+        await withTaskGroup(of: Int.self) { tasks in
+            for index in 0..<count {
+                let (group, key) = hosts[index % hosts.count]
+                let sidecar = (index / hosts.count) % group.count
+                tasks.addTask {
+                    let body = #"{"model":"fleet","messages":[{"role":"user","content":"hello"}]}"#
+                    let response = try? await group.client(sidecar).post(
+                        "/v1/chat/completions", json: body, headers: [("authorization", "Bearer \(key)")])
+                    return response?.status ?? -1
+                }
+            }
+            return await tasks.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    @Test func twoHostsOfTwoSidecarsAdmitExactlyTheLimitOfOneSharedTarget() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        let shared = "shared: { redis: \"unix://\(redis.socket)\", timeout: 2s, on_error: deny }"
+        try await withSidecars(count: 2, extra: { _ in shared }, models: Self.models) { hostA in
+            try await withSidecars(count: 2, extra: { _ in shared }, models: Self.models) { hostB in
+                let keyA = try hostA.cli(["keys", "create", "--name", "a"])
+                let keyB = try hostB.cli(["keys", "create", "--name", "b"])
+                let statuses = await Self.burst([(hostA, keyA), (hostB, keyB)], count: 4 * Self.limit)
+                #expect(statuses.filter { $0 == 200 }.count == Self.limit, "\(statuses)")
+                #expect(statuses.filter { $0 == 429 }.count == 3 * Self.limit, "\(statuses)")
+                // Each host alone would have admitted the limit: the count is the fleet's.
+                let output = hostA.allOutput() + hostB.allOutput()
+                #expect(output.contains("shared state on Redis"))
+                #expect(!output.contains("unreachable"))
+            }
+        }
+    }
+
+    @Test func aRedisThatIsDownFollowsOnErrorAndCountingResumesWhenItReturns() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        let shared = "shared: { redis: \"unix://\(redis.socket)\", timeout: 300ms, on_error: deny }"
+        try await withSidecars(count: 2, extra: { _ in shared }, models: Self.models) { host in
+            // A key with a limit of its own: its admission is the one on_error: deny refuses (503).
+            let key = try host.cli(["keys", "create", "--name", "k", "--rpm", "1000"])
+            redis.stop()
+            let begin = ContinuousClock.now
+            let down = await Self.burst([(host, key)], count: 4)
+            #expect(down == [503, 503, 503, 503])
+            #expect(ContinuousClock.now - begin < .seconds(5))
+            try redis.start()
+            // The client reconnects with a backoff of at most 2 s: counting resumes on the server.
+            var statuses: [Int] = []
+            for _ in 0..<40 {
+                statuses = await Self.burst([(host, key)], count: 1)
+                if statuses == [200] { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(statuses == [200])
+            var output = ""
+            for _ in 0..<20 where !output.contains("shared state reachable again") {
+                try await Task.sleep(for: .milliseconds(50))
+                output = host.allOutput()
+            }
+            #expect(output.contains("shared state unreachable: admission falls back"))
+            #expect(output.contains("shared state reachable again"))
+        }
+    }
+}
