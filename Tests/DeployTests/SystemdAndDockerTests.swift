@@ -114,7 +114,8 @@ struct DockerfileTests {
     /// The package of Debian bookworm that provides each shared library llmgw may link, and those
     /// `debian:bookworm-slim` already has.
     static let packages = [
-        "libcurl.so.4": "libcurl4", "liblmdb.so.0": "liblmdb0", "libc.so.6": "libc6", "libm.so.6": "libc6",
+        "libcurl.so.4": "libcurl4", "liblmdb.so.0": "liblmdb0", "libhiredis.so.0.14": "libhiredis0.14",
+        "libc.so.6": "libc6", "libm.so.6": "libc6",
         "libdl.so.2": "libc6", "libpthread.so.0": "libc6", "librt.so.1": "libc6", "libutil.so.1": "libc6",
         "ld-linux-x86-64.so.2": "libc6", "ld-linux-aarch64.so.1": "libc6", "libstdc++.so.6": "libstdc++6",
         "libgcc_s.so.1": "libgcc-s1", "libz.so.1": "zlib1g",

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayTesting
+import RedisStore
 import Testing
 
 /// The fleet tier end to end: two "hosts" (two state directories, two `llmgw serve` sidecars
@@ -29,6 +30,31 @@ struct FleetEndToEndTests {
         }
     }
 
+    /// Every key the server holds with its value (strings and hashes), as `redis-cli --scan` and
+    /// a dump of each would show them.
+    static func dump(_ redis: RedisServerProcess) async throws -> String {
+        let client = RedisClient(endpoint: redis.endpoint)
+        defer { client.shutdown() }
+        var dump = ""
+        var cursor = "0"
+        repeat {
+            let reply = try await client.command(["SCAN", cursor, "COUNT", "1000"])
+            guard case .array(let parts) = reply, parts.count == 2, case .array(let keys) = parts[1] else { break }
+            cursor = parts[0].text ?? "0"
+            for key in keys.compactMap(\.text) {
+                dump += key + "\n"
+                let type = try await client.command(["TYPE", key]).text ?? ""
+                let value = try await client.command(type == "hash" ? ["HGETALL", key] : ["GET", key])
+                if case .array(let fields) = value {
+                    dump += fields.compactMap(\.text).joined(separator: " ") + "\n"
+                } else {
+                    dump += (value.text ?? "") + "\n"
+                }
+            }
+        } while cursor != "0"
+        return dump
+    }
+
     @Test func twoHostsOfTwoSidecarsAdmitExactlyTheLimitOfOneSharedTarget() async throws {
         let redis = try RedisServerProcess()
         defer { redis.stop() }
@@ -40,6 +66,13 @@ struct FleetEndToEndTests {
                 let statuses = await Self.burst([(hostA, keyA), (hostB, keyB)], count: 4 * Self.limit)
                 #expect(statuses.filter { $0 == 200 }.count == Self.limit, "\(statuses)")
                 #expect(statuses.filter { $0 == 429 }.count == 3 * Self.limit, "\(statuses)")
+                // Secret hygiene: every key and value on the server, and no secret in any.
+                let dump = try await Self.dump(redis)
+                #expect(dump.contains("target:mock/gpt-4o-mini"))
+                let secrets = [GatewayBinary.providerKey, keyA, keyB] + [keyA, keyB].map { String($0.suffix(20)) }
+                for secret in secrets {
+                    #expect(!dump.contains(secret))
+                }
                 // Each host alone would have admitted the limit: the count is the fleet's.
                 let output = hostA.allOutput() + hostB.allOutput()
                 #expect(output.contains("shared state on Redis"))
