@@ -101,30 +101,41 @@ public final class RedisAdmissionStore: AdmissionStore {
     /// Usage lines from a SCAN of `usage/…`, with one pipelined HMGET per page of keys (so each
     /// call stays small against the timeout).
     public func usage(fromDay: String?) async throws -> [UsageLine] {
-        let pattern = Self.globEscaped(prefix) + "usage/*"
-        let fields = ["requests", "prompt", "completion", "micro_usd"]
         var lines: [UsageLine] = []
         var cursor = "0"
         repeat {
-            let reply = try await client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "500"])
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].text, let found = parts[1].array else {
-                throw RedisError(.protocolViolation, "unexpected SCAN reply")
-            }
-            cursor = next
-            let keys = found.compactMap(\.text)
-            let replies = try await client.pipeline(keys.map { ["HMGET", $0] + fields })
-            for (key, reply) in zip(keys, replies) {
-                guard let values = reply.array?.map({ $0.integer ?? 0 }),
-                    let line = UsageLine(key: String(key.dropFirst(prefix.count)), values: values),
-                    fromDay.map({ line.day >= $0 }) ?? true
-                else { continue }
-                lines.append(line)
-            }
+            let page = try await usagePage(cursor, fromDay: fromDay)
+            cursor = page.next
+            lines += page.lines
         } while cursor != "0"
         // SCAN may return a key twice; the last reading wins.
         var unique: [String: UsageLine] = [:]
         for line in lines { unique[line.key] = line }
         return unique.values.sorted { $0.key < $1.key }
+    }
+
+    /// One SCAN page of usage keys and their lines. (Its own typed-throws function: the same loop
+    /// inline in `usage` crashes the 6.3 optimizer's coroutine splitting in release builds.)
+    private func usagePage(_ cursor: String, fromDay: String?) async throws(RedisError) -> (
+        next: String, lines: [UsageLine]
+    ) {
+        let pattern = Self.globEscaped(prefix) + "usage/*"
+        let fields = ["requests", "prompt", "completion", "micro_usd"]
+        let reply = try await client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "500"])
+        guard let parts = reply.array, parts.count == 2, let next = parts[0].text, let found = parts[1].array else {
+            throw RedisError(.protocolViolation, "unexpected SCAN reply")
+        }
+        let keys = found.compactMap(\.text)
+        let replies = try await client.pipeline(keys.map { ["HMGET", $0] + fields })
+        var lines: [UsageLine] = []
+        for (key, reply) in zip(keys, replies) {
+            guard let values = reply.array?.map({ $0.integer ?? 0 }),
+                let line = UsageLine(key: String(key.dropFirst(prefix.count)), values: values),
+                fromDay.map({ line.day >= $0 }) ?? true
+            else { continue }
+            lines.append(line)
+        }
+        return (next, lines)
     }
 
     private func clockArgument(_ nowMillis: Int64) -> String {
