@@ -80,6 +80,17 @@ enum SharedStateFactory {
         return (state, layout)
     }
 
+    /// The fleet's admission store (`shared:`), its credentials resolved; nothing is sent yet.
+    static func redisAdmission(_ shared: SharedConfiguration) throws -> RedisAdmissionStore {
+        let resolver = SecretResolver()
+        let username = try shared.username.map { try resolver.resolve($0, path: "shared.username").revealed }
+        let password = try shared.password.map { try resolver.resolve($0, path: "shared.password").revealed }
+        let endpoint = try RedisEndpoint(url: shared.redis, username: username, password: password)
+        let client = RedisClient(
+            endpoint: endpoint, configuration: .init(connections: shared.pool, timeout: shared.timeout))
+        return RedisAdmissionStore(client: client, prefix: shared.prefix)
+    }
+
     /// `shared:`: limits, budgets and spend on the fleet's Redis, `local` underneath for
     /// `on_error` (docs/design.md, "Two tiers"). Credentials that the server refuses, or a user
     /// that may not run the scripts, stop the start with the server's reason; a server that is
@@ -87,13 +98,8 @@ enum SharedStateFactory {
     static func fleetAdmission(_ shared: SharedConfiguration, local: any AdmissionStore, logger: Logger) async throws
         -> FleetAdmissionStore
     {
-        let resolver = SecretResolver()
-        let username = try shared.username.map { try resolver.resolve($0, path: "shared.username").revealed }
-        let password = try shared.password.map { try resolver.resolve($0, path: "shared.password").revealed }
-        let endpoint = try RedisEndpoint(url: shared.redis, username: username, password: password)
-        let client = RedisClient(
-            endpoint: endpoint, configuration: .init(connections: shared.pool, timeout: shared.timeout))
-        let store = RedisAdmissionStore(client: client, prefix: shared.prefix)
+        let store = try redisAdmission(shared)
+        let endpoint = store.client.endpoint
         let failure: RedisError?
         do {
             try await store.check()

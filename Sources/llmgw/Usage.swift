@@ -2,7 +2,8 @@ import ArgumentParser
 import GatewayCore
 import Store
 
-/// `llmgw usage`: spend and tokens per day, caller, team and model, from the shared state.
+/// `llmgw usage`: spend and tokens per day, caller, team and model, from the shared state: the
+/// host's LMDB, or with `shared:` the fleet's Redis (every host's totals).
 struct Usage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show spend and tokens from the shared state.")
 
@@ -11,8 +12,16 @@ struct Usage: AsyncParsableCommand {
     @Flag(help: "One JSON object per line instead of a table.") var json = false
 
     func run() async throws {
-        let executor = try SharedStateFactory.layout(try loadConfiguration(options)).volatile
-        let lines = try await LMDBAdmissionStore(executor: executor).usage(fromDay: since)
+        let configuration = try loadConfiguration(options)
+        let lines: [UsageLine]
+        if let shared = configuration.shared {
+            let store = try SharedStateFactory.redisAdmission(shared)
+            defer { store.client.shutdown() }
+            lines = try await store.usage(fromDay: since)
+        } else {
+            let executor = try SharedStateFactory.layout(configuration).volatile
+            lines = try await LMDBAdmissionStore(executor: executor).usage(fromDay: since)
+        }
         if json {
             for line in lines {
                 var writer = JSONWriter()

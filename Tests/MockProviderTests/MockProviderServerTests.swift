@@ -171,11 +171,13 @@ import Testing
     }
 
     @Test func clientAbortMidStreamIsCounted() async throws {
-        // Slow enough that a client starved on a loaded machine still closes long before the end.
+        // A stream of about 60 pieces 400 ms apart (24 s): a client starved on a loaded machine
+        // still closes long before its end; the abort is seen at the next piece.
+        let long = Array(repeating: "word", count: 60).joined(separator: " ")
         try await withMock(faults: "chunk_delay=400ms") { mock in
             try await blocking {
                 let connection = try RawConnection(server: mock)
-                try connection.send("POST", "/v1/chat/completions", body: chatBody(stream: true))
+                try connection.send("POST", "/v1/chat/completions", body: chatBody(long, stream: true))
                 _ = try connection.readResponse { String(decoding: $0, as: UTF8.self).contains(#""content":"#) }
                 connection.close()
             }

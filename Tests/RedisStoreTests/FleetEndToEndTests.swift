@@ -66,6 +66,17 @@ struct FleetEndToEndTests {
                 let statuses = await Self.burst([(hostA, keyA), (hostB, keyB)], count: 4 * Self.limit)
                 #expect(statuses.filter { $0 == 200 }.count == Self.limit, "\(statuses)")
                 #expect(statuses.filter { $0 == 429 }.count == 3 * Self.limit, "\(statuses)")
+                // `llmgw usage` on either host shows the fleet's totals: both hosts' requests.
+                var served = 0
+                for _ in 0..<40 where served < Self.limit {
+                    let usage = try hostA.cli(["usage", "--json"])
+                    served = usage.split(separator: "\n").compactMap { line in
+                        (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["requests"]
+                            as? Int
+                    }.reduce(0, +)
+                    if served < Self.limit { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(served == Self.limit)
                 // Secret hygiene: every key and value on the server, and no secret in any.
                 let dump = try await Self.dump(redis)
                 #expect(dump.contains("target:mock/gpt-4o-mini"))
