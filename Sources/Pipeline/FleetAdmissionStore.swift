@@ -13,7 +13,7 @@ import Synchronization
 ///   is `.deny` for this mode).
 /// - `allow`: admitted without a reservation; its usage is kept (at most `maximumPending` charges)
 ///   and settled on the fleet's store once it answers again.
-public final class FleetAdmissionStore: AdmissionStore {
+public final class FleetAdmissionStore: SettlesInOneStep {
     public let fleet: any AdmissionStore
     public let local: any AdmissionStore
     public let onError: SharedConfiguration.OnError
@@ -82,16 +82,6 @@ public final class FleetAdmissionStore: AdmissionStore {
         scaled.tokensPerMinute = limits.tokensPerMinute.map { max(1, Int(Double($0) * localShare)) }
         scaled.budget = limits.budget.map { Budget(usd: max(0.01, $0.usd * localShare), period: $0.period) }
         return scaled
-    }
-
-    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
-        try await finish(quotas: [], caller: ticket, charge: charge)
-    }
-
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
-        try await finish(
-            quotas: [QuotaReconciliation(ticket: ticket, actualTokens: actualTokens, nowMillis: nowMillis)],
-            caller: nil, charge: nil)
     }
 
     public func finish(quotas: [QuotaReconciliation], caller: AdmissionTicket?, charge: UsageCharge?) async throws {

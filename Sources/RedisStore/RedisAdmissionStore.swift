@@ -10,7 +10,7 @@ import GatewayCore
 /// `rpm/<scope>`, `tpm/<scope>` (GCRA TATs in µs; 3 minutes), `budget/<scope>/<period>` (spend in
 /// micro-USD; 3 days or 40 days), `usage/<day>/<caller>/<team>/<model>` (a hash: requests, prompt,
 /// completion, micro_usd; 400 days). Not for Redis Cluster: the scripts build their keys.
-public final class RedisAdmissionStore: AdmissionStore {
+public final class RedisAdmissionStore: SettlesInOneStep {
     /// Which clock the scripts use. Production: always `.server`.
     enum Clock: Sendable {
         case server
@@ -62,16 +62,6 @@ public final class RedisAdmissionStore: AdmissionStore {
         }
         let reply = try await client.evaluate(RedisAdmissionScripts.admit, arguments: arguments)
         return try Self.decision(reply, request: request, reservedMicroUSD: reserved)
-    }
-
-    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
-        try await finish(quotas: [], caller: ticket, charge: charge)
-    }
-
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
-        try await finish(
-            quotas: [QuotaReconciliation(ticket: ticket, actualTokens: actualTokens, nowMillis: nowMillis)],
-            caller: nil, charge: nil)
     }
 
     /// The whole settlement of a request in one script call (one round trip, one atomic step).

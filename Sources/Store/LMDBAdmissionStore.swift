@@ -6,7 +6,7 @@ import GatewayCore
 ///
 /// GCRA state (`rpm/…`, `tpm/…`) lives in `limits`; budget spend (`budget/…`) and usage totals
 /// (`usage/…`) in `spend`. Values are little-endian Int64s.
-public final class LMDBAdmissionStore: AdmissionStore {
+public final class LMDBAdmissionStore: SettlesInOneStep {
     private let executor: LMDBExecutor
     private let limits: LMDBDatabase
     private let spend: LMDBDatabase
@@ -42,20 +42,10 @@ public final class LMDBAdmissionStore: AdmissionStore {
         }
     }
 
-    /// Detached: once queued, the settlement commits even if the writer lock is held by a stopped
-    /// peer for longer than the caller waits, so no usage is lost.
-    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
-        try await finish(quotas: [], caller: ticket, charge: charge)
-    }
-
-    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
-        try await finish(
-            quotas: [QuotaReconciliation(ticket: ticket, actualTokens: actualTokens, nowMillis: nowMillis)],
-            caller: nil, charge: nil)
-    }
-
     /// One detached write transaction for the whole settlement of a request (quotas, caller,
-    /// totals): one commit and one hand-over to the writer instead of one per ticket.
+    /// totals): one commit and one hand-over to the writer instead of one per ticket. Detached:
+    /// once queued, the settlement commits even if the writer lock is held by a stopped peer for
+    /// longer than the caller waits, so no usage is lost.
     public func finish(quotas: [QuotaReconciliation], caller: AdmissionTicket?, charge: UsageCharge?) async throws {
         try await executor.writeDetached { [limits, spend] transaction in
             let table = Table(transaction: transaction, limits: limits, spend: spend)

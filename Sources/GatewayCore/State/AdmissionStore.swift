@@ -108,6 +108,22 @@ extension AdmissionStore {
     }
 }
 
+/// A store whose whole settlement of a request is one step (`finish`): `settle` and `reconcile`
+/// are that step with only the caller's ticket or only one provider quota.
+public protocol SettlesInOneStep: AdmissionStore {}
+
+extension SettlesInOneStep {
+    public func settle(_ ticket: AdmissionTicket?, charge: UsageCharge) async throws {
+        try await finish(quotas: [], caller: ticket, charge: charge)
+    }
+
+    public func reconcile(_ ticket: AdmissionTicket, actualTokens: Int, nowMillis: Int64) async throws {
+        try await finish(
+            quotas: [QuotaReconciliation(ticket: ticket, actualTokens: actualTokens, nowMillis: nowMillis)],
+            caller: nil, charge: nil)
+    }
+}
+
 extension UsageLine {
     public static func adding(_ charge: UsageCharge, to existing: UsageLine?) -> UsageLine {
         var line =

@@ -82,6 +82,7 @@ def test_models_list(client):
     assert ids == [
         "smart", "claude", "gemini", "gemini3", "azure", "embed", "smart-cut", "claude-cached", "claude-then-smart",
         "claude-cut", "bedrock", "bedrock-arn", "bedrock-throttled", "embed-bow", "semantic", "claude-semantic",
+        "smart-private", "claude-private", "gemini-pii-out", "smart-pii-out", "smart-no-cards-out",
     ]
 
 
